@@ -1,0 +1,1 @@
+//! Request decoding (safe against hostile counts) and response encoding.

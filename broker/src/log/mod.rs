@@ -1,0 +1,1 @@
+//! Partition storage: segments, offset and time indexes, recovery, retention.

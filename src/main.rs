@@ -1,1 +1,158 @@
-fn main() {}
+//! The `sluice` command: one subcommand per component. Each parses its flags, loads its config
+//! file, lets flags override it, and calls the component library's `run`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// The metric topic `sluice up` creates for the agent and the workers.
+const METRIC_TOPIC: &str = "metrics";
+const METRIC_PARTITIONS: i32 = 6;
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "Host metrics through a Kafka-wire pipeline")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline on this machine (for now: the bundled broker and the metric topic).
+    Up {
+        /// Directory holding broker.toml (and, as components land, agent.toml, workers.toml, …).
+        #[arg(long, default_value = "config")]
+        config_dir: PathBuf,
+        /// Where the broker keeps its data.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Run the bundled Kafka-wire broker.
+    Broker {
+        /// Broker config file (Kafka's setting names, in TOML).
+        #[arg(long, default_value = "config/broker.toml")]
+        config: PathBuf,
+        /// Listen on HOST:PORT instead of the config's `listeners`.
+        #[arg(long, value_name = "HOST:PORT")]
+        listen: Option<String>,
+        /// Keep data in DIR instead of the config's `log.dirs`.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Broker { config, listen, data_dir } => {
+            let config = broker_config(&config, listen.as_deref(), data_dir, config_was_given())?;
+            broker::run(config, shutdown_signal()).await?;
+        }
+        Command::Up { config_dir, data_dir } => {
+            let config = broker_config(&config_dir.join("broker.toml"), None, Some(data_dir), true)?;
+            let running = broker::start(config.clone()).await?;
+            ensure_metric_topic(&running).await?;
+            print_banner(&running, &config);
+            shutdown_signal().await;
+            running.shutdown().await;
+        }
+    }
+    Ok(())
+}
+
+/// True when `--config` was on the command line (then a missing file is an error).
+fn config_was_given() -> bool {
+    std::env::args().any(|a| a == "--config" || a.starts_with("--config="))
+}
+
+fn broker_config(
+    path: &Path,
+    listen: Option<&str>,
+    data_dir: Option<PathBuf>,
+    required: bool,
+) -> anyhow::Result<broker::BrokerConfig> {
+    let mut config = if required || path.exists() {
+        let (config, warnings) = broker::BrokerConfig::load(path)?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        config
+    } else {
+        tracing::info!(path = %path.display(), "no broker config file; using Kafka's defaults");
+        broker::BrokerConfig::default()
+    };
+    if let Some(listen) = listen {
+        let listener = broker::Listener::parse(listen).map_err(|e| anyhow::anyhow!("--listen {listen}: {e}"))?;
+        config.listeners = vec![listener];
+        config.advertised_listeners = None;
+    }
+    if let Some(dir) = data_dir {
+        config.data_dir = dir;
+    }
+    Ok(config)
+}
+
+async fn ensure_metric_topic(running: &broker::RunningBroker) -> anyhow::Result<()> {
+    running
+        .ensure_topic(METRIC_TOPIC, METRIC_PARTITIONS)
+        .with_context(|| format!("creating the metric topic '{METRIC_TOPIC}'"))
+}
+
+fn print_banner(running: &broker::RunningBroker, config: &broker::BrokerConfig) {
+    println!(
+        "sluice is up.\n\
+         \n  broker (Kafka protocol)  {bootstrap}\n  data                     {data}\n  metric topic             {METRIC_TOPIC} ({METRIC_PARTITIONS} partitions)\n\
+         \nOnly the bundled broker runs so far; the agent, workers and lag exporter join `sluice up`\n\
+         as they land. Any Kafka client works against it, for example:\n\
+         \n  kcat -b {bootstrap} -L\n  echo hello | kcat -b {bootstrap} -t {METRIC_TOPIC} -P\n  kcat -b {bootstrap} -t {METRIC_TOPIC} -C -e\n\
+         \nCtrl-C stops it cleanly.",
+        bootstrap = running.bootstrap(),
+        data = config.data_dir.display(),
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

@@ -1,6 +1,171 @@
-//! sluice's bundled broker: a single-node broker that speaks the Kafka wire protocol.
+//! sluice's bundled broker: one node that speaks the Kafka wire protocol, so every Kafka client
+//! (librdkafka, kcat, kafka-python, kafkajs, sarama, Java) produces to it and fetches from it
+//! unchanged.
 //!
-//! Work in progress; see the module docs.
+//! # Layout
+//!
+//! - [`server`]: a connection's life — read a frame, hand it to a handler, write the answer in
+//!   order. Hostile frames close their own connection and nothing else.
+//! - [`codec`]: bytes ↔ meaning. Requests are decoded by our own bounded reader into
+//!   kafka-protocol's structs (the crate's decoder aborts the process on hostile counts);
+//!   responses are encoded by the crate.
+//! - [`handlers`]: one file per API, each turning a request into a response.
+//! - [`topics`], [`partition`], [`producer_state`]: state — the topic registry, each
+//!   partition's log with its idempotent producers and group-committed fsyncs.
+//! - [`log`]: storage that knows bytes, offsets and files and nothing of the protocol.
+//!
+//! A produce travels: server → codec → handlers::produce (checks the batch) → partition (sequence
+//! check, append) → log (stamps the offset, writes the segment) → for `acks=all`, one shared fsync
+//! → the answer. A fetch travels: handlers::fetch → partition → log (whole batches from the
+//! offset index), waiting on the append watch while fewer than `min_bytes` are ready.
 
 pub mod codec;
+pub mod config;
+mod handlers;
 pub mod log;
+pub mod partition;
+pub mod producer_state;
+pub mod server;
+mod state;
+pub mod topic_config;
+pub mod topics;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{BrokerConfig, ConfigError, Listener};
+use state::Broker;
+use topics::{RegistryError, Topics};
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr} (set `listeners` in broker.toml or pass --listen): {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Storage(#[from] RegistryError),
+}
+
+/// A running broker. Dropping it does not stop it; call [`RunningBroker::shutdown`].
+pub struct RunningBroker {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    broker: Arc<Broker>,
+}
+
+impl RunningBroker {
+    /// The address the Kafka listener is bound to (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `host:port` clients should bootstrap from.
+    pub fn bootstrap(&self) -> String {
+        format!("{}:{}", self.broker.advertised.host, self.broker.advertised.port)
+    }
+
+    /// Creates `topic` with `partitions` unless it exists (then it is left as it is).
+    pub fn ensure_topic(&self, topic: &str, partitions: i32) -> Result<(), topics::TopicError> {
+        match self.broker.topics.create(topic, partitions, Default::default(), false) {
+            Err(e) if e.code != kafka_protocol::error::ResponseError::TopicAlreadyExists => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Stops accepting, closes connections and fsyncs every partition.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        for topic in self.broker.topics.list() {
+            for p in &topic.partitions {
+                if let Err(e) = p.flush() {
+                    tracing::error!(topic = %topic.name, partition = p.index, error = %e, "flush at shutdown failed");
+                }
+            }
+        }
+        tracing::info!("broker stopped");
+    }
+}
+
+/// Opens the data directory (recovering every partition), binds the listener and starts serving.
+pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
+    let (topics, recovered) = Topics::open(&config.data_dir, config.log.clone())?;
+    for r in recovered {
+        let rep = &r.report;
+        match &rep.reason {
+            Some(reason) => tracing::warn!(
+                topic = %r.topic, partition = r.partition, truncated_bytes = rep.truncated_bytes,
+                log_end_offset = rep.log_end_offset, %reason, "recovered partition: truncated a torn or corrupt tail"
+            ),
+            None => tracing::info!(
+                topic = %r.topic, partition = r.partition, segments = rep.segments,
+                log_start_offset = rep.log_start_offset, log_end_offset = rep.log_end_offset, "recovered partition"
+            ),
+        }
+    }
+    let listener_cfg = config.listeners[0].clone();
+    let listener = TcpListener::bind(listener_cfg.addr())
+        .await
+        .map_err(|source| StartError::Bind { addr: listener_cfg.addr(), source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: listener_cfg.addr(), source })?;
+    let advertised = match &config.advertised_listeners {
+        Some(l) => l[0].clone(),
+        None => Listener { host: advertised_host(&listener_cfg.host), port: addr.port() },
+    };
+    let retention_interval = config.retention_check_interval;
+    let broker = Arc::new(Broker::new(config, advertised, topics)?);
+    let (stop, stopped) = watch::channel(false);
+    let serve = tokio::spawn(server::serve(listener, broker.clone(), stopped.clone()));
+    let retention = tokio::spawn(retention_loop(broker.clone(), retention_interval, stopped));
+    tracing::info!(listener = %addr, advertised = %broker.advertised.addr(), data_dir = %broker.config.data_dir.display(), "broker started");
+    Ok(RunningBroker { addr, stop, tasks: vec![serve, retention], broker })
+}
+
+/// Runs until `shutdown` completes, then stops cleanly.
+pub async fn run(config: BrokerConfig, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+    let running = start(config).await?;
+    shutdown.await;
+    running.shutdown().await;
+    Ok(())
+}
+
+/// With no `advertised.listeners`, advertise the bound host, or this machine's name for a
+/// wildcard bind (clients cannot connect to 0.0.0.0).
+fn advertised_host(bound: &str) -> String {
+    if bound == "0.0.0.0" || bound == "::" {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into())
+    } else {
+        bound.to_string()
+    }
+}
+
+async fn retention_loop(broker: Arc<Broker>, every: std::time::Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let now = handlers::now_ms();
+        for topic in broker.topics.list() {
+            for p in &topic.partitions {
+                match p.apply_retention(now) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(topic = %topic.name, partition = p.index, segments = n, log_start_offset = p.offsets().0, "retention deleted segments"),
+                    Err(e) => tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "retention check failed"),
+                }
+            }
+        }
+    }
+}

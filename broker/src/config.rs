@@ -1,0 +1,428 @@
+//! `config/broker.toml`: Kafka's broker setting names and defaults, written in TOML.
+//!
+//! Kafka's names contain dots, and TOML reads `log.retention.hours = 168` as nested tables. We
+//! accept that spelling (and the quoted `"log.retention.hours"` one, and `[log]` sections) by
+//! flattening every table back into dotted names before looking the keys up. Every key is
+//! checked: a known key with a bad value, or an unknown key, fails start-up with a message naming
+//! the file, the key and what was expected. Kafka settings that mean nothing on a single node are
+//! accepted with one warning each.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Settings that exist in Kafka but have no meaning for one node, with the reason we give.
+const IGNORED: &[(&str, &str)] = &[
+    ("zookeeper.connect", "sluice keeps its own metadata; there is no ZooKeeper (Kafka 4.0 removed it too)"),
+    ("zookeeper.connection.timeout.ms", "there is no ZooKeeper"),
+    ("broker.id", "a single node is always node 0"),
+    ("node.id", "a single node is always node 0"),
+    ("process.roles", "the one node is both broker and controller"),
+    ("controller.quorum.voters", "there is no controller quorum on one node"),
+    ("controller.listener.names", "there is no controller quorum on one node"),
+    ("offsets.topic.replication.factor", "replication factor is always 1 on one node"),
+    ("transaction.state.log.replication.factor", "replication factor is always 1 on one node"),
+    ("transaction.state.log.min.isr", "the in-sync replica set is this one node"),
+    ("default.replication.factor", "replication factor is always 1 on one node"),
+    ("min.insync.replicas", "the in-sync replica set is this one node"),
+    ("num.network.threads", "connections run on the async runtime, not a thread pool"),
+    ("num.io.threads", "requests run on the async runtime, not a thread pool"),
+    ("num.recovery.threads.per.data.dir", "recovery checks partitions one after another"),
+    ("socket.send.buffer.bytes", "the operating system sizes socket buffers"),
+    ("socket.receive.buffer.bytes", "the operating system sizes socket buffers"),
+    ("log.flush.interval.messages", "acks=all always fsyncs; acks=1 leaves flushing to the OS"),
+    ("log.flush.interval.ms", "acks=all always fsyncs; acks=1 leaves flushing to the OS"),
+    ("inter.broker.listener.name", "there are no other brokers"),
+];
+
+/// A configuration mistake, reported with the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: unknown setting `{key}` (not a broker setting sluice knows; check the spelling against config/broker.toml)")]
+    UnknownKey { path: PathBuf, key: String },
+    #[error("{path}: `{key}` expects {expected}, got {got}")]
+    BadValue { path: PathBuf, key: String, expected: String, got: String },
+}
+
+/// How one listener is reached: Kafka's `NAME://host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Listener {
+    /// Parses `PLAINTEXT://host:port` or a bare `host:port`.
+    pub fn parse(s: &str) -> Result<Listener, String> {
+        let rest = match s.split_once("://") {
+            Some(("PLAINTEXT", rest)) => rest,
+            Some((proto, _)) => {
+                return Err(format!("security protocol {proto} is not supported yet (only PLAINTEXT)"))
+            }
+            None => s,
+        };
+        let (host, port) = rest.rsplit_once(':').ok_or("no :port")?;
+        let port = port.parse::<u16>().map_err(|_| format!("bad port `{port}`"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = if host.is_empty() { "0.0.0.0" } else { host };
+        Ok(Listener { host: host.to_string(), port })
+    }
+
+    pub fn addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Defaults for every topic's log; a topic may override each with its own config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogDefaults {
+    /// `log.retention.ms` (or `.minutes`, `.hours`); None = keep forever (Kafka's -1).
+    pub retention_ms: Option<i64>,
+    /// `log.retention.bytes`; None = unlimited.
+    pub retention_bytes: Option<u64>,
+    pub segment_bytes: u64,
+    /// `log.roll.ms` (or `log.roll.hours`).
+    pub roll_ms: u64,
+    pub index_interval_bytes: u32,
+    /// `message.max.bytes`: the largest record batch a producer may send.
+    pub message_max_bytes: i32,
+    /// `log.message.timestamp.type`: CreateTime or LogAppendTime.
+    pub log_append_time: bool,
+}
+
+/// The broker's whole configuration, resolved.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub listeners: Vec<Listener>,
+    /// None: advertise the address actually bound (what tests with port 0 need).
+    pub advertised_listeners: Option<Vec<Listener>>,
+    pub data_dir: PathBuf,
+    pub num_partitions: i32,
+    pub auto_create_topics: bool,
+    pub log: LogDefaults,
+    pub retention_check_interval: Duration,
+    pub socket_request_max_bytes: usize,
+    pub group_initial_rebalance_delay: Duration,
+    pub offsets_retention: Duration,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            listeners: vec![Listener { host: "127.0.0.1".into(), port: 9092 }],
+            advertised_listeners: None,
+            data_dir: PathBuf::from("./data"),
+            num_partitions: 1,
+            auto_create_topics: true,
+            log: LogDefaults {
+                retention_ms: Some(168 * 3_600_000),
+                retention_bytes: None,
+                segment_bytes: 1 << 30,
+                roll_ms: 168 * 3_600_000,
+                index_interval_bytes: 4096,
+                message_max_bytes: 1_048_588,
+                log_append_time: false,
+            },
+            retention_check_interval: Duration::from_millis(300_000),
+            socket_request_max_bytes: 104_857_600,
+            group_initial_rebalance_delay: Duration::from_millis(3000),
+            offsets_retention: Duration::from_secs(10_080 * 60),
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Reads and checks a config file; returns the config and the warnings to log.
+    pub fn load(path: &Path) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax { path: path.into(), message: e.message().to_string() })?;
+        let mut flat = BTreeMap::new();
+        flatten("", &toml::Value::Table(table), &mut flat);
+        let mut settings = Settings { path, flat, warnings: Vec::new() };
+        let config = settings.resolve()?;
+        Ok((config, settings.warnings))
+    }
+}
+
+/// The flattened `dotted.key → value` view of one file, consumed key by key.
+struct Settings<'a> {
+    path: &'a Path,
+    flat: BTreeMap<String, toml::Value>,
+    warnings: Vec<String>,
+}
+
+impl Settings<'_> {
+    fn resolve(&mut self) -> Result<BrokerConfig, ConfigError> {
+        let mut c = BrokerConfig::default();
+        if let Some(l) = self.listeners("listeners")? {
+            c.listeners = l;
+        }
+        c.advertised_listeners = self.listeners("advertised.listeners")?;
+        if let Some(dirs) = self.take("log.dirs").or_else(|| self.take("log.dir")) {
+            c.data_dir = self.single_dir(dirs)?;
+        }
+        c.num_partitions = self.int("num.partitions", 1, i32::MAX as i64)?.map_or(c.num_partitions, |v| v as i32);
+        c.auto_create_topics = self.bool("auto.create.topics.enable")?.unwrap_or(c.auto_create_topics);
+        let hours = self.int("log.retention.hours", -1, i64::MAX / 3_600_000)?.map(|h| h * 3_600_000);
+        let minutes = self.int("log.retention.minutes", -1, i64::MAX / 60_000)?.map(|m| m * 60_000);
+        let ms = self.millis("log.retention.ms", -1)?;
+        // Kafka's precedence: ms over minutes over hours; any negative value means forever.
+        if let Some(v) = ms.or(minutes).or(hours) {
+            c.log.retention_ms = (v >= 0).then_some(v);
+        }
+        if let Some(v) = self.int("log.retention.bytes", -1, i64::MAX)? {
+            c.log.retention_bytes = (v >= 0).then_some(v as u64);
+        }
+        if let Some(v) = self.int("log.segment.bytes", 14, i32::MAX as i64)? {
+            c.log.segment_bytes = v as u64;
+        }
+        let roll_hours = self.int("log.roll.hours", 1, i64::MAX / 3_600_000)?.map(|h| h * 3_600_000);
+        if let Some(v) = self.millis("log.roll.ms", 1)?.or(roll_hours) {
+            c.log.roll_ms = v as u64;
+        }
+        if let Some(v) = self.int("log.index.interval.bytes", 0, i32::MAX as i64)? {
+            c.log.index_interval_bytes = v as u32;
+        }
+        if let Some(v) = self.int("message.max.bytes", 0, i32::MAX as i64)? {
+            c.log.message_max_bytes = v as i32;
+        }
+        if let Some(v) = self.string("log.message.timestamp.type")? {
+            c.log.log_append_time = match v.as_str() {
+                "CreateTime" => false,
+                "LogAppendTime" => true,
+                _ => return Err(self.bad("log.message.timestamp.type", "CreateTime or LogAppendTime", &v)),
+            };
+        }
+        if let Some(v) = self.millis("log.retention.check.interval.ms", 1)? {
+            c.retention_check_interval = Duration::from_millis(v as u64);
+        }
+        if let Some(v) = self.int("socket.request.max.bytes", 1024, i32::MAX as i64)? {
+            c.socket_request_max_bytes = v as usize;
+        }
+        if let Some(v) = self.millis("group.initial.rebalance.delay.ms", 0)? {
+            c.group_initial_rebalance_delay = Duration::from_millis(v as u64);
+        }
+        if let Some(v) = self.int("offsets.retention.minutes", 1, i64::MAX / 60)? {
+            c.offsets_retention = Duration::from_secs(v as u64 * 60);
+        }
+        for (key, why) in IGNORED {
+            if self.flat.remove(*key).is_some() {
+                self.warnings.push(format!("{}: `{key}` is ignored: {why}", self.path.display()));
+            }
+        }
+        if let Some(key) = self.flat.keys().next() {
+            return Err(ConfigError::UnknownKey { path: self.path.into(), key: key.clone() });
+        }
+        Ok(c)
+    }
+
+    fn take(&mut self, key: &str) -> Option<toml::Value> {
+        self.flat.remove(key)
+    }
+
+    fn bad(&self, key: &str, expected: &str, got: &dyn std::fmt::Display) -> ConfigError {
+        ConfigError::BadValue {
+            path: self.path.into(),
+            key: key.into(),
+            expected: expected.into(),
+            got: got.to_string(),
+        }
+    }
+
+    /// An integer in `[min, max]`; Kafka's files hold numbers as strings, so "168" is accepted too.
+    fn int(&mut self, key: &str, min: i64, max: i64) -> Result<Option<i64>, ConfigError> {
+        let Some(v) = self.take(key) else { return Ok(None) };
+        let n = match &v {
+            toml::Value::Integer(n) => Some(*n),
+            toml::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(self.bad(key, &format!("an integer from {min} to {max}"), &v)),
+        }
+    }
+
+    /// Milliseconds: an integer (Kafka's way) or a human duration such as "7days" or "500ms".
+    fn millis(&mut self, key: &str, min: i64) -> Result<Option<i64>, ConfigError> {
+        if let Some(toml::Value::String(s)) = self.flat.get(key) {
+            if let Ok(d) = humantime::parse_duration(s) {
+                self.flat.remove(key);
+                return Ok(Some(d.as_millis().min(i64::MAX as u128) as i64));
+            }
+        }
+        match self.int(key, min, i64::MAX) {
+            Err(ConfigError::BadValue { path, key, got, .. }) => Err(ConfigError::BadValue {
+                path,
+                key,
+                expected: format!("milliseconds (an integer ≥ {min}) or a duration such as \"10s\""),
+                got,
+            }),
+            other => other,
+        }
+    }
+
+    fn bool(&mut self, key: &str) -> Result<Option<bool>, ConfigError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(b)),
+            Some(toml::Value::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
+            Some(v) => Err(self.bad(key, "true or false", &v)),
+        }
+    }
+
+    fn string(&mut self, key: &str) -> Result<Option<String>, ConfigError> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(self.bad(key, "a string", &v)),
+        }
+    }
+
+    /// A list of listeners, as a TOML array or Kafka's comma-separated string.
+    fn listeners(&mut self, key: &str) -> Result<Option<Vec<Listener>>, ConfigError> {
+        let expected = "a list of listeners such as [\"PLAINTEXT://127.0.0.1:9092\"]";
+        let items: Vec<String> = match self.take(key) {
+            None => return Ok(None),
+            Some(toml::Value::String(s)) => s.split(',').map(|p| p.trim().to_string()).collect(),
+            Some(toml::Value::Array(a)) => {
+                let mut items = Vec::new();
+                for v in a {
+                    match v {
+                        toml::Value::String(s) => items.push(s),
+                        other => return Err(self.bad(key, expected, &other)),
+                    }
+                }
+                items
+            }
+            Some(v) => return Err(self.bad(key, expected, &v)),
+        };
+        let mut out = Vec::new();
+        for item in items.iter().filter(|s| !s.is_empty()) {
+            out.push(Listener::parse(item).map_err(|why| self.bad(key, expected, &format!("`{item}` ({why})")))?);
+        }
+        if out.is_empty() {
+            return Err(self.bad(key, expected, &"an empty list"));
+        }
+        Ok(Some(out))
+    }
+
+    fn single_dir(&self, v: toml::Value) -> Result<PathBuf, ConfigError> {
+        let s = match &v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Array(a) if a.len() == 1 => a[0].as_str().unwrap_or_default().to_string(),
+            _ => String::new(),
+        };
+        if s.is_empty() || s.contains(',') {
+            return Err(self.bad("log.dirs", "one directory (a single node keeps one data directory)", &v));
+        }
+        Ok(PathBuf::from(s))
+    }
+}
+
+fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, toml::Value>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
+        BrokerConfig::parse(text, Path::new("broker.toml"))
+    }
+
+    #[test]
+    fn dotted_kafka_names_are_read_unquoted_and_quoted() {
+        let (c, _) = parse("log.retention.hours = 1\n\"log.segment.bytes\" = 1024\n").unwrap();
+        assert_eq!(c.log.retention_ms, Some(3_600_000));
+        assert_eq!(c.log.segment_bytes, 1024);
+    }
+
+    #[test]
+    fn retention_ms_wins_over_hours_and_negative_means_forever() {
+        let (c, _) = parse("log.retention.hours = 5\nlog.retention.ms = 1000\n").unwrap();
+        assert_eq!(c.log.retention_ms, Some(1000));
+        let (c, _) = parse("log.retention.ms = -1\n").unwrap();
+        assert_eq!(c.log.retention_ms, None);
+    }
+
+    #[test]
+    fn durations_accept_human_strings() {
+        let (c, _) = parse("log.retention.check.interval.ms = \"5s\"\n").unwrap();
+        assert_eq!(c.retention_check_interval, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let err = parse("log.segmnt.bytes = 10\n").unwrap_err().to_string();
+        assert!(err.contains("broker.toml") && err.contains("log.segmnt.bytes"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_says_what_was_expected() {
+        let err = parse("num.partitions = \"many\"\n").unwrap_err().to_string();
+        assert!(err.contains("num.partitions") && err.contains("an integer from 1"), "{err}");
+        let err = parse("auto.create.topics.enable = 3\n").unwrap_err().to_string();
+        assert!(err.contains("true or false"), "{err}");
+    }
+
+    #[test]
+    fn zookeeper_settings_are_accepted_with_a_reason() {
+        let (_, warnings) = parse("zookeeper.connect = \"localhost:2181\"\nbroker.id = 0\n").unwrap();
+        assert_eq!(warnings.len(), 2);
+        assert!(warnings.iter().any(|w| w.contains("zookeeper.connect") && w.contains("ZooKeeper")));
+    }
+
+    #[test]
+    fn listeners_parse_kafka_urls_and_reject_unsupported_protocols() {
+        let (c, _) = parse("listeners = [\"PLAINTEXT://0.0.0.0:19092\"]\n").unwrap();
+        assert_eq!(c.listeners, vec![Listener { host: "0.0.0.0".into(), port: 19092 }]);
+        let (c, _) = parse("listeners = \"PLAINTEXT://:9093\"\n").unwrap();
+        assert_eq!(c.listeners[0].host, "0.0.0.0");
+        let err = parse("listeners = [\"SSL://127.0.0.1:9093\"]\n").unwrap_err().to_string();
+        assert!(err.contains("SSL") && err.contains("not supported"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_example_parses_and_matches_kafkas_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/broker.toml");
+        let (c, warnings) = BrokerConfig::load(&path).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let d = BrokerConfig::default();
+        assert_eq!((c.listeners, c.data_dir, c.log), (d.listeners, d.data_dir, d.log));
+        assert_eq!(c.retention_check_interval, d.retention_check_interval);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_file() {
+        let err = parse("listeners = [").unwrap_err().to_string();
+        assert!(err.starts_with("broker.toml: not valid TOML"), "{err}");
+    }
+}

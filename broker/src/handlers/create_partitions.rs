@@ -1,0 +1,41 @@
+//! CreatePartitions: a topic's partition count may only grow.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
+
+use super::str_bytes;
+use crate::state::{Broker, NODE_ID};
+
+pub fn handle(broker: &Broker, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
+    let mut response = CreatePartitionsResponse::default();
+    for wanted in request.topics {
+        let mut r = CreatePartitionsTopicResult::default();
+        let foreign = wanted
+            .assignments
+            .iter()
+            .flatten()
+            .any(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != NODE_ID);
+        let outcome = if foreign {
+            Err((ResponseError::InvalidReplicaAssignment, format!("the only broker is node {NODE_ID}")))
+        } else {
+            broker
+                .topics
+                .add_partitions(&wanted.name, wanted.count, request.validate_only)
+                .map_err(|e| (e.code, e.message))
+        };
+        match outcome {
+            Ok(()) if !request.validate_only => {
+                tracing::info!(topic = %wanted.name.0, partitions = wanted.count, "grew topic")
+            }
+            Ok(()) => {}
+            Err((code, message)) => {
+                r.error_code = code.code();
+                r.error_message = Some(str_bytes(message));
+            }
+        }
+        r.name = wanted.name;
+        response.results.push(r);
+    }
+    response
+}

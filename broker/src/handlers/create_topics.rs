@@ -1,0 +1,80 @@
+//! CreateTopics: validated against Kafka's rules for a one-node cluster.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+
+use super::str_bytes;
+use crate::state::{Broker, NODE_ID};
+use crate::topics::TopicError;
+
+pub fn handle(broker: &Broker, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+    let mut response = CreateTopicsResponse::default();
+    for wanted in request.topics {
+        let mut r = CreatableTopicResult::default();
+        let partitions = if wanted.num_partitions == -1 { broker.config.num_partitions } else { wanted.num_partitions };
+        let outcome = check_placement(wanted.replication_factor, &wanted.assignments).and_then(|()| {
+            let overrides: BTreeMap<String, String> = wanted
+                .configs
+                .iter()
+                .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+                .collect();
+            broker.topics.create(&wanted.name, partitions, overrides, request.validate_only)
+        });
+        match outcome {
+            Ok(topic) => {
+                if !request.validate_only {
+                    tracing::info!(topic = %topic.name, partitions, "created topic");
+                }
+                if version >= 5 {
+                    r.num_partitions = partitions;
+                    r.replication_factor = 1;
+                    r.configs = Some(
+                        topic
+                            .config
+                            .describe(&topic.overrides)
+                            .into_iter()
+                            .map(|e| {
+                                let mut c = CreatableTopicConfigs::default();
+                                c.name = str_bytes(e.name);
+                                c.value = Some(str_bytes(e.value));
+                                c.config_source = e.source as i8;
+                                c
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            Err(e) => {
+                r.error_code = e.code.code();
+                r.error_message = Some(str_bytes(e.message));
+            }
+        }
+        r.name = wanted.name;
+        response.topics.push(r);
+    }
+    response
+}
+
+/// One node holds every replica: replication factor 1 (or -1, "the default"), and manual
+/// assignments may only name this node, once per partition.
+fn check_placement(
+    replication_factor: i16,
+    assignments: &[kafka_protocol::messages::create_topics_request::CreatableReplicaAssignment],
+) -> Result<(), TopicError> {
+    if replication_factor != 1 && replication_factor != -1 {
+        return Err(TopicError {
+            code: ResponseError::InvalidReplicationFactor,
+            message: format!("replication factor {replication_factor} is impossible on a single-node broker; use 1"),
+        });
+    }
+    if assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != NODE_ID) || a.broker_ids.len() != 1) {
+        return Err(TopicError {
+            code: ResponseError::InvalidReplicaAssignment,
+            message: format!("the only broker is node {NODE_ID}, with one replica per partition"),
+        });
+    }
+    Ok(())
+}

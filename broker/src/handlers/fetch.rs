@@ -1,0 +1,109 @@
+//! Fetch: whole stored batches from each requested partition, with long polling.
+//!
+//! Every requested partition is answered, with an empty record set when there is nothing (an
+//! absent partition makes kafka-python drop the whole response; null records break librdkafka).
+//! The first batch of the response is returned whole even above the size limits (KIP-74),
+//! otherwise a consumer would stall on a large batch. When fewer than `min_bytes` are ready the
+//! request waits for appends until `max_wait_ms`. Fetch sessions (KIP-227) are declined by
+//! always answering `session_id = 0`, which every client handles as "send full fetches".
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse};
+
+use crate::log::LogError;
+use crate::state::Broker;
+
+pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> FetchResponse {
+    if request.session_id != 0 && request.session_epoch > 0 {
+        let mut response = FetchResponse::default();
+        response.error_code = ResponseError::FetchSessionIdNotFound.code();
+        return response;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
+    let mut appends = broker.watch_appends();
+    loop {
+        // Subscribe before reading so an append between the read and the wait still wakes us.
+        appends.borrow_and_update();
+        let (response, bytes, errors) = read_all(broker, &request, version);
+        let satisfied = bytes >= request.min_bytes.max(0) as usize || errors || request.topics.is_empty();
+        if satisfied || tokio::time::Instant::now() >= deadline {
+            return response;
+        }
+        match tokio::time::timeout_at(deadline, appends.changed()).await {
+            Ok(Ok(())) => continue,
+            // Timed out, or the broker is shutting down: answer with what there is.
+            _ => return read_all(broker, &request, version).0,
+        }
+    }
+}
+
+/// One pass over the requested partitions: (response, record bytes, whether any partition erred).
+fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResponse, usize, bool) {
+    // v3+ carries a response-wide limit; before that only the per-partition limits apply.
+    let mut budget = if request.max_bytes > 0 { request.max_bytes as usize } else { usize::MAX };
+    let mut total = 0usize;
+    let mut errors = false;
+    let mut response = FetchResponse::default();
+    for wanted in &request.topics {
+        let topic = broker.topics.get(&wanted.topic);
+        let mut topic_response = FetchableTopicResponse::default();
+        topic_response.topic = wanted.topic.clone();
+        for p in &wanted.partitions {
+            let mut data = PartitionData::default();
+            data.partition_index = p.partition;
+            data.records = Some(Bytes::new());
+            match topic.as_ref().and_then(|t| t.partition(p.partition)) {
+                None => {
+                    data.error_code = ResponseError::UnknownTopicOrPartition.code();
+                    data.high_watermark = -1;
+                    data.last_stable_offset = -1;
+                    errors = true;
+                }
+                Some(partition) => {
+                    let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
+                    let min_one = total == 0;
+                    let result = if limit == 0 && !min_one {
+                        let (start, end) = partition.offsets();
+                        Ok(crate::log::ReadResult { data: Bytes::new(), high_watermark: end, log_start_offset: start })
+                    } else {
+                        partition.read(p.fetch_offset, limit, min_one)
+                    };
+                    match result {
+                        Ok(read) => {
+                            total += read.data.len();
+                            budget = budget.saturating_sub(read.data.len());
+                            data.high_watermark = read.high_watermark;
+                            // No transactions: the last stable offset is the high watermark.
+                            data.last_stable_offset = read.high_watermark;
+                            if version >= 5 {
+                                data.log_start_offset = read.log_start_offset;
+                            }
+                            data.records = Some(read.data);
+                        }
+                        Err(e) => {
+                            let (start, end) = partition.offsets();
+                            data.error_code = match e {
+                                LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+                                _ => ResponseError::KafkaStorageError,
+                            }
+                            .code();
+                            data.high_watermark = end;
+                            data.last_stable_offset = end;
+                            if version >= 5 {
+                                data.log_start_offset = start;
+                            }
+                            errors = true;
+                        }
+                    }
+                }
+            }
+            topic_response.partitions.push(data);
+        }
+        response.responses.push(topic_response);
+    }
+    (response, total, errors)
+}

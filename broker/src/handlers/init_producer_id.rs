@@ -1,0 +1,34 @@
+//! InitProducerId: a fresh producer id with epoch 0 for every idempotent producer.
+//!
+//! Without a transactional id Kafka ignores any id/epoch the client offers and hands out a new
+//! id; transactions are not supported, so a transactional id is refused.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
+
+use crate::state::Broker;
+
+pub fn handle(broker: &Broker, request: InitProducerIdRequest) -> InitProducerIdResponse {
+    let mut response = InitProducerIdResponse::default();
+    response.producer_id = ProducerId(-1);
+    response.producer_epoch = -1;
+    if request.transactional_id.is_some() {
+        response.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
+        return response;
+    }
+    if (request.producer_id.0 == -1) != (request.producer_epoch == -1) {
+        response.error_code = ResponseError::InvalidRequest.code();
+        return response;
+    }
+    match broker.next_producer_id() {
+        Ok(id) => {
+            response.producer_id = ProducerId(id);
+            response.producer_epoch = 0;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not persist the producer id block");
+            response.error_code = ResponseError::KafkaStorageError.code();
+        }
+    }
+    response
+}

@@ -1,0 +1,57 @@
+//! ListOffsets: earliest (-2), latest (-1), max timestamp (-3), or the first offset at or after
+//! a timestamp (through the log's time index).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+
+use crate::state::Broker;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+
+pub fn handle(broker: &Broker, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
+    let mut response = ListOffsetsResponse::default();
+    for wanted in request.topics {
+        let topic = broker.topics.get(&wanted.name);
+        let mut topic_response = ListOffsetsTopicResponse::default();
+        for p in wanted.partitions {
+            let mut r = ListOffsetsPartitionResponse::default();
+            r.partition_index = p.partition_index;
+            let found = match topic.as_ref().and_then(|t| t.partition(p.partition_index)) {
+                None => Err(ResponseError::UnknownTopicOrPartition),
+                Some(partition) => match p.timestamp {
+                    LATEST => Ok(Some((-1, partition.offsets().1))),
+                    EARLIEST => Ok(Some((-1, partition.offsets().0))),
+                    MAX_TIMESTAMP if version >= 7 => Ok(partition.max_timestamp().map(|(offset, ts)| (ts, offset))),
+                    ts if ts >= 0 => partition
+                        .offset_for_timestamp(ts)
+                        .map(|found| found.map(|(offset, ts)| (ts, offset)))
+                        .map_err(|_| ResponseError::KafkaStorageError),
+                    _ => Err(ResponseError::InvalidRequest),
+                },
+            };
+            match found {
+                Ok(Some((timestamp, offset))) => {
+                    r.timestamp = timestamp;
+                    r.offset = offset;
+                }
+                // Kafka's answer when no record is that recent.
+                Ok(None) => {
+                    r.timestamp = -1;
+                    r.offset = -1;
+                }
+                Err(code) => {
+                    r.error_code = code.code();
+                    r.timestamp = -1;
+                    r.offset = -1;
+                }
+            }
+            topic_response.partitions.push(r);
+        }
+        topic_response.name = wanted.name;
+        response.topics.push(topic_response);
+    }
+    response
+}

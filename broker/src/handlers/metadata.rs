@@ -1,0 +1,103 @@
+//! Metadata: this one node, and the topics asked for (creating unknown ones when allowed).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+
+use super::str_bytes;
+use crate::state::{Broker, NODE_ID};
+use crate::topics::Topic;
+
+pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> MetadataResponse {
+    let mut response = MetadataResponse::default();
+    let mut node = MetadataResponseBroker::default();
+    node.node_id = BrokerId(NODE_ID);
+    node.host = str_bytes(broker.advertised.host.clone());
+    node.port = broker.advertised.port as i32;
+    response.brokers = vec![node];
+    if version >= 1 {
+        response.controller_id = BrokerId(NODE_ID);
+    }
+    if version >= 2 {
+        response.cluster_id = Some(str_bytes(broker.cluster_id.clone()));
+    }
+    // v0: an empty list means every topic; v1+: null means every topic, empty means none.
+    let all = match &request.topics {
+        None => true,
+        Some(t) => version == 0 && t.is_empty(),
+    };
+    if all {
+        response.topics = broker.topics.list().iter().map(|t| describe(t, version)).collect();
+        return response;
+    }
+    // Before v4 there is no flag and Kafka always allowed auto-creation.
+    let allow_create = broker.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
+    for wanted in request.topics.unwrap_or_default() {
+        let found = match &wanted.name {
+            Some(name) => broker.topics.get(name).map(Ok).unwrap_or_else(|| {
+                if allow_create && !name.starts_with("__") {
+                    auto_create(broker, name)
+                } else {
+                    Err(ResponseError::UnknownTopicOrPartition)
+                }
+            }),
+            None => broker.topics.by_id(wanted.topic_id).ok_or(ResponseError::UnknownTopicId),
+        };
+        response.topics.push(match found {
+            Ok(topic) => describe(&topic, version),
+            Err(code) => {
+                let mut t = MetadataResponseTopic::default();
+                t.error_code = code.code();
+                t.name = wanted.name;
+                if version >= 10 {
+                    t.topic_id = wanted.topic_id;
+                }
+                t
+            }
+        });
+    }
+    response
+}
+
+fn auto_create(broker: &Broker, name: &str) -> Result<std::sync::Arc<Topic>, ResponseError> {
+    match broker.topics.create(name, broker.config.num_partitions, Default::default(), false) {
+        Ok(topic) => {
+            tracing::info!(topic = name, partitions = topic.partitions.len(), "auto-created topic");
+            Ok(topic)
+        }
+        // Another request created it in between: describe that one.
+        Err(e) if e.code == ResponseError::TopicAlreadyExists => {
+            broker.topics.get(name).ok_or(ResponseError::UnknownTopicOrPartition)
+        }
+        Err(e) => Err(e.code),
+    }
+}
+
+fn describe(topic: &Topic, version: i16) -> MetadataResponseTopic {
+    let mut t = MetadataResponseTopic::default();
+    t.name = Some(TopicName(str_bytes(topic.name.clone())));
+    if version >= 1 {
+        t.is_internal = topic.is_internal();
+    }
+    if version >= 10 {
+        t.topic_id = topic.id;
+    }
+    t.partitions = topic
+        .partitions
+        .iter()
+        .map(|p| {
+            let mut m = MetadataResponsePartition::default();
+            m.partition_index = p.index;
+            m.leader_id = BrokerId(NODE_ID);
+            // Leader epochs are not tracked (KAFKA-NOTES §4.6, design A): -1 everywhere and no
+            // OffsetForLeaderEpoch, so clients never try to validate positions.
+            m.leader_epoch = -1;
+            m.replica_nodes = vec![BrokerId(NODE_ID)];
+            m.isr_nodes = vec![BrokerId(NODE_ID)];
+            m
+        })
+        .collect();
+    t
+}

@@ -1,0 +1,91 @@
+//! One file per Kafka API; this file is the one `match` that routes a decoded request to it.
+//!
+//! A handler turns a request into a response and never fails: per-topic and per-partition
+//! problems are Kafka error codes inside the response. Only a request that cannot be decoded, or
+//! a failed `acks=0` produce (which Kafka answers by closing the socket), ends the connection.
+
+mod api_versions;
+mod create_partitions;
+mod create_topics;
+mod delete_topics;
+mod describe_configs;
+mod fetch;
+mod init_producer_id;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::ApiKey;
+
+use crate::codec::{self, DecodeError, EncodeError, Request};
+use crate::state::Broker;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error("malformed request: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("could not encode the response: {0}")]
+    Encode(#[from] EncodeError),
+    #[error("an acks=0 produce failed on {0}; Kafka closes the connection so the producer notices")]
+    AcksZeroFailed(String),
+}
+
+/// Decodes one frame, runs its handler and appends the framed answer (if any) to `out`.
+pub async fn handle(broker: &Broker, frame: Bytes, out: &mut BytesMut) -> Result<(), HandleError> {
+    let request = match codec::decode_request(frame.clone()) {
+        Ok(request) => request,
+        Err(DecodeError::UnsupportedVersion { api_key, .. }) if api_key == ApiKey::ApiVersions as i16 => {
+            // KIP-511: answer a too-new ApiVersions with a v0 body listing what we support.
+            let (_, _, correlation_id) = codec::peek_header(&frame)?;
+            let body = api_versions::unsupported_version();
+            codec::encode_response(out, ApiKey::ApiVersions, 0, correlation_id, &body)?;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let version = request.header.request_api_version;
+    let correlation_id = request.header.correlation_id;
+    macro_rules! answer {
+        ($key:expr, $body:expr) => {
+            codec::encode_response(out, $key, version, correlation_id, &$body)?
+        };
+    }
+    match request.request {
+        Request::ApiVersions(_) => answer!(ApiKey::ApiVersions, api_versions::handle()),
+        Request::Metadata(r) => answer!(ApiKey::Metadata, metadata::handle(broker, r, version)),
+        Request::Produce(r) => {
+            let acks = r.acks;
+            let response = produce::handle(broker, r, version).await;
+            if acks == 0 {
+                if let Some(failed) = produce::first_failure(&response) {
+                    return Err(HandleError::AcksZeroFailed(failed));
+                }
+            } else {
+                answer!(ApiKey::Produce, response);
+            }
+        }
+        Request::Fetch(r) => answer!(ApiKey::Fetch, fetch::handle(broker, r, version).await),
+        Request::ListOffsets(r) => answer!(ApiKey::ListOffsets, list_offsets::handle(broker, r, version)),
+        Request::CreateTopics(r) => answer!(ApiKey::CreateTopics, create_topics::handle(broker, r, version)),
+        Request::DeleteTopics(r) => answer!(ApiKey::DeleteTopics, delete_topics::handle(broker, r)),
+        Request::CreatePartitions(r) => answer!(ApiKey::CreatePartitions, create_partitions::handle(broker, r)),
+        Request::DescribeConfigs(r) => answer!(ApiKey::DescribeConfigs, describe_configs::handle(broker, r, version)),
+        Request::InitProducerId(r) => answer!(ApiKey::InitProducerId, init_producer_id::handle(broker, r)),
+        #[allow(unreachable_patterns)]
+        other => return Err(DecodeError::NotHandled(format!("{other:?}")).into()),
+    }
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch, Kafka's timestamp unit.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Kafka's `StrBytes` from an owned string.
+pub(crate) fn str_bytes(s: impl Into<String>) -> kafka_protocol::protocol::StrBytes {
+    kafka_protocol::protocol::StrBytes::from_string(s.into())
+}

@@ -1,0 +1,177 @@
+//! Produce: check each partition's one record batch, append it, and answer per `acks`.
+//!
+//! Batches are stored as the producer sent them (never decompressed or re-encoded); only the base
+//! offset (outside the CRC) is stamped, plus, for LogAppendTime topics, the timestamp bit and
+//! max timestamp, which the CRC covers and so is recomputed. With `acks=all` the answer waits
+//! for an fsync that covers the batch; concurrent producers share fsyncs (`Partition::sync_to`).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+
+use super::{now_ms, str_bytes};
+use crate::log::{crc_ok, BatchHeader};
+use crate::partition::{AppendError, Appended, PartitionRef};
+use crate::state::Broker;
+use crate::topic_config::TopicConfig;
+
+const BATCH_HEADER_LEN: usize = 61;
+const ZSTD: i16 = 4;
+
+type Refusal = (ResponseError, String);
+
+pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> ProduceResponse {
+    let now = now_ms();
+    let acks = request.acks;
+    let mut to_sync: Vec<(usize, usize, PartitionRef, i64)> = Vec::new();
+    let mut response = ProduceResponse::default();
+    for (ti, topic_data) in request.topic_data.into_iter().enumerate() {
+        let topic = broker.topics.get(&topic_data.name);
+        let mut topic_response = TopicProduceResponse::default();
+        for (pi, data) in topic_data.partition_data.into_iter().enumerate() {
+            let mut r = PartitionProduceResponse::default();
+            r.index = data.index;
+            r.base_offset = -1;
+            let outcome = if !matches!(acks, -1..=1) {
+                Err((ResponseError::InvalidRequiredAcks, format!("acks must be -1, 0 or 1, not {acks}")))
+            } else if request.transactional_id.is_some() {
+                Err((ResponseError::TransactionalIdAuthorizationFailed, "transactions are not supported".into()))
+            } else {
+                match topic.as_ref().and_then(|t| t.partition(data.index).map(|p| (t, p))) {
+                    None => Err((ResponseError::UnknownTopicOrPartition, "no such topic or partition".into())),
+                    Some((t, p)) => append(p, &t.config, data.records.as_deref(), version, now),
+                }
+            };
+            match outcome {
+                Ok((partition, appended, append_time)) => {
+                    r.base_offset = appended.base_offset();
+                    r.log_append_time_ms = append_time.unwrap_or(-1);
+                    if version >= 5 {
+                        r.log_start_offset = partition.offsets().0;
+                    }
+                    if let Appended::New(info) = appended {
+                        broker.notify_appended();
+                        if acks == -1 {
+                            to_sync.push((ti, pi, partition, info.log_end_offset));
+                        }
+                    }
+                }
+                Err((code, message)) => {
+                    tracing::debug!(topic = %topic_data.name.0, partition = data.index, %message, "produce refused");
+                    r.error_code = code.code();
+                    if version >= 8 {
+                        r.error_message = Some(str_bytes(message));
+                    }
+                }
+            }
+            topic_response.partition_responses.push(r);
+        }
+        topic_response.name = topic_data.name;
+        response.responses.push(topic_response);
+    }
+    for (ti, pi, partition, end) in to_sync {
+        if let Err(e) = partition.sync_to(end).await {
+            tracing::error!(error = %e, "fsync failed; acks=all producers get KAFKA_STORAGE_ERROR");
+            let r = &mut response.responses[ti].partition_responses[pi];
+            r.error_code = ResponseError::KafkaStorageError.code();
+            r.base_offset = -1;
+        }
+    }
+    response
+}
+
+/// Names the first failed partition, if any (for acks=0, where failure closes the connection).
+pub fn first_failure(response: &ProduceResponse) -> Option<String> {
+    response.responses.iter().find_map(|t| {
+        t.partition_responses
+            .iter()
+            .find(|p| p.error_code != 0)
+            .map(|p| format!("{}-{} (error {})", t.name.0, p.index, p.error_code))
+    })
+}
+
+fn append(
+    partition: &PartitionRef,
+    config: &TopicConfig,
+    records: Option<&[u8]>,
+    version: i16,
+    now: i64,
+) -> Result<(PartitionRef, Appended, Option<i64>), Refusal> {
+    let records = records.ok_or((ResponseError::InvalidRecord, "records are null".to_string()))?;
+    let header = validate(records, config.max_message_bytes, version)?;
+    // The frame is shared; the stored copy is the one place offsets are stamped.
+    let mut batch = records.to_vec();
+    let append_time = config.log_append_time.then(|| {
+        set_log_append_time(&mut batch, now);
+        now
+    });
+    let appended = partition.append(&mut batch, &header, now).map_err(|e| match e {
+        AppendError::Sequence(s) => (
+            ResponseError::try_from_code(s.code()).unwrap_or(ResponseError::OutOfOrderSequenceNumber),
+            e.to_string(),
+        ),
+        AppendError::Log(e) => (ResponseError::KafkaStorageError, e.to_string()),
+    })?;
+    Ok((partition.clone(), appended, append_time))
+}
+
+/// Kafka's checks on a client batch (KAFKA-NOTES §4.2), cheapest first, without decompressing.
+pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<BatchHeader, Refusal> {
+    let corrupt = |m: &str| (ResponseError::CorruptMessage, m.to_string());
+    let invalid = |m: String| (ResponseError::InvalidRecord, m);
+    if records.len() < BATCH_HEADER_LEN {
+        return Err(corrupt("record batch shorter than its 61-byte header"));
+    }
+    let header = BatchHeader::parse(records).map_err(|e| corrupt(&e.to_string()))?;
+    if header.magic != 2 {
+        return Err(invalid(format!("record batch magic {} (only v2 batches are accepted)", header.magic)));
+    }
+    let total = header.total_len();
+    if total > records.len() {
+        return Err(corrupt("record batch is truncated"));
+    }
+    if total < records.len() {
+        return Err(invalid("more than one record batch for one partition".into()));
+    }
+    if records.len() > max_message_bytes.max(0) as usize {
+        return Err((
+            ResponseError::MessageTooLarge,
+            format!("batch of {} bytes exceeds max.message.bytes ({max_message_bytes})", records.len()),
+        ));
+    }
+    if !crc_ok(records) {
+        return Err(corrupt("record batch CRC-32C mismatch"));
+    }
+    if header.base_offset != 0 {
+        return Err(invalid(format!("a producer's batch must have base offset 0, not {}", header.base_offset)));
+    }
+    if header.record_count <= 0 || header.last_offset_delta as i64 + 1 != header.record_count as i64 {
+        return Err(invalid(format!(
+            "record count {} does not match last offset delta {}",
+            header.record_count, header.last_offset_delta
+        )));
+    }
+    if header.is_control() || header.is_transactional() {
+        return Err(invalid("transactional and control batches are not supported".into()));
+    }
+    match header.compression() {
+        c if c > ZSTD => return Err(invalid(format!("unknown compression codec {c}"))),
+        ZSTD if version < 7 => {
+            return Err((ResponseError::UnsupportedCompressionType, "zstd needs Produce v7 or later".into()))
+        }
+        _ => {}
+    }
+    if header.producer_id >= 0 && header.base_sequence < 0 {
+        return Err(invalid("an idempotent batch needs a base sequence".into()));
+    }
+    Ok(header)
+}
+
+/// Marks a batch as LogAppendTime with `now` as its timestamp; both fields are under the CRC.
+fn set_log_append_time(batch: &mut [u8], now: i64) {
+    let attributes = i16::from_be_bytes([batch[21], batch[22]]) | 0x08;
+    batch[21..23].copy_from_slice(&attributes.to_be_bytes());
+    batch[35..43].copy_from_slice(&now.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+}

@@ -1,0 +1,154 @@
+//! One topic-partition as the request handlers see it: its log, its idempotent producers, and
+//! group commit for `acks=all`.
+//!
+//! Locks: `state` is a std `RwLock` because every use is a short, non-async critical section
+//! (one write or a few positioned reads); it is never held across an `.await`. `synced` is a tokio
+//! mutex on purpose: it serialises fsyncs, so producers that arrive while one fsync runs wait for
+//! it and then find their data already covered by the next one — that is the group commit.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use crate::log::{AppendInfo, BatchHeader, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport};
+use crate::producer_state::{IdempotentBatch, ProducerStates, SequenceCheck, SequenceError};
+use crate::topic_config::TopicConfig;
+
+/// Why an append was refused; each maps to a Kafka error code.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("producer sequence check failed: {0:?}")]
+    Sequence(SequenceError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
+
+/// The result of appending one batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored at these offsets.
+    New(AppendInfo),
+    /// A producer retry of a batch already stored at `base_offset`.
+    Duplicate { base_offset: i64 },
+}
+
+impl Appended {
+    pub fn base_offset(&self) -> i64 {
+        match self {
+            Appended::New(info) => info.base_offset,
+            Appended::Duplicate { base_offset } => *base_offset,
+        }
+    }
+}
+
+struct State {
+    log: PartitionLog,
+    producers: ProducerStates,
+}
+
+pub struct Partition {
+    pub index: i32,
+    state: RwLock<State>,
+    /// The log end offset known to be on disk.
+    synced: tokio::sync::Mutex<i64>,
+}
+
+pub fn log_config(config: &TopicConfig, index_interval_bytes: u32) -> LogConfig {
+    LogConfig {
+        segment_bytes: config.segment_bytes,
+        segment_ms: Some(config.segment_ms),
+        retention_ms: config.retention_ms,
+        retention_bytes: config.retention_bytes,
+        index_interval_bytes,
+    }
+}
+
+impl Partition {
+    /// Opens (and recovers) the log in `dir`, rebuilding idempotent producer state from the batch
+    /// headers the log still has.
+    pub fn open(dir: &Path, index: i32, config: LogConfig) -> Result<(Partition, RecoveryReport), LogError> {
+        let (log, report) = PartitionLog::open(dir, config)?;
+        let mut producers = ProducerStates::default();
+        for h in log.batch_headers_from(log.log_start_offset())? {
+            if h.producer_id >= 0 && h.base_sequence >= 0 {
+                let b = IdempotentBatch::new(h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta);
+                producers.record(&b, h.base_offset);
+            }
+        }
+        let synced = log.log_end_offset();
+        let state = RwLock::new(State { log, producers });
+        Ok((Partition { index, state, synced: tokio::sync::Mutex::new(synced) }, report))
+    }
+
+    /// Appends one validated batch (offsets are stamped by the log).
+    pub fn append(&self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, AppendError> {
+        let idempotent = (header.producer_id >= 0).then(|| {
+            IdempotentBatch::new(header.producer_id, header.producer_epoch, header.base_sequence, header.last_offset_delta)
+        });
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(b) = &idempotent {
+            if let SequenceCheck::Duplicate { base_offset } = state.producers.check(b).map_err(AppendError::Sequence)? {
+                return Ok(Appended::Duplicate { base_offset });
+            }
+        }
+        let info = state.log.append(batch, now_ms)?;
+        if let Some(b) = &idempotent {
+            state.producers.record(b, info.base_offset);
+        }
+        Ok(Appended::New(info))
+    }
+
+    /// Returns once everything up to `offset` (exclusive) is fsynced. Concurrent callers share
+    /// one fsync: whoever holds `synced` syncs all that was appended so far.
+    pub async fn sync_to(&self, offset: i64) -> Result<(), LogError> {
+        let mut synced = self.synced.lock().await;
+        if *synced >= offset {
+            return Ok(());
+        }
+        let (file, end) = self.read_state(|s| s.log.sync_target());
+        tokio::task::spawn_blocking(move || file.sync_data())
+            .await
+            .map_err(|e| LogError::Io { context: "fsync task".into(), source: std::io::Error::other(e) })?
+            .map_err(|source| LogError::Io { context: "fsync".into(), source })?;
+        *synced = end;
+        Ok(())
+    }
+
+    pub fn read(&self, fetch_offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadResult, LogError> {
+        self.read_state(|s| s.log.read(fetch_offset, max_bytes, min_one))
+    }
+
+    /// (log start offset, high watermark).
+    pub fn offsets(&self) -> (i64, i64) {
+        self.read_state(|s| (s.log.log_start_offset(), s.log.log_end_offset()))
+    }
+
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
+        self.read_state(|s| s.log.offset_for_timestamp(ts))
+    }
+
+    pub fn max_timestamp(&self) -> Option<(i64, i64)> {
+        self.read_state(|s| s.log.max_timestamp())
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.read_state(|s| s.log.size_bytes())
+    }
+
+    pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.log.apply_retention(now_ms)
+    }
+
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.read_state(|s| s.log.flush())
+    }
+
+    // A poisoned lock means a thread panicked mid-append; the log's own recovery rules still
+    // hold for what is on disk, so keep serving rather than failing every later request.
+    fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+/// Shared handle used by the registry and the handlers.
+pub type PartitionRef = Arc<Partition>;

@@ -1,0 +1,99 @@
+//! What every request handler shares: config, identity, topics, producer ids, append wake-ups.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use tokio::sync::watch;
+
+use crate::config::{BrokerConfig, Listener};
+use crate::topics::{write_atomically, RegistryError, Topics};
+
+/// The only node id a single-node broker has.
+pub const NODE_ID: i32 = 0;
+
+/// Producer ids are handed out from blocks whose end is persisted before the first id of the
+/// block is used, so an id is never reused after a restart, at one fsync per block.
+const PRODUCER_ID_BLOCK: i64 = 1000;
+
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub cluster_id: String,
+    /// The address clients are told to connect to.
+    pub advertised: Listener,
+    pub topics: Topics,
+    producer_ids: Mutex<ProducerIds>,
+    /// Bumped after every append; waiting fetches watch it.
+    appended: watch::Sender<u64>,
+}
+
+struct ProducerIds {
+    next: i64,
+    block_end: i64,
+}
+
+impl Broker {
+    pub fn new(config: BrokerConfig, advertised: Listener, topics: Topics) -> Result<Broker, RegistryError> {
+        let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
+        let block_start = read_i64(&config.data_dir.join("producer_id_block"))?.unwrap_or(0);
+        let (appended, _) = watch::channel(0);
+        Ok(Broker {
+            config,
+            cluster_id,
+            advertised,
+            topics,
+            producer_ids: Mutex::new(ProducerIds { next: block_start, block_end: block_start }),
+            appended,
+        })
+    }
+
+    /// A producer id never handed out before, even across restarts.
+    pub fn next_producer_id(&self) -> Result<i64, RegistryError> {
+        let mut ids = self.producer_ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.next >= ids.block_end {
+            let end = ids.next + PRODUCER_ID_BLOCK;
+            write_atomically(&self.config.data_dir, "producer_id_block", end.to_string().as_bytes())?;
+            ids.block_end = end;
+        }
+        ids.next += 1;
+        Ok(ids.next - 1)
+    }
+
+    pub fn notify_appended(&self) {
+        self.appended.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub fn watch_appends(&self) -> watch::Receiver<u64> {
+        self.appended.subscribe()
+    }
+}
+
+fn read_i64(path: &Path) -> Result<Option<i64>, RegistryError> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| RegistryError::Corrupt { path: path.into(), message: format!("expected a number, found {s:?}") }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(RegistryError::Io { path: path.into(), source }),
+    }
+}
+
+/// Kafka keeps the cluster id in `meta.properties`; so do we, in the same format.
+fn load_or_create_cluster_id(dir: &Path) -> Result<String, RegistryError> {
+    let path = dir.join("meta.properties");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text
+            .lines()
+            .find_map(|l| l.strip_prefix("cluster.id="))
+            .map(|id| id.trim().to_string())
+            .ok_or(RegistryError::Corrupt { path, message: "no cluster.id line".into() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let text = format!("# written by sluice broker\nversion=1\nnode.id={NODE_ID}\ncluster.id={id}\n");
+            write_atomically(dir, "meta.properties", text.as_bytes())?;
+            Ok(id)
+        }
+        Err(source) => Err(RegistryError::Io { path, source }),
+    }
+}

@@ -1,0 +1,189 @@
+//! Durability through the real binary: SIGKILL during acks=all produce, and clean restarts.
+
+use std::collections::HashMap;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn_broker(port: u16, dir: &Path) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["broker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir)
+        .args(["--config", "/dev/null"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("sluice binary runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "broker did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// Everything in `topic`, read from the beginning of each partition: partition → [(offset, value)].
+fn read_all(bootstrap: &str, topic: &str, partitions: i32) -> HashMap<i32, Vec<(i64, String)>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "checker")
+        .set("check.crcs", "true")
+        .set("enable.partition.eof", "true")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out: HashMap<i32, Vec<(i64, String)>> = HashMap::new();
+    let mut at_end = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while at_end.len() < partitions as usize {
+        assert!(Instant::now() < deadline, "reading back timed out");
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let value = String::from_utf8(m.payload().unwrap().to_vec()).unwrap();
+                out.entry(m.partition()).or_default().push((m.offset(), value));
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => panic!("consumer error (a torn or corrupt batch would show here): {e}"),
+            None => {}
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_records_survive_repeated_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bootstrap = format!("127.0.0.1:{port}");
+    let mut child = spawn_broker(port, dir.path());
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let created = admin
+        .create_topics(&[NewTopic::new("crash", 3, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .await
+        .unwrap();
+    assert!(created[0].is_ok());
+
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "2")
+        .set("message.timeout.ms", "60000")
+        .set("reconnect.backoff.ms", "50")
+        .set("reconnect.backoff.max.ms", "200")
+        .create()
+        .unwrap();
+    let acked: Arc<Mutex<Vec<(i32, i64, String)>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (producer, acked, stop) = (producer.clone(), acked.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let batch: Vec<_> = (0..50)
+                    .map(|_| {
+                        n += 1;
+                        let (producer, value) = (producer.clone(), format!("record-{n}"));
+                        tokio::spawn(async move {
+                            let key = (n % 3).to_string();
+                            let r = producer.send(FutureRecord::to("crash").key(&key).payload(&value), Duration::from_secs(60)).await;
+                            (value, r)
+                        })
+                    })
+                    .collect();
+                for h in batch {
+                    if let (value, Ok((p, o))) = h.await.unwrap() {
+                        acked.lock().unwrap().push((p, o, value));
+                    }
+                }
+            }
+        })
+    };
+    let kills = 4;
+    for _ in 0..kills {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        child = spawn_broker(port, dir.path());
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.await.unwrap();
+
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 500, "only {} records were acknowledged", acked.len());
+    let log = read_all(&bootstrap, "crash", 3);
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for records in log.values() {
+        for (_, v) in records {
+            *seen.entry(v.as_str()).or_default() += 1;
+        }
+        let offsets: Vec<i64> = records.iter().map(|(o, _)| *o).collect();
+        assert!(offsets.windows(2).all(|w| w[1] == w[0] + 1), "offsets are contiguous");
+    }
+    for (p, o, v) in &acked {
+        let stored = log[p].iter().find(|(offset, _)| offset == o).map(|(_, v)| v.as_str());
+        assert_eq!(stored, Some(v.as_str()), "acknowledged {v} at {p}/{o}");
+        assert_eq!(seen[v.as_str()], 1, "{v} stored once");
+    }
+    assert!(seen.values().all(|&n| n == 1), "no record is stored twice");
+    eprintln!("crash test: {kills} SIGKILLs, {} acknowledged records, {} stored, all acknowledged present once", acked.len(), seen.len());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_configs_and_data_survive_a_clean_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bootstrap = format!("127.0.0.1:{port}");
+    let mut child = spawn_broker(port, dir.path());
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let topic = NewTopic::new("keep", 2, TopicReplication::Fixed(1)).set("retention.ms", "86400000");
+    assert!(admin.create_topics(&[topic], &AdminOptions::new()).await.unwrap()[0].is_ok());
+    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    for i in 0..100 {
+        let (key, value) = ((i % 2).to_string(), format!("v{i}"));
+        producer.send(FutureRecord::to("keep").key(&key).payload(&value), Duration::from_secs(10)).await.unwrap();
+    }
+    drop(producer);
+    // SIGTERM: the clean path.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "clean shutdown exits 0, got {status}");
+
+    let mut child = spawn_broker(port, dir.path());
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let configs = admin.describe_configs(&[ResourceSpecifier::Topic("keep")], &AdminOptions::new()).await.unwrap();
+    let retention = configs[0].as_ref().unwrap().get("retention.ms").unwrap().value.clone();
+    assert_eq!(retention.as_deref(), Some("86400000"));
+    let log = read_all(&bootstrap, "keep", 2);
+    assert_eq!(log.values().map(Vec::len).sum::<usize>(), 100);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

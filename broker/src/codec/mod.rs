@@ -24,8 +24,32 @@
 //! - `response`: [`encode_response`], size prefix and response header.
 //! - `error`: [`DecodeError`] (close the connection) and [`EncodeError`] (a broker bug).
 
+mod decode;
 mod error;
+mod header;
 mod reader;
+mod requests;
+#[cfg(test)]
+mod testkit;
 
+pub use decode::{decode_request, is_supported, Request, RequestFrame};
 pub use error::{DecodeError, EncodeError};
+pub use header::peek_header;
 pub use reader::Reader;
+
+use kafka_protocol::messages::ApiKey;
+
+/// Every API and version range the broker decodes, and so advertises in ApiVersions. Ranges and
+/// their reasons: KAFKA-NOTES §2. Each entry has a round-trip property test at every version.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 9),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 7),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 5),
+    (ApiKey::DeleteTopics, 1, 4),
+    (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::CreatePartitions, 0, 2),
+];

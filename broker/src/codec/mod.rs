@@ -29,6 +29,7 @@ mod error;
 mod header;
 mod reader;
 mod requests;
+mod response;
 #[cfg(test)]
 mod testkit;
 
@@ -36,6 +37,7 @@ pub use decode::{decode_request, is_supported, Request, RequestFrame};
 pub use error::{DecodeError, EncodeError};
 pub use header::peek_header;
 pub use reader::Reader;
+pub use response::encode_response;
 
 use kafka_protocol::messages::ApiKey;
 

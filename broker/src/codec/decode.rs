@@ -2,9 +2,12 @@
 
 use bytes::Bytes;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-    DescribeConfigsRequest, FetchRequest, InitProducerIdRequest, ListOffsetsRequest,
-    MetadataRequest, ProduceRequest, RequestHeader,
+    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest,
+    DeleteTopicsRequest, DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest,
+    FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
+    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader,
+    SaslAuthenticateRequest, SaslHandshakeRequest, SyncGroupRequest,
 };
 
 use super::error::DecodeError;
@@ -26,6 +29,19 @@ pub enum Request {
     CreatePartitions(CreatePartitionsRequest),
     DescribeConfigs(DescribeConfigsRequest),
     InitProducerId(InitProducerIdRequest),
+    FindCoordinator(FindCoordinatorRequest),
+    JoinGroup(JoinGroupRequest),
+    SyncGroup(SyncGroupRequest),
+    Heartbeat(HeartbeatRequest),
+    LeaveGroup(LeaveGroupRequest),
+    OffsetCommit(OffsetCommitRequest),
+    OffsetFetch(OffsetFetchRequest),
+    DescribeGroups(DescribeGroupsRequest),
+    ListGroups(ListGroupsRequest),
+    DeleteGroups(DeleteGroupsRequest),
+    OffsetDelete(OffsetDeleteRequest),
+    SaslHandshake(SaslHandshakeRequest),
+    SaslAuthenticate(SaslAuthenticateRequest),
 }
 
 /// A whole request: its header (correlation id, client id, version) and its body.
@@ -77,6 +93,19 @@ fn decode_body(r: &mut Reader, api_key: ApiKey, version: i16) -> Result<Request,
         ApiKey::CreatePartitions => Request::CreatePartitions(create_partitions::decode(r, v)?),
         ApiKey::DescribeConfigs => Request::DescribeConfigs(describe_configs::decode(r, v)?),
         ApiKey::InitProducerId => Request::InitProducerId(init_producer_id::decode(r, v)?),
+        ApiKey::FindCoordinator => Request::FindCoordinator(find_coordinator::decode(r, v)?),
+        ApiKey::JoinGroup => Request::JoinGroup(join_group::decode(r, v)?),
+        ApiKey::SyncGroup => Request::SyncGroup(sync_group::decode(r, v)?),
+        ApiKey::Heartbeat => Request::Heartbeat(heartbeat::decode(r, v)?),
+        ApiKey::LeaveGroup => Request::LeaveGroup(leave_group::decode(r, v)?),
+        ApiKey::OffsetCommit => Request::OffsetCommit(offset_commit::decode(r, v)?),
+        ApiKey::OffsetFetch => Request::OffsetFetch(offset_fetch::decode(r, v)?),
+        ApiKey::DescribeGroups => Request::DescribeGroups(describe_groups::decode(r, v)?),
+        ApiKey::ListGroups => Request::ListGroups(list_groups::decode(r, v)?),
+        ApiKey::DeleteGroups => Request::DeleteGroups(delete_groups::decode(r, v)?),
+        ApiKey::OffsetDelete => Request::OffsetDelete(offset_delete::decode(r, v)?),
+        ApiKey::SaslHandshake => Request::SaslHandshake(sasl_handshake::decode(r, v)?),
+        ApiKey::SaslAuthenticate => Request::SaslAuthenticate(sasl_authenticate::decode(r, v)?),
         // Only reachable if SUPPORTED lists an api this match lacks; refuse rather than panic.
         _ => return Err(DecodeError::UnsupportedVersion { api_key, version }),
     })
@@ -268,6 +297,19 @@ mod tests {
             ApiKey::CreatePartitions => CreatePartitionsRequest::default().encode(out, version),
             ApiKey::DescribeConfigs => DescribeConfigsRequest::default().encode(out, version),
             ApiKey::InitProducerId => InitProducerIdRequest::default().encode(out, version),
+            ApiKey::FindCoordinator => FindCoordinatorRequest::default().encode(out, version),
+            ApiKey::JoinGroup => JoinGroupRequest::default().encode(out, version),
+            ApiKey::SyncGroup => SyncGroupRequest::default().encode(out, version),
+            ApiKey::Heartbeat => HeartbeatRequest::default().encode(out, version),
+            ApiKey::LeaveGroup => LeaveGroupRequest::default().encode(out, version),
+            ApiKey::OffsetCommit => OffsetCommitRequest::default().encode(out, version),
+            ApiKey::OffsetFetch => OffsetFetchRequest::default().encode(out, version),
+            ApiKey::DescribeGroups => DescribeGroupsRequest::default().encode(out, version),
+            ApiKey::ListGroups => ListGroupsRequest::default().encode(out, version),
+            ApiKey::DeleteGroups => DeleteGroupsRequest::default().encode(out, version),
+            ApiKey::OffsetDelete => OffsetDeleteRequest::default().encode(out, version),
+            ApiKey::SaslHandshake => SaslHandshakeRequest::default().encode(out, version),
+            ApiKey::SaslAuthenticate => SaslAuthenticateRequest::default().encode(out, version),
             other => panic!("add {other:?} to this test"),
         };
         result.expect("default request encodes");

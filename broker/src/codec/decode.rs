@@ -65,9 +65,9 @@ pub fn is_supported(api_key: ApiKey, version: i16) -> bool {
 /// [`DecodeError::UnsupportedVersion`] so the caller can answer an ApiVersions request it cannot
 /// parse (use [`peek_header`] for its correlation id).
 ///
-/// Bytes left after the body are ignored, not refused: Kafka's own request parsing reads the
-/// fields it knows and does not check that the buffer is exhausted, and a client that pads a
-/// request is not worth a disconnect.
+/// Bytes left after the body are ignored, not refused. Kafka's `RequestContext.parseRequest`
+/// reads the fields its schema knows and, as far as we can see, never checks that the buffer is
+/// exhausted, so refusing them would disconnect clients that Kafka serves.
 pub fn decode_request(frame: Bytes) -> Result<RequestFrame, DecodeError> {
     let (raw_key, version, _) = peek_header(&frame)?;
     let api_key = ApiKey::try_from(raw_key).map_err(|()| DecodeError::UnknownApiKey(raw_key))?;

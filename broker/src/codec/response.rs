@@ -61,6 +61,7 @@ fn encode_framed<R: Encodable>(
         version,
         len,
     })?;
+    // Cannot panic: the four placeholder bytes were written at `start` above.
     out[start..start + 4].copy_from_slice(&size.to_be_bytes());
     Ok(())
 }

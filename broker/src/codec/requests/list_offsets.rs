@@ -1,0 +1,82 @@
+//! ListOffsets (key 2), versions 1–7; flexible from v6.
+
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
+
+use crate::codec::{DecodeError, Reader};
+
+pub fn decode(r: &mut Reader, version: i16) -> Result<ListOffsetsRequest, DecodeError> {
+    let flex = version >= 6;
+    let mut req = ListOffsetsRequest::default();
+    req.replica_id = BrokerId(r.i32()?);
+    if version >= 2 {
+        req.isolation_level = r.i8()?;
+    }
+    req.topics = r.array(flex, |r| topic(r, version))?;
+    if flex {
+        req.unknown_tagged_fields = r.unknown_tagged_fields()?;
+    }
+    Ok(req)
+}
+
+fn topic(r: &mut Reader, version: i16) -> Result<ListOffsetsTopic, DecodeError> {
+    let flex = version >= 6;
+    let mut topic = ListOffsetsTopic::default();
+    topic.name = TopicName(r.string(flex)?);
+    topic.partitions = r.array(flex, |r| partition(r, version))?;
+    if flex {
+        topic.unknown_tagged_fields = r.unknown_tagged_fields()?;
+    }
+    Ok(topic)
+}
+
+fn partition(r: &mut Reader, version: i16) -> Result<ListOffsetsPartition, DecodeError> {
+    let flex = version >= 6;
+    let mut partition = ListOffsetsPartition::default();
+    partition.partition_index = r.i32()?;
+    if version >= 4 {
+        partition.current_leader_epoch = r.i32()?;
+    }
+    partition.timestamp = r.i64()?;
+    if flex {
+        partition.unknown_tagged_fields = r.unknown_tagged_fields()?;
+    }
+    Ok(partition)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::testkit::{round_trip_test, Gen};
+
+    fn arbitrary(g: &mut Gen, v: i16) -> ListOffsetsRequest {
+        let mut req = ListOffsetsRequest::default();
+        g.set(&mut req, v, |x, g| x.replica_id = BrokerId(g.i32()));
+        g.set(&mut req, v, |x, g| x.isolation_level = g.i8());
+        g.set(&mut req, v, |x, g| x.topics = g.vec(|g| topic(g, v)));
+        g.set(&mut req, v, |x, g| x.timeout_ms = g.i32());
+        g.set(&mut req, v, |x, g| x.unknown_tagged_fields = g.tags());
+        req
+    }
+
+    fn topic(g: &mut Gen, v: i16) -> ListOffsetsTopic {
+        let mut topic = ListOffsetsTopic::default();
+        g.set(&mut topic, v, |x, g| x.name = TopicName(g.string()));
+        g.set(&mut topic, v, |x, g| {
+            x.partitions = g.vec(|g| partition(g, v))
+        });
+        g.set(&mut topic, v, |x, g| x.unknown_tagged_fields = g.tags());
+        topic
+    }
+
+    fn partition(g: &mut Gen, v: i16) -> ListOffsetsPartition {
+        let mut p = ListOffsetsPartition::default();
+        g.set(&mut p, v, |x, g| x.partition_index = g.i32());
+        g.set(&mut p, v, |x, g| x.current_leader_epoch = g.i32());
+        g.set(&mut p, v, |x, g| x.timestamp = g.i64());
+        g.set(&mut p, v, |x, g| x.unknown_tagged_fields = g.tags());
+        p
+    }
+
+    round_trip_test!(ListOffsets, arbitrary);
+}

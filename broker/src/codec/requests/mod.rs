@@ -1,0 +1,28 @@
+//! One body decoder per API: `decode(r, version)` reads the body of that API's request at a
+//! version from `codec::SUPPORTED`, field by field as in Kafka's message schemas, into the
+//! protocol crate's request struct. Fields that exist only outside our supported range are left
+//! at their defaults; `decode_request` never calls a decoder with such a version.
+
+pub mod api_versions;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_groups;
+pub mod delete_topics;
+pub mod describe_configs;
+pub mod describe_groups;
+pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
+pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
+pub mod list_offsets;
+pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
+pub mod produce;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
+pub mod sync_group;

@@ -4,6 +4,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::ApiVersionsResponse;
 
+use super::HANDLED;
 use crate::codec::SUPPORTED;
 
 pub fn handle() -> ApiVersionsResponse {
@@ -22,6 +23,7 @@ pub fn unsupported_version() -> ApiVersionsResponse {
 fn advertised() -> Vec<ApiVersion> {
     SUPPORTED
         .iter()
+        .filter(|(key, _, _)| HANDLED.contains(key))
         .map(|&(key, min, max)| {
             let mut v = ApiVersion::default();
             v.api_key = key as i16;

@@ -44,9 +44,11 @@ mod config;
 mod error;
 mod index;
 mod partition;
+mod records;
 mod recovery;
 mod segment;
 mod time_index;
+mod timestamp;
 
 #[cfg(test)]
 mod test_batch;

@@ -352,3 +352,284 @@ impl<'a> ChunkReader<'a> {
         Ok(&self.buf[from..from + len])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs::OpenOptions;
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::log::test_batch::{append_batches, open, small_config, TestBatch};
+    use crate::log::{LogConfig, PartitionLog};
+
+    /// (path, size) of every segment's `.log`, oldest first.
+    fn layout(log: &PartitionLog) -> Vec<(PathBuf, u64)> {
+        log.segments()
+            .map(|s| (s.log_path.clone(), s.size))
+            .collect()
+    }
+
+    fn read_all(log: &PartitionLog) -> Vec<u8> {
+        log.read(log.log_start_offset(), 1 << 24, true)
+            .unwrap()
+            .data
+            .to_vec()
+    }
+
+    fn set_len(path: &Path, len: u64) {
+        OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+
+    #[test]
+    fn truncated_tail_is_dropped_on_reopen() {
+        let original = tempfile::tempdir().unwrap();
+        let mut log = open(original.path(), small_config());
+        let batches = append_batches(&mut log, 12, 3, 0);
+        let (last_path, last_size) = layout(&log).pop().unwrap();
+        let last_len = batches.last().unwrap().len() as u64;
+        let last_start = last_size - last_len;
+        let end_before_last = log.log_end_offset() - 3;
+        drop(log);
+        for cut in last_start..last_size {
+            let dir = tempfile::tempdir().unwrap();
+            copy_dir(original.path(), dir.path());
+            set_len(&dir.path().join(last_path.file_name().unwrap()), cut);
+            let (mut log, report) = PartitionLog::open(dir.path(), small_config()).unwrap();
+            assert_eq!(report.truncated_bytes, cut - last_start, "cut at {cut}");
+            assert_eq!(report.reason.is_some(), cut > last_start, "cut at {cut}");
+            assert_eq!(log.log_end_offset(), end_before_last);
+            assert_eq!(read_all(&log), batches[..11].concat());
+            let mut again = TestBatch::new(1, 0).build();
+            assert_eq!(
+                log.append(&mut again, 0).unwrap().base_offset,
+                end_before_last
+            );
+        }
+    }
+
+    #[test]
+    fn corrupted_byte_in_a_batch_of_the_last_segment_truncates_from_that_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        let batches = append_batches(&mut log, 5, 3, 0);
+        let (path, _) = layout(&log).pop().unwrap();
+        drop(log);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let third = batches[0].len() + batches[1].len();
+        bytes[third + 70] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        let (log, report) = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+        let reason = report.reason.unwrap();
+        assert!(
+            reason.contains("crc") && reason.contains(&format!("position {third}")),
+            "{reason}"
+        );
+        assert_eq!(report.truncated_bytes, (bytes.len() - third) as u64);
+        assert_eq!(report.batches_checked, 2);
+        assert_eq!(log.log_end_offset(), 6);
+        assert_eq!(read_all(&log), batches[..2].concat());
+    }
+
+    #[test]
+    fn garbage_appended_after_valid_data_is_dropped() {
+        for garbage in [
+            vec![0u8; 100],
+            vec![0xab; 37],
+            vec![0xff; 61],
+            TestBatch::new(2, 0).build(),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut log = open(dir.path(), small_config());
+            let batches = append_batches(&mut log, 10, 2, 0);
+            let (path, _) = layout(&log).pop().unwrap();
+            drop(log);
+            OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap()
+                .write_all(&garbage)
+                .unwrap();
+            let (log, report) = PartitionLog::open(dir.path(), small_config()).unwrap();
+            assert_eq!(report.truncated_bytes, garbage.len() as u64);
+            assert!(report.reason.is_some());
+            assert_eq!(log.log_end_offset(), 20);
+            assert_eq!(read_all(&log), batches.concat());
+        }
+    }
+
+    #[test]
+    fn missing_index_files_are_rebuilt_identically() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_config());
+        let batches = append_batches(&mut log, 30, 2, 0);
+        let segments = log.segments().count();
+        drop(log);
+        let mut indexes = Vec::new();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e != "log") {
+                indexes.push((path.clone(), std::fs::read(&path).unwrap()));
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+        assert_eq!(indexes.len(), 2 * segments);
+        let (log, report) = PartitionLog::open(dir.path(), small_config()).unwrap();
+        assert_eq!(report.indexes_rebuilt, segments);
+        assert_eq!(report.truncated_bytes, 0);
+        assert_eq!(read_all(&log), batches.concat());
+        assert_eq!(
+            log.read(33, 1 << 20, true).unwrap().data,
+            batches[16..].concat()
+        );
+        drop(log);
+        for (path, bytes) in indexes {
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn corrupt_index_of_a_sealed_segment_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_config());
+        let batches = append_batches(&mut log, 30, 2, 0);
+        let first = log.sealed[0].base_offset;
+        drop(log);
+        let index = dir.path().join(file_name(first, INDEX_SUFFIX));
+        let time_index = dir.path().join(file_name(first, TIME_INDEX_SUFFIX));
+        let (good_index, good_time) = (
+            std::fs::read(&index).unwrap(),
+            std::fs::read(&time_index).unwrap(),
+        );
+        let mut bad = good_index.clone();
+        bad[12..16].copy_from_slice(&5u32.to_be_bytes()); // the second entry's position
+        std::fs::write(&index, &bad).unwrap();
+        set_len(&time_index, good_time.len() as u64 - 12);
+        let (log, report) = PartitionLog::open(dir.path(), small_config()).unwrap();
+        assert_eq!(report.indexes_rebuilt, 1);
+        assert_eq!(report.reason, None);
+        assert_eq!(std::fs::read(&index).unwrap(), good_index);
+        assert_eq!(std::fs::read(&time_index).unwrap(), good_time);
+        assert_eq!(read_all(&log), batches.concat());
+    }
+
+    #[test]
+    fn torn_sealed_segment_is_cut_and_later_segments_are_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_config());
+        let batches = append_batches(&mut log, 30, 2, 0);
+        let files = layout(&log);
+        assert!(files.len() >= 3);
+        let kept_batches = (files[0].1 as usize - 10) / batches[0].len();
+        drop(log);
+        set_len(&files[0].0, files[0].1 - 10);
+        let (log, report) = PartitionLog::open(dir.path(), small_config()).unwrap();
+        assert_eq!(report.segments, 1);
+        let later: u64 = files[1..].iter().map(|f| f.1).sum();
+        let torn = files[0].1 - 10 - (kept_batches * batches[0].len()) as u64;
+        assert_eq!(report.truncated_bytes, torn + later);
+        assert_eq!(log.log_end_offset(), 2 * kept_batches as i64);
+        assert_eq!(read_all(&log), batches[..kept_batches].concat());
+        assert!(files[1..].iter().all(|(path, _)| !path.exists()));
+    }
+
+    #[test]
+    fn stray_files_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("leader-epoch-checkpoint"), b"0\n").unwrap();
+        std::fs::write(dir.path().join("12.log"), b"not ours").unwrap();
+        let (log, report) = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+        assert_eq!((report.segments, log.log_end_offset()), (1, 0));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Append {
+            records: usize,
+            value_len: usize,
+        },
+        Reopen,
+        /// Cut the log at this fraction of its total bytes, as a crash (or a disk) might.
+        Cut(f64),
+        Garbage(Vec<u8>),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (1usize..6, 0usize..200).prop_map(|(records, value_len)| Op::Append { records, value_len }),
+            1 => Just(Op::Reopen),
+            2 => (0.0f64..1.0).prop_map(Op::Cut),
+            1 => proptest::collection::vec(any::<u8>(), 1..80).prop_map(Op::Garbage),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Every batch written wholly before the cut is present exactly once, in order, and
+        /// nothing after the cut is.
+        #[test]
+        fn cut_log_keeps_exactly_the_batches_before_the_cut(ops in proptest::collection::vec(op(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let config = LogConfig { segment_bytes: 600, index_interval_bytes: 100, ..small_config() };
+            let mut log = open(dir.path(), config.clone());
+            let mut model: Vec<Vec<u8>> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Append { records, value_len } => {
+                        let mut b = TestBatch::new(records, 0).value_len(value_len).build();
+                        log.append(&mut b, 0).unwrap();
+                        model.push(b);
+                    }
+                    Op::Reopen => {
+                        log.flush().unwrap();
+                        drop(log);
+                        let (reopened, report) = PartitionLog::open(dir.path(), config.clone()).unwrap();
+                        prop_assert_eq!(report.truncated_bytes, 0);
+                        log = reopened;
+                    }
+                    Op::Cut(fraction) => {
+                        let files = layout(&log);
+                        drop(log);
+                        let total: u64 = files.iter().map(|f| f.1).sum();
+                        let mut cut = (total as f64 * fraction) as u64;
+                        for (path, size) in files {
+                            if cut < size {
+                                set_len(&path, cut);
+                                break;
+                            }
+                            cut -= size;
+                        }
+                        let mut end = 0;
+                        let global_cut = (total as f64 * fraction) as u64;
+                        model.retain(|b| { end += b.len() as u64; end <= global_cut });
+                        log = open(dir.path(), config.clone());
+                    }
+                    Op::Garbage(bytes) => {
+                        let (path, _) = layout(&log).pop().unwrap();
+                        drop(log);
+                        OpenOptions::new().append(true).open(&path).unwrap().write_all(&bytes).unwrap();
+                        log = open(dir.path(), config.clone());
+                    }
+                }
+                prop_assert_eq!(read_all(&log), model.concat());
+                let end: i64 = model.last().map_or(0, |b| BatchHeader::parse(b).unwrap().last_offset() + 1);
+                prop_assert_eq!(log.log_end_offset(), end);
+            }
+        }
+    }
+}

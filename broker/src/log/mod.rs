@@ -46,6 +46,7 @@ mod index;
 mod partition;
 mod records;
 mod recovery;
+mod retention;
 mod segment;
 mod time_index;
 mod timestamp;

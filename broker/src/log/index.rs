@@ -18,6 +18,8 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use tracing::warn;
+
 use super::error::LogError;
 
 /// Entries buffered in memory before one write to the file.
@@ -40,6 +42,8 @@ pub(crate) struct EntryFile<E: Entry> {
     on_disk: usize,
     /// The file held a partial trailing entry when loaded: a torn write.
     torn: bool,
+    /// The last chunk write failed; warn only once until one succeeds.
+    write_failed: bool,
 }
 
 impl<E: Entry> EntryFile<E> {
@@ -58,6 +62,7 @@ impl<E: Entry> EntryFile<E> {
         Ok(EntryFile {
             on_disk: entries.len(),
             torn: bytes.len() % E::SIZE != 0,
+            write_failed: false,
             path,
             file,
             entries,
@@ -79,6 +84,7 @@ impl<E: Entry> EntryFile<E> {
             entries: Vec::new(),
             on_disk: 0,
             torn: false,
+            write_failed: false,
         })
     }
 
@@ -90,12 +96,22 @@ impl<E: Entry> EntryFile<E> {
         self.torn
     }
 
-    pub(crate) fn push(&mut self, entry: E) -> Result<(), LogError> {
+    /// Adds an entry; a full chunk goes to the file. A failed index write does not fail the
+    /// append that caused it (the batch is already in the `.log`, and failing would make the
+    /// producer retry it into a duplicate): the entries stay pending and are retried with the
+    /// next chunk, and the failure is logged once.
+    pub(crate) fn push(&mut self, entry: E) {
         self.entries.push(entry);
         if self.entries.len() - self.on_disk >= WRITE_CHUNK_ENTRIES {
-            self.write_pending()?;
+            match self.write_pending() {
+                Ok(()) => self.write_failed = false,
+                Err(e) if !self.write_failed => {
+                    self.write_failed = true;
+                    warn!(error = %e, "index write failed; the index will be rebuilt if it is still behind at the next start");
+                }
+                Err(_) => {}
+            }
         }
-        Ok(())
     }
 
     /// Replaces the whole file with `entries` (index rebuild).
@@ -216,8 +232,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("00000000000000000000.index");
         let mut f = EntryFile::create(path.clone()).unwrap();
-        f.push(e(0, 0)).unwrap();
-        f.push(e(0x0102_0304, 0x0a0b_0c0d)).unwrap();
+        f.push(e(0, 0));
+        f.push(e(0x0102_0304, 0x0a0b_0c0d));
         f.sync().unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -233,7 +249,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut f = EntryFile::create(dir.path().join("x.index")).unwrap();
         for (r, p) in [(0, 0), (10, 4100), (25, 8300)] {
-            f.push(e(r, p)).unwrap();
+            f.push(e(r, p));
         }
         let idx = OffsetIndex { file: f };
         assert_eq!(idx.lookup(0), e(0, 0));
@@ -259,7 +275,7 @@ mod tests {
         let path = dir.path().join("x.index");
         let mut f = EntryFile::create(path.clone()).unwrap();
         for i in 0..WRITE_CHUNK_ENTRIES as u32 + 3 {
-            f.push(e(i, i * 100)).unwrap();
+            f.push(e(i, i * 100));
         }
         let on_disk = std::fs::metadata(&path).unwrap().len();
         assert_eq!(on_disk, (WRITE_CHUNK_ENTRIES * 8) as u64);

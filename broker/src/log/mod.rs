@@ -40,6 +40,7 @@
 //! [`RecoveryReport`].
 
 mod batch;
+mod cadence;
 mod config;
 mod error;
 mod index;
@@ -47,6 +48,7 @@ mod partition;
 mod records;
 mod recovery;
 mod retention;
+mod scan;
 mod segment;
 mod time_index;
 mod timestamp;

@@ -238,6 +238,12 @@ mod tests {
     }
 
     #[test]
+    fn partition_log_can_be_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<PartitionLog>();
+    }
+
+    #[test]
     fn new_log_is_empty_at_offset_zero() {
         let dir = tempfile::tempdir().unwrap();
         let (log, report) =

@@ -86,8 +86,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("00000000000000000000.timeindex");
         let mut f = EntryFile::create(path.clone()).unwrap();
-        f.push(e(0x0102_0304_0506_0708, 0x0a0b_0c0d)).unwrap();
-        f.push(e(-1, 1)).unwrap();
+        f.push(e(0x0102_0304_0506_0708, 0x0a0b_0c0d));
+        f.push(e(-1, 1));
         f.sync().unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -108,7 +108,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut f = EntryFile::create(dir.path().join("x.timeindex")).unwrap();
         for (t, o) in [(100, 0), (200, 7), (300, 15)] {
-            f.push(e(t, o)).unwrap();
+            f.push(e(t, o));
         }
         let idx = TimeIndex { file: f };
         assert_eq!(idx.lookup(50), 0);

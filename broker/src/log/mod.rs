@@ -1,1 +1,69 @@
 //! Partition storage: segments, offset and time indexes, recovery, retention.
+//!
+//! This module owns the bytes of every partition on disk and nothing else. It knows record
+//! batches only as far as their fixed v2 header (lengths, offsets, timestamps, CRC) and, for
+//! ListOffsets by time, the first fields of an uncompressed record. It must not know the Kafka
+//! protocol: no requests, no error codes, no topics — the broker's handlers map [`LogError`]
+//! and [`ReadResult`] onto responses. It has no clock and no locks: callers pass `now_ms` and
+//! serialise access to a [`PartitionLog`].
+//!
+//! # Layout on disk (Kafka's)
+//!
+//! ```text
+//! <dir>/00000000000000000000.log        batches back to back, as the producer sent them
+//!       00000000000000000000.index      sparse offset index   (index.rs has the entry layout)
+//!       00000000000000000000.timeindex  sparse time index     (time_index.rs)
+//!       00000000000000004711.log        next segment: its name is its base offset
+//! ```
+//!
+//! The `.log` is the truth; indexes are rebuilt from it whenever they look wrong, so they are
+//! written without fsync except when a segment rolls.
+//!
+//! # Path of an append
+//!
+//! [`PartitionLog::append`] → roll if the active segment is full or old ([`Segment::seal`]
+//! fsyncs it) → stamp base offset and epoch -1 into the batch (outside the CRC) →
+//! [`Segment::append`]: one positioned write, then in-memory index entries every
+//! `index_interval_bytes`, written to the index files in chunks. Durability (`acks=all`) is the
+//! caller's fsync of [`PartitionLog::sync_target`], outside its lock (group commit).
+//!
+//! # Path of a read
+//!
+//! [`PartitionLog::read`] → the segment holding the offset (binary search on base offsets) →
+//! [`OffsetIndex::lookup`] (binary search) → header walk to the batch containing the offset →
+//! one positioned read of as many whole batches as fit, continuing into the next segment.
+//!
+//! # Start-up
+//!
+//! [`PartitionLog::open`] runs `recovery`: a cheap check of rolled segments, a full check (CRC
+//! and offsets) of the last one, truncation of a torn tail, index rebuilds; see
+//! [`RecoveryReport`].
+
+mod batch;
+mod cadence;
+mod config;
+mod error;
+mod index;
+mod partition;
+mod records;
+mod recovery;
+mod retention;
+mod scan;
+mod segment;
+mod time_index;
+mod timestamp;
+
+#[cfg(test)]
+mod test_batch;
+
+pub use batch::{crc_ok, BatchError, BatchHeader, HEADER_LEN};
+pub use config::{
+    LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES,
+    DEFAULT_SEGMENT_MS,
+};
+pub use error::LogError;
+pub use index::{OffsetEntry, OffsetIndex};
+pub use partition::{AppendInfo, PartitionLog, ReadResult};
+pub use recovery::RecoveryReport;
+pub use segment::Segment;
+pub use time_index::{TimeEntry, TimeIndex};

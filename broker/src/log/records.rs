@@ -1,0 +1,111 @@
+//! Just enough of the v2 record encoding to find a record by timestamp inside an uncompressed
+//! batch (ListOffsets by time). Everything else about records belongs to the clients.
+//!
+//! ```text
+//! record: varint length, i8 attributes, varlong timestampDelta, varint offsetDelta, ...rest
+//! ```
+//! Varints are zigzag-encoded, least significant group first (KAFKA-NOTES §5).
+
+use super::batch::{BatchHeader, HEADER_LEN};
+
+/// The records of a batch do not decode; `.0` says where it went wrong.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct MalformedRecords(pub &'static str);
+
+/// The (offset, timestamp) of the first record of `batch` whose timestamp is >= `ts`, walking
+/// the uncompressed records one by one. Only each record's prefix is decoded; its length skips
+/// the rest. `None` when no record qualifies.
+pub(crate) fn first_record_at_or_after(
+    batch: &[u8],
+    header: &BatchHeader,
+    ts: i64,
+) -> Result<Option<(i64, i64)>, MalformedRecords> {
+    let mut rest = batch
+        .get(HEADER_LEN..)
+        .ok_or(MalformedRecords("batch shorter than header"))?;
+    for _ in 0..header.record_count.max(0) {
+        let len = read_varint(&mut rest)?;
+        let len = usize::try_from(len).map_err(|_| MalformedRecords("negative record length"))?;
+        if len > rest.len() {
+            return Err(MalformedRecords("record length past end of batch"));
+        }
+        let (mut body, after) = rest.split_at(len);
+        rest = after;
+        let (_attributes, tail) = body.split_first().ok_or(MalformedRecords("empty record"))?;
+        body = tail;
+        let ts_delta = read_varint(&mut body)?;
+        let offset_delta = read_varint(&mut body)?;
+        let record_ts = header.base_timestamp.saturating_add(ts_delta);
+        if record_ts >= ts {
+            return Ok(Some((
+                header.base_offset.saturating_add(offset_delta),
+                record_ts,
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads one zigzag varint of up to 64 bits and advances `buf` past it.
+fn read_varint(buf: &mut &[u8]) -> Result<i64, MalformedRecords> {
+    let mut raw: u64 = 0;
+    for (i, byte) in buf.iter().enumerate().take(10) {
+        raw |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *buf = &buf[i + 1..];
+            return Ok((raw >> 1) as i64 ^ -((raw & 1) as i64));
+        }
+    }
+    Err(MalformedRecords("truncated or overlong varint"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::test_batch::{put_varlong, TestBatch};
+
+    #[test]
+    fn varints_round_trip_including_extremes() {
+        for v in [
+            0,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            300,
+            -300,
+            i32::MAX as i64,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let mut buf = Vec::new();
+            put_varlong(&mut buf, v);
+            buf.push(0xaa);
+            let mut slice = &buf[..];
+            assert_eq!(read_varint(&mut slice), Ok(v));
+            assert_eq!(slice, &[0xaa]);
+        }
+        assert!(read_varint(&mut &[0x80u8, 0x80][..]).is_err());
+    }
+
+    #[test]
+    fn finds_first_record_at_or_after_timestamp() {
+        let b = TestBatch::with_timestamps(vec![100, 300, 200, 400]).build();
+        let h = BatchHeader::parse(&b).unwrap();
+        assert_eq!(first_record_at_or_after(&b, &h, 50), Ok(Some((0, 100))));
+        assert_eq!(first_record_at_or_after(&b, &h, 150), Ok(Some((1, 300))));
+        assert_eq!(first_record_at_or_after(&b, &h, 301), Ok(Some((3, 400))));
+        assert_eq!(first_record_at_or_after(&b, &h, 401), Ok(None));
+    }
+
+    #[test]
+    fn truncated_records_are_reported_not_panicked_on() {
+        let b = TestBatch::new(3, 0).value_len(20).build();
+        let h = BatchHeader::parse(&b).unwrap();
+        for cut in HEADER_LEN..b.len() {
+            let r = first_record_at_or_after(&b[..cut], &h, i64::MAX);
+            assert!(r.is_err() || r == Ok(None), "cut {cut}: {r:?}");
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Reading a segment back to judge it: a cheap check for sealed segments, a full scan (every
+//! batch's length, magic, CRC-32C and offsets) for the tail or for anything that failed the
+//! cheap check.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use super::batch::{crc_ok, BatchHeader, HEADER_LEN};
+use super::cadence::IndexCadence;
+use super::error::LogError;
+use super::index::OffsetEntry;
+use super::recovery::RecoveryReport;
+use super::segment::Segment;
+use super::time_index::TimeEntry;
+
+/// Bytes read at a time while validating a segment.
+const SCAN_CHUNK: usize = 1 << 20;
+
+/// Checks a sealed segment without reading all of it. `Ok(Err(why))` means "scan it fully".
+pub(crate) fn check_sealed(
+    segment: &mut Segment,
+    next_base: i64,
+) -> Result<Result<(), String>, LogError> {
+    let offsets = segment.offset_index.entries();
+    let times = segment.time_index.entries();
+    if segment.offset_index.file.is_torn() || segment.time_index.file.is_torn() {
+        return Ok(Err("index ends in a partial entry".into()));
+    }
+    let max_rel = next_base.saturating_sub(segment.base_offset + 1);
+    let ordered = offsets
+        .windows(2)
+        .all(|w| w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position)
+        && times.windows(2).all(|w| {
+            w[0].timestamp < w[1].timestamp && w[0].relative_offset <= w[1].relative_offset
+        })
+        && times
+            .iter()
+            .all(|t| i64::from(t.relative_offset) <= max_rel);
+    if !ordered {
+        return Ok(Err("index entries out of order or past the segment".into()));
+    }
+    let Some(last) = offsets.last().copied() else {
+        let empty_ok = segment.size == 0 && times.is_empty() && next_base == segment.base_offset;
+        return Ok(if empty_ok {
+            Ok(())
+        } else {
+            Err("offset index is empty".into())
+        });
+    };
+    if offsets[0]
+        != (OffsetEntry {
+            relative_offset: 0,
+            position: 0,
+        })
+    {
+        return Ok(Err("offset index does not start at the first batch".into()));
+    }
+    let mut expected = segment.base_offset + i64::from(last.relative_offset);
+    let mut tail_max_ts = -1;
+    for item in segment.headers(u64::from(last.position)) {
+        let header = match item {
+            Ok((_, header)) => header,
+            Err(LogError::Corrupt {
+                reason, position, ..
+            }) => return Ok(Err(format!("position {position}: {reason}"))),
+            Err(e) => return Err(e),
+        };
+        if header.base_offset != expected {
+            return Ok(Err(format!(
+                "found offset {} where {expected} was expected",
+                header.base_offset
+            )));
+        }
+        expected = header.last_offset().saturating_add(1);
+        tail_max_ts = tail_max_ts.max(header.max_timestamp);
+    }
+    if expected != next_base {
+        return Ok(Err(format!(
+            "ends at offset {expected}, next segment starts at {next_base}"
+        )));
+    }
+    let last_time = times.last().copied();
+    if tail_max_ts >= 0 && last_time.is_none_or(|t| t.timestamp < tail_max_ts) {
+        return Ok(Err("time index lacks the segment's max timestamp".into()));
+    }
+    segment.next_offset = next_base;
+    segment.cadence.restore_sealed(last_time);
+    Ok(Ok(()))
+}
+
+/// Expected index entries, as appends would have written them.
+pub(crate) struct Rebuilt {
+    pub(crate) offsets: Vec<OffsetEntry>,
+    pub(crate) times: Vec<TimeEntry>,
+}
+
+/// Reads and checks every batch of `segment`, cuts the file at the first bad one, and leaves
+/// size, next offset and index cadence set from what is valid. Returns why it cut, if it did.
+pub(crate) fn scan(
+    segment: &mut Segment,
+    interval: u32,
+    report: &mut RecoveryReport,
+) -> Result<(Option<String>, Rebuilt), LogError> {
+    let file_len = segment.size;
+    let mut reader = ChunkReader::new(&segment.file, &segment.log_path, file_len);
+    let mut cadence = IndexCadence::new(interval);
+    let mut rebuilt = Rebuilt {
+        offsets: Vec::new(),
+        times: Vec::new(),
+    };
+    let (mut pos, mut expected, mut first_ts) = (0u64, segment.base_offset, None);
+    let why = loop {
+        let remaining = file_len - pos;
+        if remaining == 0 {
+            break None;
+        }
+        if remaining < HEADER_LEN as u64 {
+            break Some(format!("incomplete batch header ({remaining} bytes)"));
+        }
+        let header = match BatchHeader::parse(reader.get(pos, HEADER_LEN)?) {
+            Ok(h) => h,
+            Err(e) => break Some(e.to_string()),
+        };
+        let total = header.total_len();
+        if total > remaining {
+            break Some(format!(
+                "batch needs {total} bytes, {remaining} left in file"
+            ));
+        }
+        if !crc_ok(reader.get(pos, total as usize)?) {
+            break Some("crc-32c mismatch".into());
+        }
+        if header.base_offset != expected || header.last_offset_delta < 0 {
+            let last = header.last_offset();
+            break Some(format!(
+                "batch offsets {}..={last}, expected base {expected}",
+                header.base_offset
+            ));
+        }
+        let (Ok(rel), Ok(pos32)) = (
+            u32::try_from(expected - segment.base_offset),
+            u32::try_from(pos),
+        ) else {
+            break Some("batch beyond the range of the segment index".into());
+        };
+        first_ts.get_or_insert(header.max_timestamp);
+        let (offset_entry, time_entry) = cadence.on_batch(rel, pos32, &header);
+        rebuilt.offsets.extend(offset_entry);
+        rebuilt.times.extend(time_entry);
+        report.batches_checked += 1;
+        pos += total;
+        expected = header.last_offset().saturating_add(1);
+    };
+    let why = why.map(|w| format!("{} position {pos}: {w}", segment.log_path.display()));
+    if why.is_some() {
+        segment
+            .file
+            .set_len(pos)
+            .map_err(LogError::io("truncate", &segment.log_path))?;
+        segment
+            .file
+            .sync_data()
+            .map_err(LogError::io("fsync", &segment.log_path))?;
+        report.truncated_bytes += file_len - pos;
+    }
+    segment.size = pos;
+    segment.next_offset = expected;
+    segment.cadence = cadence;
+    segment.roll_base_ms = first_ts.filter(|ts| *ts >= 0);
+    Ok((why, rebuilt))
+}
+
+/// Sequential reads in large chunks, so a full scan costs few system calls. The buffer grows
+/// beyond a chunk only for a batch that the file really holds: `get` is never asked for bytes
+/// past `file_len`, which bounds the allocation by the file size.
+struct ChunkReader<'a> {
+    file: &'a File,
+    path: &'a Path,
+    file_len: u64,
+    buf: Vec<u8>,
+    buf_start: u64,
+}
+
+impl<'a> ChunkReader<'a> {
+    fn new(file: &'a File, path: &'a Path, file_len: u64) -> ChunkReader<'a> {
+        ChunkReader {
+            file,
+            path,
+            file_len,
+            buf: Vec::new(),
+            buf_start: 0,
+        }
+    }
+
+    /// Bytes `pos..pos + len`; the caller has checked they lie within the file.
+    fn get(&mut self, pos: u64, len: usize) -> Result<&[u8], LogError> {
+        let end = pos + len as u64;
+        if pos < self.buf_start || end > self.buf_start + self.buf.len() as u64 {
+            let n = (self.file_len - pos).min(len.max(SCAN_CHUNK) as u64) as usize;
+            self.buf.resize(n, 0);
+            self.file
+                .read_exact_at(&mut self.buf, pos)
+                .map_err(LogError::io("read", self.path))?;
+            self.buf_start = pos;
+        }
+        let from = (pos - self.buf_start) as usize;
+        Ok(&self.buf[from..from + len])
+    }
+}

@@ -44,9 +44,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -68,7 +66,11 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Broker { config, listen, data_dir } => {
+        Command::Broker {
+            config,
+            listen,
+            data_dir,
+        } => {
             let config = broker_config(&config, listen.as_deref(), data_dir, config_was_given())?;
             broker::run(config, shutdown_signal()).await?;
         }

@@ -16,7 +16,11 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn_broker(port: u16, dir: &Path) -> Child {
@@ -77,10 +81,15 @@ async fn acknowledged_records_survive_repeated_sigkill() {
     let port = free_port();
     let bootstrap = format!("127.0.0.1:{port}");
     let mut child = spawn_broker(port, dir.path());
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
     let created = admin
-        .create_topics(&[NewTopic::new("crash", 3, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .create_topics(
+            &[NewTopic::new("crash", 3, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
         .await
         .unwrap();
     assert!(created[0].is_ok());
@@ -108,14 +117,19 @@ async fn acknowledged_records_survive_repeated_sigkill() {
                         let (producer, value) = (producer.clone(), format!("record-{n}"));
                         tokio::spawn(async move {
                             let key = (n % 3).to_string();
-                            let r = producer.send(FutureRecord::to("crash").key(&key).payload(&value), Duration::from_secs(60)).await;
+                            let r = producer
+                                .send(
+                                    FutureRecord::to("crash").key(&key).payload(&value),
+                                    Duration::from_secs(60),
+                                )
+                                .await;
                             (value, r)
                         })
                     })
                     .collect();
                 for h in batch {
-                    if let (value, Ok((p, o))) = h.await.unwrap() {
-                        acked.lock().unwrap().push((p, o, value));
+                    if let (value, Ok(d)) = h.await.unwrap() {
+                        acked.lock().unwrap().push((d.partition, d.offset, value));
                     }
                 }
             }
@@ -149,7 +163,11 @@ async fn acknowledged_records_survive_repeated_sigkill() {
         assert_eq!(seen[v.as_str()], 1, "{v} stored once");
     }
     assert!(seen.values().all(|&n| n == 1), "no record is stored twice");
-    eprintln!("crash test: {kills} SIGKILLs, {} acknowledged records, {} stored, all acknowledged present once", acked.len(), seen.len());
+    eprintln!(
+        "crash test: {kills} SIGKILLs, {} acknowledged records, {} stored, all acknowledged present once",
+        acked.len(),
+        seen.len()
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 }
@@ -160,14 +178,25 @@ async fn topics_configs_and_data_survive_a_clean_restart() {
     let port = free_port();
     let bootstrap = format!("127.0.0.1:{port}");
     let mut child = spawn_broker(port, dir.path());
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
     let topic = NewTopic::new("keep", 2, TopicReplication::Fixed(1)).set("retention.ms", "86400000");
     assert!(admin.create_topics(&[topic], &AdminOptions::new()).await.unwrap()[0].is_ok());
-    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
     for i in 0..100 {
         let (key, value) = ((i % 2).to_string(), format!("v{i}"));
-        producer.send(FutureRecord::to("keep").key(&key).payload(&value), Duration::from_secs(10)).await.unwrap();
+        producer
+            .send(
+                FutureRecord::to("keep").key(&key).payload(&value),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
     }
     drop(producer);
     // SIGTERM: the clean path.
@@ -177,9 +206,14 @@ async fn topics_configs_and_data_survive_a_clean_restart() {
     assert!(status.success(), "clean shutdown exits 0, got {status}");
 
     let mut child = spawn_broker(port, dir.path());
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
-    let configs = admin.describe_configs(&[ResourceSpecifier::Topic("keep")], &AdminOptions::new()).await.unwrap();
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let configs = admin
+        .describe_configs(&[ResourceSpecifier::Topic("keep")], &AdminOptions::new())
+        .await
+        .unwrap();
     let retention = configs[0].as_ref().unwrap().get("retention.ms").unwrap().value.clone();
     assert_eq!(retention.as_deref(), Some("86400000"));
     let log = read_all(&bootstrap, "keep", 2);

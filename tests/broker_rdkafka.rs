@@ -19,7 +19,10 @@ struct TestBroker {
 async fn start_broker() -> TestBroker {
     let dir = tempfile::tempdir().unwrap();
     let mut config = broker::BrokerConfig::default();
-    config.listeners = vec![broker::Listener { host: "127.0.0.1".into(), port: 0 }];
+    config.listeners = vec![broker::Listener {
+        host: "127.0.0.1".into(),
+        port: 0,
+    }];
     config.data_dir = dir.path().to_path_buf();
     let running = broker::start(config).await.expect("broker starts");
     TestBroker { running, _dir: dir }
@@ -50,13 +53,19 @@ impl TestBroker {
     }
 
     fn admin(&self) -> AdminClient<DefaultClientContext> {
-        ClientConfig::new().set("bootstrap.servers", self.bootstrap()).create().expect("admin")
+        ClientConfig::new()
+            .set("bootstrap.servers", self.bootstrap())
+            .create()
+            .expect("admin")
     }
 
     async fn create_topic(&self, name: &str, partitions: i32) {
         let result = self
             .admin()
-            .create_topics(&[NewTopic::new(name, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())
+            .create_topics(
+                &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
+                &AdminOptions::new(),
+            )
             .await
             .expect("create_topics request");
         assert!(result[0].is_ok(), "{result:?}");
@@ -89,7 +98,14 @@ fn consume(consumer: &BaseConsumer, topic: &str, partitions: i32, count: usize) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acks_level_and_compression_round_trips_in_order() {
     let b = start_broker().await;
-    for (acks, codec) in [("0", "none"), ("1", "gzip"), ("all", "snappy"), ("1", "lz4"), ("all", "zstd"), ("all", "none")] {
+    for (acks, codec) in [
+        ("0", "none"),
+        ("1", "gzip"),
+        ("all", "snappy"),
+        ("1", "lz4"),
+        ("all", "zstd"),
+        ("all", "none"),
+    ] {
         let topic = format!("t-acks{acks}-{codec}");
         b.create_topic(&topic, 3).await;
         let producer = b.producer(&[("acks", acks), ("compression.codec", codec)]);
@@ -98,8 +114,8 @@ async fn every_acks_level_and_compression_round_trips_in_order() {
             let key = format!("host-{}", i % 7);
             let value = format!("cpu,host={key} usage_idle={i}");
             let record = FutureRecord::to(&topic).key(&key).payload(&value);
-            let (partition, offset) = producer.send(record, Duration::from_secs(10)).await.expect("delivered");
-            sent.push((partition, offset, key.into_bytes(), value.into_bytes()));
+            let delivery = producer.send(record, Duration::from_secs(10)).await.expect("delivered");
+            sent.push((delivery.partition, delivery.offset, key.into_bytes(), value.into_bytes()));
         }
         let mut got = consume(&b.consumer(), &topic, 3, sent.len());
         assert_eq!(got.len(), sent.len(), "acks={acks} codec={codec}");
@@ -117,7 +133,10 @@ async fn every_acks_level_and_compression_round_trips_in_order() {
             let mut offsets: Vec<_> = sent.iter().map(|(p, o, _, _)| (*p, *o)).collect();
             offsets.sort();
             let consumed: Vec<_> = got.iter().map(|(p, o, _, _)| (*p, *o)).collect();
-            assert_eq!(consumed, offsets, "offsets reported at produce time are where records are");
+            assert_eq!(
+                consumed, offsets,
+                "offsets reported at produce time are where records are"
+            );
         }
     }
     b.running.shutdown().await;
@@ -129,8 +148,14 @@ async fn headers_keys_and_null_values_survive() {
     b.create_topic("h", 1).await;
     let producer = b.producer(&[]);
     let headers = OwnedHeaders::new()
-        .insert(Header { key: "sluice-seq", value: Some("42") })
-        .insert(Header { key: "sluice-seq", value: Some("43") });
+        .insert(Header {
+            key: "sluice-seq",
+            value: Some("42"),
+        })
+        .insert(Header {
+            key: "sluice-seq",
+            value: Some("43"),
+        });
     let record: FutureRecord<str, str> = FutureRecord::to("h").key("k").headers(headers);
     producer.send(record, Duration::from_secs(10)).await.unwrap();
     let consumer = b.consumer();
@@ -169,16 +194,26 @@ async fn a_waiting_fetch_returns_as_soon_as_data_arrives() {
     }
     let producer = b.producer(&[("linger.ms", "0")]);
     let sent_at = std::time::Instant::now();
-    producer.send(FutureRecord::to("wait").key("k").payload("v"), Duration::from_secs(5)).await.unwrap();
+    producer
+        .send(FutureRecord::to("wait").key("k").payload("v"), Duration::from_secs(5))
+        .await
+        .unwrap();
     let m = loop {
         if let Some(m) = consumer.poll(Duration::from_millis(10)) {
             break m.unwrap().detach();
         }
-        assert!(sent_at.elapsed() < Duration::from_secs(4), "fetch did not wake on append");
+        assert!(
+            sent_at.elapsed() < Duration::from_secs(4),
+            "fetch did not wake on append"
+        );
     };
     assert_eq!(m.payload(), Some(&b"v"[..]));
     // With max wait 5 s, only a fetch woken by the append can deliver this well before then.
-    assert!(sent_at.elapsed() < Duration::from_millis(2500), "took {:?}", sent_at.elapsed());
+    assert!(
+        sent_at.elapsed() < Duration::from_millis(2500),
+        "took {:?}",
+        sent_at.elapsed()
+    );
     b.running.shutdown().await;
 }
 
@@ -192,7 +227,13 @@ async fn offsets_for_times_finds_the_first_record_at_or_after_a_timestamp() {
         producer.send(r, Duration::from_secs(5)).await.unwrap();
     }
     let consumer = b.consumer();
-    for (ts, want) in [(0, Offset::Offset(0)), (2_000, Offset::Offset(1)), (2_500, Offset::Offset(2)), (4_000, Offset::Offset(3)), (9_000, Offset::End)] {
+    for (ts, want) in [
+        (0, Offset::Offset(0)),
+        (2_000, Offset::Offset(1)),
+        (2_500, Offset::Offset(2)),
+        (4_000, Offset::Offset(3)),
+        (9_000, Offset::End),
+    ] {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset("times", 0, Offset::Offset(ts)).unwrap();
         let found = consumer.offsets_for_times(tpl, Duration::from_secs(5)).unwrap();
@@ -211,23 +252,57 @@ async fn topic_admin_creates_grows_describes_and_deletes() {
     let opts = AdminOptions::new();
     let topic = NewTopic::new("adm", 2, TopicReplication::Fixed(1)).set("retention.ms", "60000");
     assert!(admin.create_topics(&[topic], &opts).await.unwrap()[0].is_ok());
-    let again = admin.create_topics(&[NewTopic::new("adm", 2, TopicReplication::Fixed(1))], &opts).await.unwrap();
-    assert!(matches!(&again[0], Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists))), "{again:?}");
-    let bad = admin.create_topics(&[NewTopic::new("rf3", 1, TopicReplication::Fixed(3))], &opts).await.unwrap();
-    assert!(matches!(&bad[0], Err((_, rdkafka::types::RDKafkaErrorCode::InvalidReplicationFactor))), "{bad:?}");
+    let again = admin
+        .create_topics(&[NewTopic::new("adm", 2, TopicReplication::Fixed(1))], &opts)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            &again[0],
+            Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists))
+        ),
+        "{again:?}"
+    );
+    let bad = admin
+        .create_topics(&[NewTopic::new("rf3", 1, TopicReplication::Fixed(3))], &opts)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            &bad[0],
+            Err((_, rdkafka::types::RDKafkaErrorCode::InvalidReplicationFactor))
+        ),
+        "{bad:?}"
+    );
 
-    assert!(admin.create_partitions(&[NewPartitions::new("adm", 5)], &opts).await.unwrap()[0].is_ok());
-    let metadata = b.consumer().fetch_metadata(Some("adm"), Duration::from_secs(5)).unwrap();
+    assert!(admin
+        .create_partitions(&[NewPartitions::new("adm", 5)], &opts)
+        .await
+        .unwrap()[0]
+        .is_ok());
+    let metadata = b
+        .consumer()
+        .fetch_metadata(Some("adm"), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(metadata.topics()[0].partitions().len(), 5);
-    let shrink = admin.create_partitions(&[NewPartitions::new("adm", 3)], &opts).await.unwrap();
+    let shrink = admin
+        .create_partitions(&[NewPartitions::new("adm", 3)], &opts)
+        .await
+        .unwrap();
     assert!(shrink[0].is_err());
 
-    let configs = admin.describe_configs(&[ResourceSpecifier::Topic("adm")], &opts).await.unwrap();
+    let configs = admin
+        .describe_configs(&[ResourceSpecifier::Topic("adm")], &opts)
+        .await
+        .unwrap();
     let resource = configs[0].as_ref().unwrap();
     let retention = resource.get("retention.ms").unwrap();
     assert_eq!(retention.value.as_deref(), Some("60000"));
     assert!(!retention.is_default);
-    let broker_configs = admin.describe_configs(&[ResourceSpecifier::Broker(0)], &opts).await.unwrap();
+    let broker_configs = admin
+        .describe_configs(&[ResourceSpecifier::Broker(0)], &opts)
+        .await
+        .unwrap();
     assert!(broker_configs[0].as_ref().unwrap().get("log.segment.bytes").is_some());
 
     assert!(admin.delete_topics(&["adm"], &opts).await.unwrap()[0].is_ok());
@@ -240,8 +315,17 @@ async fn topic_admin_creates_grows_describes_and_deletes() {
 async fn metadata_auto_creates_topics_with_num_partitions() {
     let b = start_broker().await;
     let producer = b.producer(&[]);
-    producer.send(FutureRecord::to("auto-made").key("k").payload("v"), Duration::from_secs(10)).await.unwrap();
-    let metadata = b.consumer().fetch_metadata(Some("auto-made"), Duration::from_secs(5)).unwrap();
+    producer
+        .send(
+            FutureRecord::to("auto-made").key("k").payload("v"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let metadata = b
+        .consumer()
+        .fetch_metadata(Some("auto-made"), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(metadata.topics()[0].partitions().len(), 1);
     assert_eq!(metadata.brokers()[0].port() as u16, b.running.local_addr().port());
     b.running.shutdown().await;
@@ -257,7 +341,12 @@ async fn an_idempotent_producer_stores_each_record_once() {
         let producer = producer.clone();
         async move {
             let key = (i % 2).to_string();
-            producer.send(FutureRecord::to("idem").key(&key).payload(&value), Duration::from_secs(10)).await
+            producer
+                .send(
+                    FutureRecord::to("idem").key(&key).payload(&value),
+                    Duration::from_secs(10),
+                )
+                .await
         }
     });
     for result in futures_join(sends).await {
@@ -265,7 +354,10 @@ async fn an_idempotent_producer_stores_each_record_once() {
     }
     let got = consume(&b.consumer(), "idem", 2, 500);
     assert_eq!(got.len(), 500);
-    let mut values: Vec<u32> = got.iter().map(|(_, _, _, v)| std::str::from_utf8(v).unwrap().parse().unwrap()).collect();
+    let mut values: Vec<u32> = got
+        .iter()
+        .map(|(_, _, _, v)| std::str::from_utf8(v).unwrap().parse().unwrap())
+        .collect();
     values.sort();
     assert_eq!(values, (0..500).collect::<Vec<_>>());
     b.running.shutdown().await;
@@ -275,7 +367,10 @@ async fn an_idempotent_producer_stores_each_record_once() {
 async fn a_batch_above_message_max_bytes_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = broker::BrokerConfig::default();
-    config.listeners = vec![broker::Listener { host: "127.0.0.1".into(), port: 0 }];
+    config.listeners = vec![broker::Listener {
+        host: "127.0.0.1".into(),
+        port: 0,
+    }];
     config.data_dir = dir.path().to_path_buf();
     config.log.message_max_bytes = 10_000;
     let running = broker::start(config).await.unwrap();
@@ -285,9 +380,14 @@ async fn a_batch_above_message_max_bytes_is_refused() {
         .create()
         .unwrap();
     let big = vec![b'x'; 50_000];
-    let result = producer.send(FutureRecord::to("big").key("k").payload(&big), Duration::from_secs(10)).await;
+    let result = producer
+        .send(FutureRecord::to("big").key("k").payload(&big), Duration::from_secs(10))
+        .await;
     let err = result.expect_err("too large").0;
-    assert!(err.to_string().contains("too large") || err.to_string().contains("MessageSizeTooLarge"), "{err}");
+    assert!(
+        err.to_string().contains("too large") || err.to_string().contains("MessageSizeTooLarge"),
+        "{err}"
+    );
     running.shutdown().await;
 }
 

@@ -13,25 +13,55 @@ use std::time::Duration;
 
 /// Settings that exist in Kafka but have no meaning for one node, with the reason we give.
 const IGNORED: &[(&str, &str)] = &[
-    ("zookeeper.connect", "sluice keeps its own metadata; there is no ZooKeeper (Kafka 4.0 removed it too)"),
+    (
+        "zookeeper.connect",
+        "sluice keeps its own metadata; there is no ZooKeeper (Kafka 4.0 removed it too)",
+    ),
     ("zookeeper.connection.timeout.ms", "there is no ZooKeeper"),
     ("broker.id", "a single node is always node 0"),
     ("node.id", "a single node is always node 0"),
     ("process.roles", "the one node is both broker and controller"),
     ("controller.quorum.voters", "there is no controller quorum on one node"),
     ("controller.listener.names", "there is no controller quorum on one node"),
-    ("offsets.topic.replication.factor", "replication factor is always 1 on one node"),
-    ("transaction.state.log.replication.factor", "replication factor is always 1 on one node"),
-    ("transaction.state.log.min.isr", "the in-sync replica set is this one node"),
-    ("default.replication.factor", "replication factor is always 1 on one node"),
+    (
+        "offsets.topic.replication.factor",
+        "replication factor is always 1 on one node",
+    ),
+    (
+        "transaction.state.log.replication.factor",
+        "replication factor is always 1 on one node",
+    ),
+    (
+        "transaction.state.log.min.isr",
+        "the in-sync replica set is this one node",
+    ),
+    (
+        "default.replication.factor",
+        "replication factor is always 1 on one node",
+    ),
     ("min.insync.replicas", "the in-sync replica set is this one node"),
-    ("num.network.threads", "connections run on the async runtime, not a thread pool"),
+    (
+        "num.network.threads",
+        "connections run on the async runtime, not a thread pool",
+    ),
     ("num.io.threads", "requests run on the async runtime, not a thread pool"),
-    ("num.recovery.threads.per.data.dir", "recovery checks partitions one after another"),
+    (
+        "num.recovery.threads.per.data.dir",
+        "recovery checks partitions one after another",
+    ),
     ("socket.send.buffer.bytes", "the operating system sizes socket buffers"),
-    ("socket.receive.buffer.bytes", "the operating system sizes socket buffers"),
-    ("log.flush.interval.messages", "acks=all always fsyncs; acks=1 leaves flushing to the OS"),
-    ("log.flush.interval.ms", "acks=all always fsyncs; acks=1 leaves flushing to the OS"),
+    (
+        "socket.receive.buffer.bytes",
+        "the operating system sizes socket buffers",
+    ),
+    (
+        "log.flush.interval.messages",
+        "acks=all always fsyncs; acks=1 leaves flushing to the OS",
+    ),
+    (
+        "log.flush.interval.ms",
+        "acks=all always fsyncs; acks=1 leaves flushing to the OS",
+    ),
     ("inter.broker.listener.name", "there are no other brokers"),
 ];
 
@@ -45,7 +75,12 @@ pub enum ConfigError {
     #[error("{path}: unknown setting `{key}` (not a broker setting sluice knows; check the spelling against config/broker.toml)")]
     UnknownKey { path: PathBuf, key: String },
     #[error("{path}: `{key}` expects {expected}, got {got}")]
-    BadValue { path: PathBuf, key: String, expected: String, got: String },
+    BadValue {
+        path: PathBuf,
+        key: String,
+        expected: String,
+        got: String,
+    },
 }
 
 /// How one listener is reached: Kafka's `NAME://host:port`.
@@ -61,7 +96,9 @@ impl Listener {
         let rest = match s.split_once("://") {
             Some(("PLAINTEXT", rest)) => rest,
             Some((proto, _)) => {
-                return Err(format!("security protocol {proto} is not supported yet (only PLAINTEXT)"))
+                return Err(format!(
+                    "security protocol {proto} is not supported yet (only PLAINTEXT)"
+                ))
             }
             None => s,
         };
@@ -69,7 +106,10 @@ impl Listener {
         let port = port.parse::<u16>().map_err(|_| format!("bad port `{port}`"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let host = if host.is_empty() { "0.0.0.0" } else { host };
-        Ok(Listener { host: host.to_string(), port })
+        Ok(Listener {
+            host: host.to_string(),
+            port,
+        })
     }
 
     pub fn addr(&self) -> String {
@@ -117,7 +157,10 @@ pub struct BrokerConfig {
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
-            listeners: vec![Listener { host: "127.0.0.1".into(), port: 9092 }],
+            listeners: vec![Listener {
+                host: "127.0.0.1".into(),
+                port: 9092,
+            }],
             advertised_listeners: None,
             data_dir: PathBuf::from("./data"),
             num_partitions: 1,
@@ -142,19 +185,26 @@ impl Default for BrokerConfig {
 impl BrokerConfig {
     /// Reads and checks a config file; returns the config and the warnings to log.
     pub fn load(path: &Path) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
     /// Parses config text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Syntax { path: path.into(), message: e.message().to_string() })?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
+            path: path.into(),
+            message: e.message().to_string(),
+        })?;
         let mut flat = BTreeMap::new();
         flatten("", &toml::Value::Table(table), &mut flat);
-        let mut settings = Settings { path, flat, warnings: Vec::new() };
+        let mut settings = Settings {
+            path,
+            flat,
+            warnings: Vec::new(),
+        };
         let config = settings.resolve()?;
         Ok((config, settings.warnings))
     }
@@ -177,10 +227,16 @@ impl Settings<'_> {
         if let Some(dirs) = self.take("log.dirs").or_else(|| self.take("log.dir")) {
             c.data_dir = self.single_dir(dirs)?;
         }
-        c.num_partitions = self.int("num.partitions", 1, i32::MAX as i64)?.map_or(c.num_partitions, |v| v as i32);
+        c.num_partitions = self
+            .int("num.partitions", 1, i32::MAX as i64)?
+            .map_or(c.num_partitions, |v| v as i32);
         c.auto_create_topics = self.bool("auto.create.topics.enable")?.unwrap_or(c.auto_create_topics);
-        let hours = self.int("log.retention.hours", -1, i64::MAX / 3_600_000)?.map(|h| h * 3_600_000);
-        let minutes = self.int("log.retention.minutes", -1, i64::MAX / 60_000)?.map(|m| m * 60_000);
+        let hours = self
+            .int("log.retention.hours", -1, i64::MAX / 3_600_000)?
+            .map(|h| h * 3_600_000);
+        let minutes = self
+            .int("log.retention.minutes", -1, i64::MAX / 60_000)?
+            .map(|m| m * 60_000);
         let ms = self.millis("log.retention.ms", -1)?;
         // Kafka's precedence: ms over minutes over hours; any negative value means forever.
         if let Some(v) = ms.or(minutes).or(hours) {
@@ -192,7 +248,9 @@ impl Settings<'_> {
         if let Some(v) = self.int("log.segment.bytes", 14, i32::MAX as i64)? {
             c.log.segment_bytes = v as u64;
         }
-        let roll_hours = self.int("log.roll.hours", 1, i64::MAX / 3_600_000)?.map(|h| h * 3_600_000);
+        let roll_hours = self
+            .int("log.roll.hours", 1, i64::MAX / 3_600_000)?
+            .map(|h| h * 3_600_000);
         if let Some(v) = self.millis("log.roll.ms", 1)?.or(roll_hours) {
             c.log.roll_ms = v as u64;
         }
@@ -223,11 +281,15 @@ impl Settings<'_> {
         }
         for (key, why) in IGNORED {
             if self.flat.remove(*key).is_some() {
-                self.warnings.push(format!("{}: `{key}` is ignored: {why}", self.path.display()));
+                self.warnings
+                    .push(format!("{}: `{key}` is ignored: {why}", self.path.display()));
             }
         }
         if let Some(key) = self.flat.keys().next() {
-            return Err(ConfigError::UnknownKey { path: self.path.into(), key: key.clone() });
+            return Err(ConfigError::UnknownKey {
+                path: self.path.into(),
+                key: key.clone(),
+            });
         }
         Ok(c)
     }
@@ -340,7 +402,11 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut BTreeMap<String, toml::V
     match value {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -388,7 +454,10 @@ mod tests {
     #[test]
     fn bad_value_says_what_was_expected() {
         let err = parse("num.partitions = \"many\"\n").unwrap_err().to_string();
-        assert!(err.contains("num.partitions") && err.contains("an integer from 1"), "{err}");
+        assert!(
+            err.contains("num.partitions") && err.contains("an integer from 1"),
+            "{err}"
+        );
         let err = parse("auto.create.topics.enable = 3\n").unwrap_err().to_string();
         assert!(err.contains("true or false"), "{err}");
     }
@@ -397,16 +466,26 @@ mod tests {
     fn zookeeper_settings_are_accepted_with_a_reason() {
         let (_, warnings) = parse("zookeeper.connect = \"localhost:2181\"\nbroker.id = 0\n").unwrap();
         assert_eq!(warnings.len(), 2);
-        assert!(warnings.iter().any(|w| w.contains("zookeeper.connect") && w.contains("ZooKeeper")));
+        assert!(warnings
+            .iter()
+            .any(|w| w.contains("zookeeper.connect") && w.contains("ZooKeeper")));
     }
 
     #[test]
     fn listeners_parse_kafka_urls_and_reject_unsupported_protocols() {
         let (c, _) = parse("listeners = [\"PLAINTEXT://0.0.0.0:19092\"]\n").unwrap();
-        assert_eq!(c.listeners, vec![Listener { host: "0.0.0.0".into(), port: 19092 }]);
+        assert_eq!(
+            c.listeners,
+            vec![Listener {
+                host: "0.0.0.0".into(),
+                port: 19092
+            }]
+        );
         let (c, _) = parse("listeners = \"PLAINTEXT://:9093\"\n").unwrap();
         assert_eq!(c.listeners[0].host, "0.0.0.0");
-        let err = parse("listeners = [\"SSL://127.0.0.1:9093\"]\n").unwrap_err().to_string();
+        let err = parse("listeners = [\"SSL://127.0.0.1:9093\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("SSL") && err.contains("not supported"), "{err}");
     }
 

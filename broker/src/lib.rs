@@ -114,11 +114,20 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     let listener_cfg = config.listeners[0].clone();
     let listener = TcpListener::bind(listener_cfg.addr())
         .await
-        .map_err(|source| StartError::Bind { addr: listener_cfg.addr(), source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: listener_cfg.addr(), source })?;
+        .map_err(|source| StartError::Bind {
+            addr: listener_cfg.addr(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: listener_cfg.addr(),
+        source,
+    })?;
     let advertised = match &config.advertised_listeners {
         Some(l) => l[0].clone(),
-        None => Listener { host: advertised_host(&listener_cfg.host), port: addr.port() },
+        None => Listener {
+            host: advertised_host(&listener_cfg.host),
+            port: addr.port(),
+        },
     };
     let retention_interval = config.retention_check_interval;
     let broker = Arc::new(Broker::new(config, advertised, topics)?);
@@ -126,7 +135,12 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     let serve = tokio::spawn(server::serve(listener, broker.clone(), stopped.clone()));
     let retention = tokio::spawn(retention_loop(broker.clone(), retention_interval, stopped));
     tracing::info!(listener = %addr, advertised = %broker.advertised.addr(), data_dir = %broker.config.data_dir.display(), "broker started");
-    Ok(RunningBroker { addr, stop, tasks: vec![serve, retention], broker })
+    Ok(RunningBroker {
+        addr,
+        stop,
+        tasks: vec![serve, retention],
+        broker,
+    })
 }
 
 /// Runs until `shutdown` completes, then stops cleanly.
@@ -162,8 +176,12 @@ async fn retention_loop(broker: Arc<Broker>, every: std::time::Duration, mut sto
             for p in &topic.partitions {
                 match p.apply_retention(now) {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(topic = %topic.name, partition = p.index, segments = n, log_start_offset = p.offsets().0, "retention deleted segments"),
-                    Err(e) => tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "retention check failed"),
+                    Ok(n) => {
+                        tracing::info!(topic = %topic.name, partition = p.index, segments = n, log_start_offset = p.offsets().0, "retention deleted segments")
+                    }
+                    Err(e) => {
+                        tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "retention check failed")
+                    }
                 }
             }
         }

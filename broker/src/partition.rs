@@ -6,7 +6,7 @@
 //! mutex on purpose: it serialises fsyncs, so producers that arrive while one fsync runs wait for
 //! it and then find their data already covered by the next one — that is the group commit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::log::{AppendInfo, BatchHeader, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport};
@@ -47,6 +47,7 @@ struct State {
 
 pub struct Partition {
     pub index: i32,
+    dir: PathBuf,
     state: RwLock<State>,
     /// The log end offset known to be on disk.
     synced: tokio::sync::Mutex<i64>,
@@ -76,13 +77,26 @@ impl Partition {
         }
         let synced = log.log_end_offset();
         let state = RwLock::new(State { log, producers });
-        Ok((Partition { index, state, synced: tokio::sync::Mutex::new(synced) }, report))
+        Ok((
+            Partition {
+                index,
+                dir: dir.to_path_buf(),
+                state,
+                synced: tokio::sync::Mutex::new(synced),
+            },
+            report,
+        ))
     }
 
     /// Appends one validated batch (offsets are stamped by the log).
     pub fn append(&self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, AppendError> {
         let idempotent = (header.producer_id >= 0).then(|| {
-            IdempotentBatch::new(header.producer_id, header.producer_epoch, header.base_sequence, header.last_offset_delta)
+            IdempotentBatch::new(
+                header.producer_id,
+                header.producer_epoch,
+                header.base_sequence,
+                header.last_offset_delta,
+            )
         });
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(b) = &idempotent {
@@ -107,8 +121,16 @@ impl Partition {
         let (file, end) = self.read_state(|s| s.log.sync_target());
         tokio::task::spawn_blocking(move || file.sync_data())
             .await
-            .map_err(|e| LogError::Io { context: "fsync task".into(), source: std::io::Error::other(e) })?
-            .map_err(|source| LogError::Io { context: "fsync".into(), source })?;
+            .map_err(|e| LogError::Io {
+                op: "fsync",
+                path: self.dir.clone(),
+                source: std::io::Error::other(e),
+            })?
+            .map_err(|source| LogError::Io {
+                op: "fsync",
+                path: self.dir.clone(),
+                source,
+            })?;
         *synced = end;
         Ok(())
     }

@@ -48,7 +48,12 @@ impl IdempotentBatch {
     /// `last_offset_delta` is the batch's record count minus one; sequences wrap at i32::MAX.
     pub fn new(producer_id: i64, epoch: i16, first_seq: i32, last_offset_delta: i32) -> Self {
         let last_seq = ((first_seq as i64 + last_offset_delta as i64) % (i32::MAX as i64 + 1)) as i32;
-        IdempotentBatch { producer_id, epoch, first_seq, last_seq }
+        IdempotentBatch {
+            producer_id,
+            epoch,
+            first_seq,
+            last_seq,
+        }
     }
 }
 
@@ -74,10 +79,16 @@ impl ProducerStates {
             return Err(SequenceError::InvalidEpoch);
         }
         if b.epoch > entry.epoch {
-            return if b.first_seq == 0 { Ok(SequenceCheck::Append) } else { Err(SequenceError::OutOfOrder) };
+            return if b.first_seq == 0 {
+                Ok(SequenceCheck::Append)
+            } else {
+                Err(SequenceError::OutOfOrder)
+            };
         }
-        if let Some(&(_, _, base_offset)) =
-            entry.batches.iter().find(|(first, last, _)| *first == b.first_seq && *last == b.last_seq)
+        if let Some(&(_, _, base_offset)) = entry
+            .batches
+            .iter()
+            .find(|(first, last, _)| *first == b.first_seq && *last == b.last_seq)
         {
             return Ok(SequenceCheck::Duplicate { base_offset });
         }
@@ -122,8 +133,14 @@ mod tests {
         let mut s = ProducerStates::default();
         s.record(&batch(0, 0, 10), 100);
         s.record(&batch(0, 10, 5), 110);
-        assert_eq!(s.check(&batch(0, 0, 10)), Ok(SequenceCheck::Duplicate { base_offset: 100 }));
-        assert_eq!(s.check(&batch(0, 10, 5)), Ok(SequenceCheck::Duplicate { base_offset: 110 }));
+        assert_eq!(
+            s.check(&batch(0, 0, 10)),
+            Ok(SequenceCheck::Duplicate { base_offset: 100 })
+        );
+        assert_eq!(
+            s.check(&batch(0, 10, 5)),
+            Ok(SequenceCheck::Duplicate { base_offset: 110 })
+        );
         assert_eq!(s.check(&batch(0, 15, 1)), Ok(SequenceCheck::Append));
     }
 
@@ -151,7 +168,10 @@ mod tests {
             s.record(&batch(0, i, 1), i as i64);
         }
         assert_eq!(s.check(&batch(0, 0, 1)), Err(SequenceError::OutOfOrder));
-        assert_eq!(s.check(&batch(0, 1, 1)), Ok(SequenceCheck::Duplicate { base_offset: 1 }));
+        assert_eq!(
+            s.check(&batch(0, 1, 1)),
+            Ok(SequenceCheck::Duplicate { base_offset: 1 })
+        );
     }
 
     #[test]

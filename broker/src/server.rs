@@ -140,16 +140,28 @@ mod tests {
 
     #[tokio::test]
     async fn frames_outside_the_limits_are_refused_before_reading_the_body() {
-        assert!(matches!(frame_of(&(-5i32).to_be_bytes()).await, Err(FrameError::TooSmall(-5))));
-        assert!(matches!(frame_of(&7i32.to_be_bytes()).await, Err(FrameError::TooSmall(7))));
-        assert!(matches!(frame_of(&2000i32.to_be_bytes()).await, Err(FrameError::TooLarge { size: 2000, .. })));
+        assert!(matches!(
+            frame_of(&(-5i32).to_be_bytes()).await,
+            Err(FrameError::TooSmall(-5))
+        ));
+        assert!(matches!(
+            frame_of(&7i32.to_be_bytes()).await,
+            Err(FrameError::TooSmall(7))
+        ));
+        assert!(matches!(
+            frame_of(&2000i32.to_be_bytes()).await,
+            Err(FrameError::TooLarge { size: 2000, .. })
+        ));
     }
 
     #[tokio::test]
     async fn a_frame_cut_short_is_an_error_and_a_clean_close_is_not() {
         let mut bytes = 100i32.to_be_bytes().to_vec();
         bytes.extend_from_slice(&[0; 10]);
-        assert!(matches!(frame_of(&bytes).await, Err(FrameError::Truncated { size: 100 })));
+        assert!(matches!(
+            frame_of(&bytes).await,
+            Err(FrameError::Truncated { size: 100 })
+        ));
         assert!(matches!(frame_of(&[]).await, Ok(None)));
     }
 
@@ -157,7 +169,10 @@ mod tests {
     async fn whole_frames_are_returned_exactly() {
         let mut bytes = 9i32.to_be_bytes().to_vec();
         bytes.extend_from_slice(b"123456789rest");
-        assert_eq!(frame_of(&bytes).await.unwrap().unwrap(), Bytes::from_static(b"123456789"));
+        assert_eq!(
+            frame_of(&bytes).await.unwrap().unwrap(),
+            Bytes::from_static(b"123456789")
+        );
     }
 
     #[test]

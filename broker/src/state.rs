@@ -41,7 +41,10 @@ impl Broker {
             cluster_id,
             advertised,
             topics,
-            producer_ids: Mutex::new(ProducerIds { next: block_start, block_end: block_start }),
+            producer_ids: Mutex::new(ProducerIds {
+                next: block_start,
+                block_end: block_start,
+            }),
             appended,
         })
     }
@@ -69,13 +72,15 @@ impl Broker {
 
 fn read_i64(path: &Path) -> Result<Option<i64>, RegistryError> {
     match std::fs::read_to_string(path) {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| RegistryError::Corrupt { path: path.into(), message: format!("expected a number, found {s:?}") }),
+        Ok(s) => s.trim().parse().map(Some).map_err(|_| RegistryError::Corrupt {
+            path: path.into(),
+            message: format!("expected a number, found {s:?}"),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(RegistryError::Io { path: path.into(), source }),
+        Err(source) => Err(RegistryError::Io {
+            path: path.into(),
+            source,
+        }),
     }
 }
 
@@ -87,7 +92,10 @@ fn load_or_create_cluster_id(dir: &Path) -> Result<String, RegistryError> {
             .lines()
             .find_map(|l| l.strip_prefix("cluster.id="))
             .map(|id| id.trim().to_string())
-            .ok_or(RegistryError::Corrupt { path, message: "no cluster.id line".into() }),
+            .ok_or(RegistryError::Corrupt {
+                path,
+                message: "no cluster.id line".into(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let id = uuid::Uuid::new_v4().simple().to_string();
             let text = format!("# written by sluice broker\nversion=1\nnode.id={NODE_ID}\ncluster.id={id}\n");

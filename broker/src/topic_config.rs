@@ -108,17 +108,28 @@ impl TopicConfig {
                 let value = match name {
                     "cleanup.policy" => "delete".to_string(),
                     "max.message.bytes" => self.max_message_bytes.to_string(),
-                    "message.timestamp.type" => {
-                        if self.log_append_time { "LogAppendTime" } else { "CreateTime" }.to_string()
+                    "message.timestamp.type" => if self.log_append_time {
+                        "LogAppendTime"
+                    } else {
+                        "CreateTime"
                     }
+                    .to_string(),
                     "retention.bytes" => self.retention_bytes.map_or(-1, |v| v as i64).to_string(),
                     "retention.ms" => self.retention_ms.unwrap_or(-1).to_string(),
                     "segment.bytes" => self.segment_bytes.to_string(),
                     _ => self.segment_ms.to_string(),
                 };
-                let source =
-                    if overrides.contains_key(name) { ConfigSource::TopicOverride } else { ConfigSource::Default };
-                ConfigEntry { name, value, source, config_type }
+                let source = if overrides.contains_key(name) {
+                    ConfigSource::TopicOverride
+                } else {
+                    ConfigSource::Default
+                };
+                ConfigEntry {
+                    name,
+                    value,
+                    source,
+                    config_type,
+                }
             })
             .collect()
     }
@@ -142,7 +153,10 @@ mod tests {
         assert!(c.log_append_time);
         let described = c.describe(&o);
         let retention = described.iter().find(|e| e.name == "retention.ms").unwrap();
-        assert_eq!((retention.value.as_str(), retention.source), ("1000", ConfigSource::TopicOverride));
+        assert_eq!(
+            (retention.value.as_str(), retention.source),
+            ("1000", ConfigSource::TopicOverride)
+        );
         let segment = described.iter().find(|e| e.name == "segment.bytes").unwrap();
         assert_eq!(segment.source, ConfigSource::Default);
     }

@@ -21,7 +21,8 @@ use crate::topic_config::TopicConfig;
 const MAX_NAME_LENGTH: usize = 249;
 
 /// A refused topic operation: the Kafka error code and a message for `error_message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} ({code:?})")]
 pub struct TopicError {
     pub code: ResponseError,
     pub message: String,
@@ -29,7 +30,10 @@ pub struct TopicError {
 
 impl TopicError {
     fn new(code: ResponseError, message: impl Into<String>) -> Self {
-        TopicError { code, message: message.into() }
+        TopicError {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -41,7 +45,11 @@ pub enum RegistryError {
     #[error("{path}: not a valid topic list: {message}")]
     Corrupt { path: PathBuf, message: String },
     #[error("topic {topic} partition {partition}: {source}")]
-    Log { topic: String, partition: i32, source: crate::log::LogError },
+    Log {
+        topic: String,
+        partition: i32,
+        source: crate::log::LogError,
+    },
 }
 
 pub struct Topic {
@@ -50,6 +58,17 @@ pub struct Topic {
     pub partitions: Vec<PartitionRef>,
     pub overrides: BTreeMap<String, String>,
     pub config: TopicConfig,
+}
+
+impl std::fmt::Debug for Topic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Topic")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .field("partitions", &self.partitions.len())
+            .field("overrides", &self.overrides)
+            .finish()
+    }
 }
 
 impl Topic {
@@ -94,29 +113,51 @@ pub struct Recovered {
 
 impl Topics {
     pub fn open(dir: &Path, defaults: LogDefaults) -> Result<(Topics, Vec<Recovered>), RegistryError> {
-        std::fs::create_dir_all(dir).map_err(|source| RegistryError::Io { path: dir.into(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| RegistryError::Io {
+            path: dir.into(),
+            source,
+        })?;
         let path = dir.join("topics.json");
         let stored: StoredTopics = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| RegistryError::Corrupt { path: path.clone(), message: e.to_string() })?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RegistryError::Corrupt {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => StoredTopics::default(),
             Err(source) => return Err(RegistryError::Io { path, source }),
         };
         let mut topics = BTreeMap::new();
         let mut recovered = Vec::new();
         for t in stored.topics {
-            let config = TopicConfig::resolve(&defaults, &t.configs)
-                .map_err(|message| RegistryError::Corrupt { path: path.clone(), message })?;
+            let config = TopicConfig::resolve(&defaults, &t.configs).map_err(|message| RegistryError::Corrupt {
+                path: path.clone(),
+                message,
+            })?;
             let mut partitions = Vec::new();
             for p in 0..t.partitions {
                 let (partition, report) = open_partition(dir, &t.name, p, &config, &defaults)?;
-                recovered.push(Recovered { topic: t.name.clone(), partition: p, report });
+                recovered.push(Recovered {
+                    topic: t.name.clone(),
+                    partition: p,
+                    report,
+                });
                 partitions.push(Arc::new(partition));
             }
-            let topic = Topic { name: t.name.clone(), id: t.id, partitions, overrides: t.configs, config };
+            let topic = Topic {
+                name: t.name.clone(),
+                id: t.id,
+                partitions,
+                overrides: t.configs,
+                config,
+            };
             topics.insert(t.name, Arc::new(topic));
         }
-        let registry = Topics { dir: dir.into(), defaults, topics: RwLock::new(topics), admin: Mutex::new(()) };
+        let registry = Topics {
+            dir: dir.into(),
+            defaults,
+            topics: RwLock::new(topics),
+            admin: Mutex::new(()),
+        };
         Ok((registry, recovered))
     }
 
@@ -146,15 +187,27 @@ impl Topics {
     ) -> Result<Arc<Topic>, TopicError> {
         validate_name(name)?;
         if partitions <= 0 {
-            return Err(TopicError::new(ResponseError::InvalidPartitions, "number of partitions must be at least 1"));
+            return Err(TopicError::new(
+                ResponseError::InvalidPartitions,
+                "number of partitions must be at least 1",
+            ));
         }
         let config = TopicConfig::resolve(&self.defaults, &overrides)
             .map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
         let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
         if self.read().contains_key(name) {
-            return Err(TopicError::new(ResponseError::TopicAlreadyExists, format!("topic '{name}' already exists")));
+            return Err(TopicError::new(
+                ResponseError::TopicAlreadyExists,
+                format!("topic '{name}' already exists"),
+            ));
         }
-        let topic = Topic { name: name.into(), id: Uuid::new_v4(), partitions: Vec::new(), overrides, config };
+        let topic = Topic {
+            name: name.into(),
+            id: Uuid::new_v4(),
+            partitions: Vec::new(),
+            overrides,
+            config,
+        };
         if validate_only {
             return Ok(Arc::new(topic));
         }
@@ -254,19 +307,28 @@ impl Topics {
 }
 
 fn unknown(name: &str) -> TopicError {
-    TopicError::new(ResponseError::UnknownTopicOrPartition, format!("topic '{name}' does not exist"))
+    TopicError::new(
+        ResponseError::UnknownTopicOrPartition,
+        format!("topic '{name}' does not exist"),
+    )
 }
 
 /// Kafka's rule: 1–249 characters of `[a-zA-Z0-9._-]`, and not `.` or `..`.
 pub fn validate_name(name: &str) -> Result<(), TopicError> {
     let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
     if name.is_empty() || name == "." || name == ".." {
-        return Err(TopicError::new(ResponseError::InvalidTopicException, format!("'{name}' is not a valid topic name")));
+        return Err(TopicError::new(
+            ResponseError::InvalidTopicException,
+            format!("'{name}' is not a valid topic name"),
+        ));
     }
     if name.len() > MAX_NAME_LENGTH {
         return Err(TopicError::new(
             ResponseError::InvalidTopicException,
-            format!("topic name is {} characters long; the limit is {MAX_NAME_LENGTH}", name.len()),
+            format!(
+                "topic name is {} characters long; the limit is {MAX_NAME_LENGTH}",
+                name.len()
+            ),
         ));
     }
     if !name.chars().all(legal) {
@@ -290,8 +352,11 @@ fn open_partition(
     defaults: &LogDefaults,
 ) -> Result<(Partition, RecoveryReport), RegistryError> {
     let log = log_config(config, defaults.index_interval_bytes);
-    Partition::open(&partition_dir(dir, topic, partition), partition, log)
-        .map_err(|source| RegistryError::Log { topic: topic.into(), partition, source })
+    Partition::open(&partition_dir(dir, topic, partition), partition, log).map_err(|source| RegistryError::Log {
+        topic: topic.into(),
+        partition,
+        source,
+    })
 }
 
 /// Writes `dir/name` so that a crash leaves either the old or the new content.
@@ -332,7 +397,11 @@ mod tests {
     fn names_follow_kafkas_rules() {
         assert!(validate_name("my-computer-metric.v1_x").is_ok());
         for bad in ["", ".", "..", "a b", "a/b", &"x".repeat(250)] {
-            assert_eq!(validate_name(bad).unwrap_err().code, ResponseError::InvalidTopicException, "{bad}");
+            assert_eq!(
+                validate_name(bad).unwrap_err().code,
+                ResponseError::InvalidTopicException,
+                "{bad}"
+            );
         }
     }
 
@@ -341,8 +410,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let r = registry(dir.path());
         r.create("t", 2, BTreeMap::new(), false).unwrap();
-        assert_eq!(r.create("t", 2, BTreeMap::new(), false).unwrap_err().code, ResponseError::TopicAlreadyExists);
-        assert_eq!(r.add_partitions("t", 2, false).unwrap_err().code, ResponseError::InvalidPartitions);
+        assert_eq!(
+            r.create("t", 2, BTreeMap::new(), false).unwrap_err().code,
+            ResponseError::TopicAlreadyExists
+        );
+        assert_eq!(
+            r.add_partitions("t", 2, false).unwrap_err().code,
+            ResponseError::InvalidPartitions
+        );
         r.add_partitions("t", 4, false).unwrap();
         assert_eq!(registry(dir.path()).get("t").unwrap().partitions.len(), 4);
     }

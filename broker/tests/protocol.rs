@@ -12,7 +12,10 @@ use tokio::net::TcpStream;
 async fn start() -> (broker::RunningBroker, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = broker::BrokerConfig::default();
-    config.listeners = vec![broker::Listener { host: "127.0.0.1".into(), port: 0 }];
+    config.listeners = vec![broker::Listener {
+        host: "127.0.0.1".into(),
+        port: 0,
+    }];
     config.data_dir = dir.path().to_path_buf();
     config.socket_request_max_bytes = 1 << 20;
     (broker::start(config).await.unwrap(), dir)
@@ -48,7 +51,10 @@ async fn call<Req: Encodable, Resp: Decodable>(stream: &mut TcpStream, key: ApiK
     stream.write_all(&frame(key, version, 7, req)).await.unwrap();
     let mut body = response(stream, key, version, 7).await;
     let decoded = Resp::decode(&mut body, version).unwrap_or_else(|e| panic!("{key:?} v{version}: {e}"));
-    assert!(!body.has_remaining(), "{key:?} v{version}: trailing bytes in the response");
+    assert!(
+        !body.has_remaining(),
+        "{key:?} v{version}: trailing bytes in the response"
+    );
     decoded
 }
 
@@ -62,6 +68,7 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
     let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
     let versions: ApiVersionsResponse = call(&mut s, ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
     assert_eq!(versions.error_code, 0);
+    broker.ensure_topic("meta", 1).unwrap();
     let mut checked = 0;
     for v in &versions.api_keys {
         let key = ApiKey::try_from(v.api_key).unwrap();
@@ -91,7 +98,10 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     t.partition_data = vec![p];
                     r.topic_data = vec![t];
                     let resp: ProduceResponse = call(&mut s, key, version, &r).await;
-                    assert_eq!(resp.responses[0].partition_responses[0].error_code, 2, "CORRUPT_MESSAGE");
+                    assert_eq!(
+                        resp.responses[0].partition_responses[0].error_code, 2,
+                        "CORRUPT_MESSAGE"
+                    );
                 }
                 ApiKey::Fetch => {
                     let mut r = FetchRequest::default();
@@ -148,10 +158,14 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     res.resource_name = StrBytes::from_static_str("meta");
                     r.resources = vec![res];
                     let resp: DescribeConfigsResponse = call(&mut s, key, version, &r).await;
-                    assert!(resp.results[0].configs.iter().any(|c| c.name.as_str() == "retention.ms"));
+                    assert!(resp.results[0]
+                        .configs
+                        .iter()
+                        .any(|c| c.name.as_str() == "retention.ms"));
                 }
                 ApiKey::InitProducerId => {
                     let mut r = InitProducerIdRequest::default();
+                    r.transactional_id = None;
                     r.producer_id = ProducerId(-1);
                     r.producer_epoch = -1;
                     let resp: InitProducerIdResponse = call(&mut s, key, version, &r).await;
@@ -178,7 +192,10 @@ async fn a_too_new_api_versions_gets_a_v0_answer_listing_what_is_supported() {
     let mut body = response(&mut s, ApiKey::ApiVersions, 0, 11).await;
     let resp = ApiVersionsResponse::decode(&mut body, 0).unwrap();
     assert_eq!(resp.error_code, 35, "UNSUPPORTED_VERSION");
-    assert!(resp.api_keys.iter().any(|k| k.api_key == ApiKey::ApiVersions as i16 && k.max_version == 4));
+    assert!(resp
+        .api_keys
+        .iter()
+        .any(|k| k.api_key == ApiKey::ApiVersions as i16 && k.max_version == 4));
     broker.shutdown().await;
 }
 
@@ -188,8 +205,14 @@ async fn expect_closed(addr: std::net::SocketAddr, bytes: &[u8]) {
     s.write_all(bytes).await.unwrap();
     let _ = s.shutdown().await;
     let mut buf = [0u8; 64];
-    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.expect("closed promptly");
-    assert!(matches!(n, Ok(0) | Err(_)), "expected close, got {n:?} for {:?}", &bytes[..bytes.len().min(16)]);
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("closed promptly");
+    assert!(
+        matches!(n, Ok(0) | Err(_)),
+        "expected close, got {n:?} for {:?}",
+        &bytes[..bytes.len().min(16)]
+    );
 }
 
 #[tokio::test]
@@ -211,9 +234,9 @@ async fn hostile_frames_close_their_connection_and_others_are_still_served() {
         f
     };
     let cases: Vec<Vec<u8>> = vec![
-        vec![0, 0, 0, 3, 1, 2, 3],                   // shorter than a request header
-        (-1i32).to_be_bytes().to_vec(),              // negative size
-        (2_000_000i32).to_be_bytes().to_vec(),       // above socket.request.max.bytes
+        vec![0, 0, 0, 3, 1, 2, 3],                        // shorter than a request header
+        (-1i32).to_be_bytes().to_vec(),                   // negative size
+        (2_000_000i32).to_be_bytes().to_vec(),            // above socket.request.max.bytes
         [&20i32.to_be_bytes()[..], &[0xff; 20]].concat(), // garbage
         unknown_key,
         too_new_produce,
@@ -231,7 +254,9 @@ async fn an_announced_size_costs_nothing_until_the_bytes_arrive() {
     let (broker, _dir) = start().await;
     // 1 MiB announced, 10 bytes sent, then the client goes quiet: the broker must keep serving.
     let mut slow = TcpStream::connect(broker.local_addr()).await.unwrap();
-    slow.write_all(&[&((1 << 20) - 1i32).to_be_bytes()[..], &[0; 10]].concat()).await.unwrap();
+    slow.write_all(&[&((1 << 20) - 1i32).to_be_bytes()[..], &[0; 10]].concat())
+        .await
+        .unwrap();
     let mut healthy = TcpStream::connect(broker.local_addr()).await.unwrap();
     let _: ApiVersionsResponse = call(&mut healthy, ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
     drop(slow);
@@ -244,7 +269,11 @@ async fn pipelined_requests_are_answered_in_order() {
     let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
     let mut batch = BytesMut::new();
     for id in 0..20 {
-        let key = if id % 2 == 0 { ApiKey::ApiVersions } else { ApiKey::Metadata };
+        let key = if id % 2 == 0 {
+            ApiKey::ApiVersions
+        } else {
+            ApiKey::Metadata
+        };
         let f = if key == ApiKey::ApiVersions {
             frame(key, 3, id, &ApiVersionsRequest::default())
         } else {
@@ -254,7 +283,11 @@ async fn pipelined_requests_are_answered_in_order() {
     }
     s.write_all(&batch).await.unwrap();
     for id in 0..20 {
-        let (key, version) = if id % 2 == 0 { (ApiKey::ApiVersions, 3) } else { (ApiKey::Metadata, 9) };
+        let (key, version) = if id % 2 == 0 {
+            (ApiKey::ApiVersions, 3)
+        } else {
+            (ApiKey::Metadata, 9)
+        };
         response(&mut s, key, version, id).await;
     }
     broker.shutdown().await;

@@ -2,11 +2,10 @@
 
 use bytes::Bytes;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest,
-    DeleteTopicsRequest, DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest,
-    FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest,
-    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
-    OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader,
+    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest, DeleteTopicsRequest,
+    DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
+    InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest,
+    OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader,
     SaslAuthenticateRequest, SaslHandshakeRequest, SyncGroupRequest,
 };
 
@@ -133,10 +132,7 @@ mod tests {
     fn metadata_v4_with_a_huge_topic_count_is_refused_not_aborted() {
         // The body that makes the crate's decoder ask for ~150 GB and abort (KAFKA-NOTES §9.3).
         let err = decode_request(frame(3, 4, &[0x7f, 0xff, 0xff, 0xff])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "array count 2147483647 exceeds the 0 bytes remaining"
-        );
+        assert_eq!(err.to_string(), "array count 2147483647 exceeds the 0 bytes remaining");
     }
 
     #[test]
@@ -152,21 +148,13 @@ mod tests {
     fn string_length_beyond_the_frame_is_refused() {
         // Produce v3: transactional_id claims 32767 bytes, 3 present.
         let err = decode_request(frame(0, 3, &[0x7f, 0xff, b'a', b'b', b'c'])).unwrap_err();
-        assert_eq!(
-            err,
-            DecodeError::NotEnoughBytes {
-                needed: 32767,
-                had: 3
-            }
-        );
+        assert_eq!(err, DecodeError::NotEnoughBytes { needed: 32767, had: 3 });
     }
 
     #[test]
     fn records_length_of_i32_max_is_refused() {
         // Produce v3: null txn id, acks, timeout, one topic "t" with one partition, records i32::MAX.
-        let mut body = vec![
-            0xff, 0xff, 0x00, 0x01, 0, 0, 0x75, 0x30, 0, 0, 0, 1, 0, 1, b't',
-        ];
+        let mut body = vec![0xff, 0xff, 0x00, 0x01, 0, 0, 0x75, 0x30, 0, 0, 0, 1, 0, 1, b't'];
         body.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3]);
         let err = decode_request(frame(0, 3, &body)).unwrap_err();
         assert_eq!(
@@ -186,10 +174,7 @@ mod tests {
         // Produce v3 topic array count -2.
         let body = [0xff, 0xff, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xfe];
         let err = decode_request(frame(0, 3, &body)).unwrap_err();
-        assert!(
-            matches!(err, DecodeError::NegativeLength { len: -2, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, DecodeError::NegativeLength { len: -2, .. }), "{err}");
         // A negative client_id length in the header itself.
         let err = decode_request(frame(18, 0, &[])).map(|_| ());
         assert!(err.is_ok(), "null client id is fine");
@@ -260,10 +245,7 @@ mod tests {
     fn trailing_bytes_after_the_body_are_ignored() {
         let decoded = decode_request(frame(18, 0, &[1, 2, 3])).unwrap();
         assert_eq!(decoded.header.correlation_id, 42);
-        assert_eq!(
-            decoded.request,
-            Request::ApiVersions(ApiVersionsRequest::default())
-        );
+        assert_eq!(decoded.request, Request::ApiVersions(ApiVersionsRequest::default()));
     }
 
     #[test]
@@ -278,8 +260,7 @@ mod tests {
                 .encode(&mut frame, api_key.request_header_version(min))
                 .expect("header encodes");
             empty_body(api_key, min, &mut frame);
-            let decoded = decode_request(frame.freeze())
-                .unwrap_or_else(|e| panic!("{api_key:?} v{min}: {e}"));
+            let decoded = decode_request(frame.freeze()).unwrap_or_else(|e| panic!("{api_key:?} v{min}: {e}"));
             assert_eq!(decoded.header, header);
         }
     }

@@ -37,19 +37,11 @@ pub enum DecodeError {
 
     /// A known tag sent in a version where the schema does not define it.
     #[error("tagged field {tag} of {what} is not valid at version {version}")]
-    TagNotInVersion {
-        tag: u32,
-        what: &'static str,
-        version: i16,
-    },
+    TagNotInVersion { tag: u32, what: &'static str, version: i16 },
 
     /// A known tagged field whose value did not use exactly the size its header declared.
     #[error("tagged field {tag} declared {declared} bytes but its value took {used}")]
-    TaggedFieldSize {
-        tag: u32,
-        declared: usize,
-        used: usize,
-    },
+    TaggedFieldSize { tag: u32, declared: usize, used: usize },
 
     /// Fewer than the 8 bytes every request header starts with (api key, version, correlation id).
     #[error("frame of {len} bytes is shorter than the 8-byte request header prefix")]
@@ -80,9 +72,5 @@ pub enum EncodeError {
 
     /// The encoded response does not fit the i32 size prefix.
     #[error("{api_key:?} v{version} response of {len} bytes does not fit an i32 size prefix")]
-    TooLarge {
-        api_key: ApiKey,
-        version: i16,
-        len: usize,
-    },
+    TooLarge { api_key: ApiKey, version: i16, len: usize },
 }

@@ -33,11 +33,7 @@ pub fn peek_header(frame: &Bytes) -> Result<(i16, i16, i32), DecodeError> {
 }
 
 /// Decodes the full header of a request for `api_key` at `version`, leaving `r` at the body.
-pub(super) fn decode_header(
-    r: &mut Reader,
-    api_key: ApiKey,
-    version: i16,
-) -> Result<RequestHeader, DecodeError> {
+pub(super) fn decode_header(r: &mut Reader, api_key: ApiKey, version: i16) -> Result<RequestHeader, DecodeError> {
     let mut header = RequestHeader::default();
     header.request_api_key = r.i16()?;
     header.request_api_version = r.i16()?;
@@ -70,9 +66,7 @@ mod tests {
     #[test]
     fn header_v2_keeps_a_classic_client_id_and_reads_tags() {
         // Metadata v9 uses header v2.
-        let frame = [
-            0, 3, 0, 9, 0, 0, 0, 7, 0, 2, b'i', b'd', 0x01, 0x03, 0x01, 0xee,
-        ];
+        let frame = [0, 3, 0, 9, 0, 0, 0, 7, 0, 2, b'i', b'd', 0x01, 0x03, 0x01, 0xee];
         let mut r = Reader::new(Bytes::copy_from_slice(&frame));
         let header = decode_header(&mut r, ApiKey::Metadata, 9).unwrap();
         assert_eq!(header.correlation_id, 7);

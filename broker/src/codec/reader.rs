@@ -134,12 +134,7 @@ impl Reader {
 
     /// A length prefix: classic `i16`/`i32` with -1 for null, or compact uvarint with 0 for null.
     /// Returns `None` for null.
-    fn length(
-        &mut self,
-        flex: bool,
-        classic_i16: bool,
-        what: &'static str,
-    ) -> Result<Option<usize>> {
+    fn length(&mut self, flex: bool, classic_i16: bool, what: &'static str) -> Result<Option<usize>> {
         if flex {
             return Ok(self.uvarint()?.checked_sub(1).map(|n| n as usize));
         }
@@ -207,11 +202,7 @@ impl Reader {
         Ok(Some(out))
     }
 
-    pub fn array<T>(
-        &mut self,
-        flex: bool,
-        elem: impl FnMut(&mut Reader) -> Result<T>,
-    ) -> Result<Vec<T>> {
+    pub fn array<T>(&mut self, flex: bool, elem: impl FnMut(&mut Reader) -> Result<T>) -> Result<Vec<T>> {
         not_null(self.nullable_array(flex, elem)?, "non-nullable array")
     }
 
@@ -273,14 +264,8 @@ mod tests {
         assert_eq!(r.i8(), Ok(-1));
         assert_eq!(r.i16(), Ok(1));
         assert_eq!(r.i32(), Ok(0x0000_0100));
-        assert_eq!(
-            r.u16(),
-            Err(DecodeError::NotEnoughBytes { needed: 2, had: 1 })
-        );
-        assert_eq!(
-            r.u16(),
-            Err(DecodeError::NotEnoughBytes { needed: 2, had: 1 })
-        );
+        assert_eq!(r.u16(), Err(DecodeError::NotEnoughBytes { needed: 2, had: 1 }));
+        assert_eq!(r.u16(), Err(DecodeError::NotEnoughBytes { needed: 2, had: 1 }));
         assert_eq!(r.remaining(), 1);
     }
 
@@ -295,10 +280,7 @@ mod tests {
         assert_eq!(reader(&[0x00]).uvarint(), Ok(0));
         assert_eq!(reader(&[0x7f]).uvarint(), Ok(127));
         assert_eq!(reader(&[0x80, 0x01]).uvarint(), Ok(128));
-        assert_eq!(
-            reader(&[0xff, 0xff, 0xff, 0xff, 0x0f]).uvarint(),
-            Ok(u32::MAX)
-        );
+        assert_eq!(reader(&[0xff, 0xff, 0xff, 0xff, 0x0f]).uvarint(), Ok(u32::MAX));
     }
 
     #[test]
@@ -322,10 +304,7 @@ mod tests {
         assert_eq!(reader(&[0x00]).varint(), Ok(0));
         assert_eq!(reader(&[0x01]).varint(), Ok(-1));
         assert_eq!(reader(&[0x02]).varint(), Ok(1));
-        assert_eq!(
-            reader(&[0xff, 0xff, 0xff, 0xff, 0x0f]).varint(),
-            Ok(i32::MIN)
-        );
+        assert_eq!(reader(&[0xff, 0xff, 0xff, 0xff, 0x0f]).varint(), Ok(i32::MIN));
     }
 
     #[test]
@@ -341,10 +320,7 @@ mod tests {
     #[test]
     fn null_is_refused_where_the_field_is_not_nullable() {
         let err = reader(&[0xff, 0xff]).string(false).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "negative length -1 for non-nullable string"
-        );
+        assert_eq!(err.to_string(), "negative length -1 for non-nullable string");
         assert!(reader(&[0x00]).string(true).is_err());
         assert!(reader(&[0xff, 0xff, 0xff, 0xff]).bytes(false).is_err());
         assert!(reader(&[0x00]).array(true, |r| r.i8()).is_err());
@@ -356,10 +332,7 @@ mod tests {
         assert_eq!(err.to_string(), "negative length -7 for nullable string");
         assert!(matches!(
             reader(&[0x80, 0, 0, 0]).nullable_bytes(false),
-            Err(DecodeError::NegativeLength {
-                len: -2147483648,
-                ..
-            })
+            Err(DecodeError::NegativeLength { len: -2147483648, .. })
         ));
         assert!(matches!(
             reader(&[0xff, 0xff, 0xff, 0xfe]).nullable_array(false, |r| r.i8()),
@@ -369,23 +342,13 @@ mod tests {
 
     #[test]
     fn string_longer_than_the_frame_is_refused_before_slicing() {
-        let err = reader(&[0x7f, 0xff, b'a', b'b', b'c'])
-            .string(false)
-            .unwrap_err();
-        assert_eq!(
-            err,
-            DecodeError::NotEnoughBytes {
-                needed: 32767,
-                had: 3
-            }
-        );
+        let err = reader(&[0x7f, 0xff, b'a', b'b', b'c']).string(false).unwrap_err();
+        assert_eq!(err, DecodeError::NotEnoughBytes { needed: 32767, had: 3 });
     }
 
     #[test]
     fn bytes_length_of_i32_max_is_refused_before_slicing() {
-        let err = reader(&[0x7f, 0xff, 0xff, 0xff, 1, 2])
-            .bytes(false)
-            .unwrap_err();
+        let err = reader(&[0x7f, 0xff, 0xff, 0xff, 1, 2]).bytes(false).unwrap_err();
         assert_eq!(
             err,
             DecodeError::NotEnoughBytes {
@@ -412,9 +375,7 @@ mod tests {
 
     #[test]
     fn array_count_beyond_the_remaining_bytes_is_refused_without_allocating() {
-        let err = reader(&[0x7f, 0xff, 0xff, 0xff])
-            .array(false, |r| r.i32())
-            .unwrap_err();
+        let err = reader(&[0x7f, 0xff, 0xff, 0xff]).array(false, |r| r.i32()).unwrap_err();
         assert_eq!(
             err,
             DecodeError::CountTooLarge {
@@ -426,10 +387,7 @@ mod tests {
         let err = reader(&[0xff, 0xff, 0xff, 0xff, 0x0f, 1])
             .array(true, |r| r.i8())
             .unwrap_err();
-        assert!(matches!(
-            err,
-            DecodeError::CountTooLarge { remaining: 1, .. }
-        ));
+        assert!(matches!(err, DecodeError::CountTooLarge { remaining: 1, .. }));
     }
 
     #[test]

@@ -56,11 +56,7 @@ fn encode_framed<R: Encodable>(
         .map_err(|e| crate_error(&e))?;
     body.encode(out, version).map_err(|e| crate_error(&e))?;
     let len = out.len() - start - 4;
-    let size = i32::try_from(len).map_err(|_| EncodeError::TooLarge {
-        api_key,
-        version,
-        len,
-    })?;
+    let size = i32::try_from(len).map_err(|_| EncodeError::TooLarge { api_key, version, len })?;
     // Cannot panic: the four placeholder bytes were written at `start` above.
     out[start..start + 4].copy_from_slice(&size.to_be_bytes());
     Ok(())
@@ -124,11 +120,7 @@ mod tests {
         let mut body = MetadataResponse::default();
         body.cluster_authorized_operations = 5;
         let err = encode_response(&mut out, ApiKey::Metadata, 0, 1, &body).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("encoding Metadata v0 response: "),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("encoding Metadata v0 response: "), "{err}");
         assert_eq!(&out[..], b"earlier");
     }
 }

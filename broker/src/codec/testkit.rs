@@ -78,10 +78,7 @@ impl Gen {
     /// 0–39 random bytes.
     pub fn bytes(&mut self) -> Bytes {
         let len = self.below(40);
-        (0..len)
-            .map(|_| self.u64() as u8)
-            .collect::<Vec<u8>>()
-            .into()
+        (0..len).map(|_| self.u64() as u8).collect::<Vec<u8>>().into()
     }
 
     /// `None` one time in four.
@@ -104,12 +101,7 @@ impl Gen {
     }
 
     /// Applies `f` to a copy of `x` and keeps the copy if the crate can encode it at `version`.
-    pub fn set<T: Encodable + Clone>(
-        &mut self,
-        x: &mut T,
-        version: i16,
-        f: impl FnOnce(&mut T, &mut Gen),
-    ) {
+    pub fn set<T: Encodable + Clone>(&mut self, x: &mut T, version: i16, f: impl FnOnce(&mut T, &mut Gen)) {
         let mut candidate = x.clone();
         f(&mut candidate, self);
         if candidate.encode(&mut BytesMut::new(), version).is_ok() {
@@ -128,19 +120,14 @@ pub fn supported_range(api_key: ApiKey) -> (i16, i16) {
 }
 
 /// Encodes `header` + `body` with the crate at `version`; returns the frame and the header length.
-pub fn encode_frame<T: Encodable>(
-    header: &RequestHeader,
-    body: &T,
-    version: i16,
-) -> (Bytes, usize) {
+pub fn encode_frame<T: Encodable>(header: &RequestHeader, body: &T, version: i16) -> (Bytes, usize) {
     let api_key = ApiKey::try_from(header.request_api_key).expect("test header has a known key");
     let mut buf = BytesMut::new();
     header
         .encode(&mut buf, api_key.request_header_version(version))
         .expect("crate encodes the header");
     let header_len = buf.len();
-    body.encode(&mut buf, version)
-        .expect("crate encodes the body");
+    body.encode(&mut buf, version).expect("crate encodes the body");
     (buf.freeze(), header_len)
 }
 
@@ -163,12 +150,8 @@ pub fn random_header(g: &mut Gen, api_key: ApiKey, version: i16) -> RequestHeade
 ///    decoder reads from the same bytes (header included);
 /// 2. every truncation of that frame is an error, never a panic;
 /// 3. random byte mutations of it never panic.
-pub fn check_api<T>(
-    api_key: ApiKey,
-    seed: u64,
-    arbitrary: fn(&mut Gen, i16) -> T,
-    wrap: fn(T) -> Request,
-) where
+pub fn check_api<T>(api_key: ApiKey, seed: u64, arbitrary: fn(&mut Gen, i16) -> T, wrap: fn(T) -> Request)
+where
     T: Encodable + Decodable,
 {
     let (min, max) = supported_range(api_key);
@@ -178,10 +161,9 @@ pub fn check_api<T>(
         let body = arbitrary(&mut g, version);
         let (frame, header_len) = encode_frame(&header, &body, version);
 
-        let expected = T::decode(&mut frame.slice(header_len..), version)
-            .expect("the crate decodes what it encoded");
-        let ours = decode_request(frame.clone())
-            .unwrap_or_else(|e| panic!("{api_key:?} v{version}: {e}; frame {frame:02x?}"));
+        let expected = T::decode(&mut frame.slice(header_len..), version).expect("the crate decodes what it encoded");
+        let ours =
+            decode_request(frame.clone()).unwrap_or_else(|e| panic!("{api_key:?} v{version}: {e}; frame {frame:02x?}"));
         assert_eq!(ours.header, header, "{api_key:?} v{version} header");
         assert_eq!(ours.request, wrap(expected), "{api_key:?} v{version} body");
 

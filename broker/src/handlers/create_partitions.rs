@@ -17,7 +17,10 @@ pub fn handle(broker: &Broker, request: CreatePartitionsRequest) -> CreatePartit
             .flatten()
             .any(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != NODE_ID);
         let outcome = if foreign {
-            Err((ResponseError::InvalidReplicaAssignment, format!("the only broker is node {NODE_ID}")))
+            Err((
+                ResponseError::InvalidReplicaAssignment,
+                format!("the only broker is node {NODE_ID}"),
+            ))
         } else {
             broker
                 .topics

@@ -14,14 +14,20 @@ pub fn handle(broker: &Broker, request: CreateTopicsRequest, version: i16) -> Cr
     let mut response = CreateTopicsResponse::default();
     for wanted in request.topics {
         let mut r = CreatableTopicResult::default();
-        let partitions = if wanted.num_partitions == -1 { broker.config.num_partitions } else { wanted.num_partitions };
+        let partitions = if wanted.num_partitions == -1 {
+            broker.config.num_partitions
+        } else {
+            wanted.num_partitions
+        };
         let outcome = check_placement(wanted.replication_factor, &wanted.assignments).and_then(|()| {
             let overrides: BTreeMap<String, String> = wanted
                 .configs
                 .iter()
                 .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
                 .collect();
-            broker.topics.create(&wanted.name, partitions, overrides, request.validate_only)
+            broker
+                .topics
+                .create(&wanted.name, partitions, overrides, request.validate_only)
         });
         match outcome {
             Ok(topic) => {
@@ -70,7 +76,10 @@ fn check_placement(
             message: format!("replication factor {replication_factor} is impossible on a single-node broker; use 1"),
         });
     }
-    if assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != NODE_ID) || a.broker_ids.len() != 1) {
+    if assignments
+        .iter()
+        .any(|a| a.broker_ids.iter().any(|b| b.0 != NODE_ID) || a.broker_ids.len() != 1)
+    {
         return Err(TopicError {
             code: ResponseError::InvalidReplicaAssignment,
             message: format!("the only broker is node {NODE_ID}, with one replica per partition"),

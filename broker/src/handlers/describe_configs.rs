@@ -19,17 +19,27 @@ pub fn handle(broker: &Broker, request: DescribeConfigsRequest, version: i16) ->
         let entries = match resource.resource_type {
             TOPIC => match broker.topics.get(&resource.resource_name) {
                 Some(t) => Ok(t.config.describe(&t.overrides)),
-                None => Err((ResponseError::UnknownTopicOrPartition, format!("topic '{}' does not exist", resource.resource_name))),
+                None => Err((
+                    ResponseError::UnknownTopicOrPartition,
+                    format!("topic '{}' does not exist", resource.resource_name),
+                )),
             },
             BROKER if resource.resource_name.is_empty() || *resource.resource_name == *NODE_ID.to_string() => {
                 Ok(broker_entries(&broker.config))
             }
-            BROKER => Err((ResponseError::InvalidRequest, format!("the only broker is node {NODE_ID}"))),
-            other => Err((ResponseError::InvalidRequest, format!("resource type {other} is not supported"))),
+            BROKER => Err((
+                ResponseError::InvalidRequest,
+                format!("the only broker is node {NODE_ID}"),
+            )),
+            other => Err((
+                ResponseError::InvalidRequest,
+                format!("resource type {other} is not supported"),
+            )),
         };
         match entries {
             Ok(entries) => {
-                let wanted = resource.configuration_keys.as_ref();
+                // Null asks for every key; so does an empty list (asking for none is never useful).
+                let wanted = resource.configuration_keys.as_ref().filter(|keys| !keys.is_empty());
                 r.configs = entries
                     .into_iter()
                     .filter(|e| wanted.is_none_or(|keys| keys.iter().any(|k| k.as_str() == e.name)))
@@ -64,31 +74,79 @@ fn describe(e: ConfigEntry, version: i16) -> DescribeConfigsResourceResult {
 fn broker_entries(config: &BrokerConfig) -> Vec<ConfigEntry> {
     let defaults = BrokerConfig::default();
     let listeners = |l: &[crate::config::Listener]| {
-        l.iter().map(|l| format!("PLAINTEXT://{}", l.addr())).collect::<Vec<_>>().join(",")
+        l.iter()
+            .map(|l| format!("PLAINTEXT://{}", l.addr()))
+            .collect::<Vec<_>>()
+            .join(",")
     };
     let ms = |d: std::time::Duration| d.as_millis().to_string();
     let describe = |c: &BrokerConfig| {
         vec![
             ("listeners", listeners(&c.listeners), ConfigType::List),
-            ("advertised.listeners", c.advertised_listeners.as_deref().map(listeners).unwrap_or_default(), ConfigType::List),
+            (
+                "advertised.listeners",
+                c.advertised_listeners.as_deref().map(listeners).unwrap_or_default(),
+                ConfigType::List,
+            ),
             ("log.dirs", c.data_dir.display().to_string(), ConfigType::String),
             ("num.partitions", c.num_partitions.to_string(), ConfigType::Int),
-            ("auto.create.topics.enable", c.auto_create_topics.to_string(), ConfigType::String),
-            ("log.retention.ms", c.log.retention_ms.unwrap_or(-1).to_string(), ConfigType::Long),
-            ("log.retention.bytes", c.log.retention_bytes.map_or(-1, |b| b as i64).to_string(), ConfigType::Long),
-            ("log.segment.bytes", c.log.segment_bytes.to_string(), ConfigType::Int),
-            ("log.roll.ms", c.log.roll_ms.to_string(), ConfigType::Long),
-            ("log.index.interval.bytes", c.log.index_interval_bytes.to_string(), ConfigType::Int),
-            ("message.max.bytes", c.log.message_max_bytes.to_string(), ConfigType::Int),
             (
-                "log.message.timestamp.type",
-                if c.log.log_append_time { "LogAppendTime" } else { "CreateTime" }.to_string(),
+                "auto.create.topics.enable",
+                c.auto_create_topics.to_string(),
                 ConfigType::String,
             ),
-            ("log.retention.check.interval.ms", ms(c.retention_check_interval), ConfigType::Long),
-            ("socket.request.max.bytes", c.socket_request_max_bytes.to_string(), ConfigType::Int),
-            ("group.initial.rebalance.delay.ms", ms(c.group_initial_rebalance_delay), ConfigType::Int),
-            ("offsets.retention.minutes", (c.offsets_retention.as_secs() / 60).to_string(), ConfigType::Int),
+            (
+                "log.retention.ms",
+                c.log.retention_ms.unwrap_or(-1).to_string(),
+                ConfigType::Long,
+            ),
+            (
+                "log.retention.bytes",
+                c.log.retention_bytes.map_or(-1, |b| b as i64).to_string(),
+                ConfigType::Long,
+            ),
+            ("log.segment.bytes", c.log.segment_bytes.to_string(), ConfigType::Int),
+            ("log.roll.ms", c.log.roll_ms.to_string(), ConfigType::Long),
+            (
+                "log.index.interval.bytes",
+                c.log.index_interval_bytes.to_string(),
+                ConfigType::Int,
+            ),
+            (
+                "message.max.bytes",
+                c.log.message_max_bytes.to_string(),
+                ConfigType::Int,
+            ),
+            (
+                "log.message.timestamp.type",
+                if c.log.log_append_time {
+                    "LogAppendTime"
+                } else {
+                    "CreateTime"
+                }
+                .to_string(),
+                ConfigType::String,
+            ),
+            (
+                "log.retention.check.interval.ms",
+                ms(c.retention_check_interval),
+                ConfigType::Long,
+            ),
+            (
+                "socket.request.max.bytes",
+                c.socket_request_max_bytes.to_string(),
+                ConfigType::Int,
+            ),
+            (
+                "group.initial.rebalance.delay.ms",
+                ms(c.group_initial_rebalance_delay),
+                ConfigType::Int,
+            ),
+            (
+                "offsets.retention.minutes",
+                (c.offsets_retention.as_secs() / 60).to_string(),
+                ConfigType::Int,
+            ),
         ]
     };
     describe(config)
@@ -96,7 +154,11 @@ fn broker_entries(config: &BrokerConfig) -> Vec<ConfigEntry> {
         .zip(describe(&defaults))
         .map(|((name, value, config_type), (_, default, _))| ConfigEntry {
             name,
-            source: if value == default { ConfigSource::Default } else { ConfigSource::StaticBroker },
+            source: if value == default {
+                ConfigSource::Default
+            } else {
+                ConfigSource::StaticBroker
+            },
             value,
             config_type,
         })

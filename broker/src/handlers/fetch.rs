@@ -44,7 +44,11 @@ pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> Fet
 /// One pass over the requested partitions: (response, record bytes, whether any partition erred).
 fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResponse, usize, bool) {
     // v3+ carries a response-wide limit; before that only the per-partition limits apply.
-    let mut budget = if request.max_bytes > 0 { request.max_bytes as usize } else { usize::MAX };
+    let mut budget = if request.max_bytes > 0 {
+        request.max_bytes as usize
+    } else {
+        usize::MAX
+    };
     let mut total = 0usize;
     let mut errors = false;
     let mut response = FetchResponse::default();
@@ -68,7 +72,11 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
                     let min_one = total == 0;
                     let result = if limit == 0 && !min_one {
                         let (start, end) = partition.offsets();
-                        Ok(crate::log::ReadResult { data: Bytes::new(), high_watermark: end, log_start_offset: start })
+                        Ok(crate::log::ReadResult {
+                            data: Bytes::new(),
+                            high_watermark: end,
+                            log_start_offset: start,
+                        })
                     } else {
                         partition.read(p.fetch_offset, limit, min_one)
                     };

@@ -12,6 +12,12 @@ pub fn handle(broker: &Broker, request: InitProducerIdRequest) -> InitProducerId
     let mut response = InitProducerIdResponse::default();
     response.producer_id = ProducerId(-1);
     response.producer_epoch = -1;
+    // Kafka: an empty transactional id is an invalid request; a non-empty one asks for
+    // transactions, which this broker does not offer.
+    if request.transactional_id.as_ref().is_some_and(|id| id.is_empty()) {
+        response.error_code = ResponseError::InvalidRequest.code();
+        return response;
+    }
     if request.transactional_id.is_some() {
         response.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
         return response;

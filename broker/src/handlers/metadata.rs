@@ -43,7 +43,10 @@ pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> Metada
                     Err(ResponseError::UnknownTopicOrPartition)
                 }
             }),
-            None => broker.topics.by_id(wanted.topic_id).ok_or(ResponseError::UnknownTopicId),
+            None => broker
+                .topics
+                .by_id(wanted.topic_id)
+                .ok_or(ResponseError::UnknownTopicId),
         };
         response.topics.push(match found {
             Ok(topic) => describe(&topic, version),
@@ -62,7 +65,10 @@ pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> Metada
 }
 
 fn auto_create(broker: &Broker, name: &str) -> Result<std::sync::Arc<Topic>, ResponseError> {
-    match broker.topics.create(name, broker.config.num_partitions, Default::default(), false) {
+    match broker
+        .topics
+        .create(name, broker.config.num_partitions, Default::default(), false)
+    {
         Ok(topic) => {
             tracing::info!(topic = name, partitions = topic.partitions.len(), "auto-created topic");
             Ok(topic)

@@ -52,7 +52,7 @@ pub enum HandleError {
 pub async fn handle(broker: &Broker, frame: Bytes, out: &mut BytesMut) -> Result<(), HandleError> {
     let request = match codec::decode_request(frame.clone()) {
         Ok(request) => request,
-        Err(DecodeError::UnsupportedVersion { api_key, .. }) if api_key == ApiKey::ApiVersions as i16 => {
+        Err(DecodeError::UnsupportedVersion { api_key, .. }) if api_key == ApiKey::ApiVersions => {
             // KIP-511: answer a too-new ApiVersions with a v0 body listing what we support.
             let (_, _, correlation_id) = codec::peek_header(&frame)?;
             let body = api_versions::unsupported_version();
@@ -91,7 +91,11 @@ pub async fn handle(broker: &Broker, frame: Bytes, out: &mut BytesMut) -> Result
         Request::InitProducerId(r) => answer!(ApiKey::InitProducerId, init_producer_id::handle(broker, r)),
         // Kafka closes the connection on an API it does not offer; clients that read our
         // ApiVersions never send one.
-        _ => return Err(HandleError::NotAdvertised(request.header.request_api_key.try_into().unwrap_or(ApiKey::ApiVersions))),
+        _ => {
+            return Err(HandleError::NotAdvertised(
+                request.header.request_api_key.try_into().unwrap_or(ApiKey::ApiVersions),
+            ))
+        }
     }
     Ok(())
 }

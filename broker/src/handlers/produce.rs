@@ -16,7 +16,7 @@ use crate::state::Broker;
 use crate::topic_config::TopicConfig;
 
 const BATCH_HEADER_LEN: usize = 61;
-const ZSTD: i16 = 4;
+const ZSTD: u8 = 4;
 
 type Refusal = (ResponseError, String);
 
@@ -33,12 +33,21 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> P
             r.index = data.index;
             r.base_offset = -1;
             let outcome = if !matches!(acks, -1..=1) {
-                Err((ResponseError::InvalidRequiredAcks, format!("acks must be -1, 0 or 1, not {acks}")))
+                Err((
+                    ResponseError::InvalidRequiredAcks,
+                    format!("acks must be -1, 0 or 1, not {acks}"),
+                ))
             } else if request.transactional_id.is_some() {
-                Err((ResponseError::TransactionalIdAuthorizationFailed, "transactions are not supported".into()))
+                Err((
+                    ResponseError::TransactionalIdAuthorizationFailed,
+                    "transactions are not supported".into(),
+                ))
             } else {
                 match topic.as_ref().and_then(|t| t.partition(data.index).map(|p| (t, p))) {
-                    None => Err((ResponseError::UnknownTopicOrPartition, "no such topic or partition".into())),
+                    None => Err((
+                        ResponseError::UnknownTopicOrPartition,
+                        "no such topic or partition".into(),
+                    )),
                     Some((t, p)) => append(p, &t.config, data.records.as_deref(), version, now),
                 }
             };
@@ -124,26 +133,35 @@ pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<
     }
     let header = BatchHeader::parse(records).map_err(|e| corrupt(&e.to_string()))?;
     if header.magic != 2 {
-        return Err(invalid(format!("record batch magic {} (only v2 batches are accepted)", header.magic)));
+        return Err(invalid(format!(
+            "record batch magic {} (only v2 batches are accepted)",
+            header.magic
+        )));
     }
     let total = header.total_len();
-    if total > records.len() {
+    if total > records.len() as u64 {
         return Err(corrupt("record batch is truncated"));
     }
-    if total < records.len() {
+    if total < records.len() as u64 {
         return Err(invalid("more than one record batch for one partition".into()));
     }
     if records.len() > max_message_bytes.max(0) as usize {
         return Err((
             ResponseError::MessageTooLarge,
-            format!("batch of {} bytes exceeds max.message.bytes ({max_message_bytes})", records.len()),
+            format!(
+                "batch of {} bytes exceeds max.message.bytes ({max_message_bytes})",
+                records.len()
+            ),
         ));
     }
     if !crc_ok(records) {
         return Err(corrupt("record batch CRC-32C mismatch"));
     }
     if header.base_offset != 0 {
-        return Err(invalid(format!("a producer's batch must have base offset 0, not {}", header.base_offset)));
+        return Err(invalid(format!(
+            "a producer's batch must have base offset 0, not {}",
+            header.base_offset
+        )));
     }
     if header.record_count <= 0 || header.last_offset_delta as i64 + 1 != header.record_count as i64 {
         return Err(invalid(format!(
@@ -157,7 +175,10 @@ pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<
     match header.compression() {
         c if c > ZSTD => return Err(invalid(format!("unknown compression codec {c}"))),
         ZSTD if version < 7 => {
-            return Err((ResponseError::UnsupportedCompressionType, "zstd needs Produce v7 or later".into()))
+            return Err((
+                ResponseError::UnsupportedCompressionType,
+                "zstd needs Produce v7 or later".into(),
+            ))
         }
         _ => {}
     }

@@ -114,8 +114,7 @@ impl BatchHeader {
     }
 
     pub fn last_offset(&self) -> i64 {
-        self.base_offset
-            .saturating_add(self.last_offset_delta as i64)
+        self.base_offset.saturating_add(self.last_offset_delta as i64)
     }
 
     /// Codec id: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
@@ -229,10 +228,7 @@ mod tests {
         let mut b = TestBatch::new(3, 100).build();
         assert!(crc_ok(&b));
         stamp(&mut b, 12345);
-        assert!(
-            crc_ok(&b),
-            "stamping offset and epoch must not break the crc"
-        );
+        assert!(crc_ok(&b), "stamping offset and epoch must not break the crc");
         let h = BatchHeader::parse(&b).unwrap();
         assert_eq!((h.base_offset, h.partition_leader_epoch), (12345, -1));
         let last = b.len() - 1;

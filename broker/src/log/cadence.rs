@@ -37,11 +37,7 @@ impl IndexCadence {
         pos: u32,
         header: &BatchHeader,
     ) -> (Option<OffsetEntry>, Option<TimeEntry>) {
-        if header.max_timestamp >= 0
-            && self
-                .max_timestamp
-                .is_none_or(|(ts, _)| header.max_timestamp > ts)
-        {
+        if header.max_timestamp >= 0 && self.max_timestamp.is_none_or(|(ts, _)| header.max_timestamp > ts) {
             self.max_timestamp = Some((header.max_timestamp, rel));
         }
         let mut due = (None, None);

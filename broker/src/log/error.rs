@@ -38,10 +38,7 @@ pub enum LogError {
 }
 
 impl LogError {
-    pub(crate) fn io<'a>(
-        op: &'static str,
-        path: &'a Path,
-    ) -> impl FnOnce(io::Error) -> LogError + 'a {
+    pub(crate) fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> LogError + 'a {
         move |source| LogError::Io {
             op,
             path: path.to_path_buf(),

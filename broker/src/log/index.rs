@@ -116,9 +116,7 @@ impl<E: Entry> EntryFile<E> {
 
     /// Replaces the whole file with `entries` (index rebuild).
     pub(crate) fn replace(&mut self, entries: Vec<E>) -> Result<(), LogError> {
-        self.file
-            .set_len(0)
-            .map_err(LogError::io("truncate", &self.path))?;
+        self.file.set_len(0).map_err(LogError::io("truncate", &self.path))?;
         self.entries = entries;
         self.on_disk = 0;
         self.torn = false;
@@ -135,9 +133,7 @@ impl<E: Entry> EntryFile<E> {
     /// it again later (from `write_pending`) rewrites the same bytes in the same place.
     pub(crate) fn sync(&self) -> Result<(), LogError> {
         self.write_pending_at()?;
-        self.file
-            .sync_data()
-            .map_err(LogError::io("fsync", &self.path))
+        self.file.sync_data().map_err(LogError::io("fsync", &self.path))
     }
 
     fn write_pending_at(&self) -> Result<(), LogError> {

@@ -58,8 +58,7 @@ mod test_batch;
 
 pub use batch::{crc_ok, BatchError, BatchHeader, HEADER_LEN};
 pub use config::{
-    LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES,
-    DEFAULT_SEGMENT_MS,
+    LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS,
 };
 pub use error::LogError;
 pub use index::{OffsetEntry, OffsetIndex};

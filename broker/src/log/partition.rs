@@ -74,10 +74,7 @@ impl PartitionLog {
         }
         let base_offset = self.log_end_offset();
         let last_offset = base_offset + i64::from(header.last_offset_delta);
-        if self
-            .active
-            .needs_roll(len as u64, last_offset, now_ms, &self.config)
-        {
+        if self.active.needs_roll(len as u64, last_offset, now_ms, &self.config) {
             self.roll()?;
         }
         stamp(batch, base_offset);
@@ -99,11 +96,7 @@ impl PartitionLog {
     /// next group commit fsyncs its contents.
     pub(super) fn roll(&mut self) -> Result<(), LogError> {
         self.active.seal()?;
-        let next = Segment::create(
-            &self.dir,
-            self.active.next_offset,
-            self.config.index_interval_bytes,
-        )?;
+        let next = Segment::create(&self.dir, self.active.next_offset, self.config.index_interval_bytes)?;
         sync_dir(&self.dir)?;
         let old = std::mem::replace(&mut self.active, next);
         self.sealed.push(old);
@@ -112,12 +105,7 @@ impl PartitionLog {
 
     /// Whole batches from the one containing `fetch_offset`, up to `max_bytes`; with `min_one`
     /// the first batch comes whole even if larger (KIP-74). May span segments.
-    pub fn read(
-        &self,
-        fetch_offset: i64,
-        max_bytes: usize,
-        min_one: bool,
-    ) -> Result<ReadResult, LogError> {
+    pub fn read(&self, fetch_offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadResult, LogError> {
         self.check_range(fetch_offset)?;
         let mut data = Vec::new();
         if fetch_offset < self.log_end_offset() {
@@ -130,8 +118,7 @@ impl PartitionLog {
                     },
                     _ => 0,
                 };
-                let added =
-                    segment.read_batches(pos, budget, min_one && data.is_empty(), &mut data)?;
+                let added = segment.read_batches(pos, budget, min_one && data.is_empty(), &mut data)?;
                 budget = budget.saturating_sub(added as usize);
                 if pos + added < segment.size || budget == 0 {
                     break;
@@ -204,8 +191,8 @@ impl PartitionLog {
 
     /// Segments starting with the one whose range holds `offset` (>= the log start).
     fn segments_from(&self, offset: i64) -> impl Iterator<Item = &Segment> {
-        let below = self.sealed.partition_point(|s| s.base_offset <= offset)
-            + usize::from(self.active.base_offset <= offset);
+        let below =
+            self.sealed.partition_point(|s| s.base_offset <= offset) + usize::from(self.active.base_offset <= offset);
         self.segments().skip(below.saturating_sub(1))
     }
 
@@ -246,22 +233,13 @@ mod tests {
     #[test]
     fn new_log_is_empty_at_offset_zero() {
         let dir = tempfile::tempdir().unwrap();
-        let (log, report) =
-            PartitionLog::open(&dir.path().join("t-0"), LogConfig::default()).unwrap();
+        let (log, report) = PartitionLog::open(&dir.path().join("t-0"), LogConfig::default()).unwrap();
         assert_eq!(
-            (
-                log.log_start_offset(),
-                log.log_end_offset(),
-                log.size_bytes()
-            ),
+            (log.log_start_offset(), log.log_end_offset(), log.size_bytes()),
             (0, 0, 0)
         );
         assert_eq!(
-            (
-                report.log_start_offset,
-                report.log_end_offset,
-                report.segments
-            ),
+            (report.log_start_offset, report.log_end_offset, report.segments),
             (0, 0, 1)
         );
         assert!(dir.path().join("t-0/00000000000000000000.log").exists());
@@ -294,11 +272,7 @@ mod tests {
         );
 
         assert_eq!(&first[8..12], &sent[8..12]);
-        assert_eq!(
-            &first[16..],
-            &sent[16..],
-            "everything from magic on is stored as sent"
-        );
+        assert_eq!(&first[16..], &sent[16..], "everything from magic on is stored as sent");
         let h = BatchHeader::parse(&second).unwrap();
         assert_eq!((h.base_offset, h.partition_leader_epoch), (3, -1));
         assert!(crate::log::crc_ok(&second));
@@ -361,17 +335,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = open(dir.path(), small_config());
         let batches = append_batches(&mut log, 20, 3, 0);
-        assert_eq!(
-            log.sealed.len(),
-            2,
-            "20 batches of 112 bytes in segments of 1000"
-        );
+        assert_eq!(log.sealed.len(), 2, "20 batches of 112 bytes in segments of 1000");
         for s in log.segments() {
             assert!(s.size <= 1000);
-            assert!(dir
-                .path()
-                .join(format!("{:020}.log", s.base_offset))
-                .exists());
+            assert!(dir.path().join(format!("{:020}.log", s.base_offset)).exists());
         }
         let all = log.read(0, 1 << 20, true).unwrap().data;
         assert_eq!(all, batches.concat());
@@ -413,10 +380,7 @@ mod tests {
         assert_eq!(log.active.base_offset, 2);
         append_at(&mut log, 12_000);
         assert_eq!(log.sealed.len(), 1);
-        assert_eq!(
-            log.read(0, 1 << 20, true).unwrap().data.len() as u64,
-            log.size_bytes()
-        );
+        assert_eq!(log.read(0, 1 << 20, true).unwrap().data.len() as u64, log.size_bytes());
     }
 
     #[test]
@@ -430,14 +394,8 @@ mod tests {
         let (mut log, report) = PartitionLog::open(dir.path(), small_config()).unwrap();
         assert_eq!(report.segments, sealed + 1);
         assert_eq!((report.log_start_offset, report.log_end_offset), (0, end));
-        assert_eq!(
-            (report.truncated_bytes, report.reason.as_deref()),
-            (0, None)
-        );
-        assert_eq!(
-            report.indexes_rebuilt, 0,
-            "indexes written by appends match a rebuild"
-        );
+        assert_eq!((report.truncated_bytes, report.reason.as_deref()), (0, None));
+        assert_eq!(report.indexes_rebuilt, 0, "indexes written by appends match a rebuild");
         assert_eq!(log.max_timestamp(), max_ts);
         assert_eq!(log.read(0, 1 << 20, true).unwrap().data, batches.concat());
         let mut more = TestBatch::new(2, 0).build();
@@ -466,10 +424,7 @@ mod tests {
         let mut log = open(dir.path(), LogConfig::default());
         let mut b = TestBatch::new(2, 0).build();
         b.push(0);
-        assert!(matches!(
-            log.append(&mut b, 0),
-            Err(LogError::InvalidBatch { .. })
-        ));
+        assert!(matches!(log.append(&mut b, 0), Err(LogError::InvalidBatch { .. })));
         assert!(matches!(
             log.append(&mut [0u8; 10], 0),
             Err(LogError::InvalidBatch { .. })

@@ -37,10 +37,7 @@ pub(crate) fn first_record_at_or_after(
         let offset_delta = read_varint(&mut body)?;
         let record_ts = header.base_timestamp.saturating_add(ts_delta);
         if record_ts >= ts {
-            return Ok(Some((
-                header.base_offset.saturating_add(offset_delta),
-                record_ts,
-            )));
+            return Ok(Some((header.base_offset.saturating_add(offset_delta), record_ts)));
         }
     }
     Ok(None)
@@ -66,19 +63,7 @@ mod tests {
 
     #[test]
     fn varints_round_trip_including_extremes() {
-        for v in [
-            0,
-            1,
-            -1,
-            63,
-            -64,
-            64,
-            300,
-            -300,
-            i32::MAX as i64,
-            i64::MIN,
-            i64::MAX,
-        ] {
+        for v in [0, 1, -1, 63, -64, 64, 300, -300, i32::MAX as i64, i64::MIN, i64::MAX] {
             let mut buf = Vec::new();
             put_varlong(&mut buf, v);
             buf.push(0xaa);

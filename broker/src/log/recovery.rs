@@ -36,10 +36,7 @@ pub struct RecoveryReport {
 
 /// Opens every segment in `dir`, oldest first, repairing as described above: the sealed
 /// segments and the active (last) one. Creates segment 0 in an empty directory.
-pub(crate) fn recover(
-    dir: &Path,
-    interval: u32,
-) -> Result<(Vec<Segment>, Segment, RecoveryReport), LogError> {
+pub(crate) fn recover(dir: &Path, interval: u32) -> Result<(Vec<Segment>, Segment, RecoveryReport), LogError> {
     let bases = list_bases(dir)?;
     let mut report = RecoveryReport::default();
     let mut segments = Vec::with_capacity(bases.len().max(1));
@@ -141,9 +138,7 @@ fn delete_segment_files(dir: &Path, base: i64) -> Result<u64, LogError> {
     for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
         let path = dir.join(file_name(base, suffix));
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(LogError::io("delete", &path)(e))
-            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(LogError::io("delete", &path)(e)),
             _ => {}
         }
     }
@@ -171,25 +166,15 @@ mod tests {
 
     /// (path, size) of every segment's `.log`, oldest first.
     fn layout(log: &PartitionLog) -> Vec<(PathBuf, u64)> {
-        log.segments()
-            .map(|s| (s.log_path.clone(), s.size))
-            .collect()
+        log.segments().map(|s| (s.log_path.clone(), s.size)).collect()
     }
 
     fn read_all(log: &PartitionLog) -> Vec<u8> {
-        log.read(log.log_start_offset(), 1 << 24, true)
-            .unwrap()
-            .data
-            .to_vec()
+        log.read(log.log_start_offset(), 1 << 24, true).unwrap().data.to_vec()
     }
 
     fn set_len(path: &Path, len: u64) {
-        OpenOptions::new()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_len(len)
-            .unwrap();
+        OpenOptions::new().write(true).open(path).unwrap().set_len(len).unwrap();
     }
 
     fn copy_dir(from: &Path, to: &Path) {
@@ -219,10 +204,7 @@ mod tests {
             assert_eq!(log.log_end_offset(), end_before_last);
             assert_eq!(read_all(&log), batches[..11].concat());
             let mut again = TestBatch::new(1, 0).build();
-            assert_eq!(
-                log.append(&mut again, 0).unwrap().base_offset,
-                end_before_last
-            );
+            assert_eq!(log.append(&mut again, 0).unwrap().base_offset, end_before_last);
         }
     }
 
@@ -296,10 +278,7 @@ mod tests {
         assert_eq!(report.indexes_rebuilt, segments);
         assert_eq!(report.truncated_bytes, 0);
         assert_eq!(read_all(&log), batches.concat());
-        assert_eq!(
-            log.read(33, 1 << 20, true).unwrap().data,
-            batches[16..].concat()
-        );
+        assert_eq!(log.read(33, 1 << 20, true).unwrap().data, batches[16..].concat());
         drop(log);
         for (path, bytes) in indexes {
             assert_eq!(std::fs::read(&path).unwrap(), bytes, "{}", path.display());
@@ -315,10 +294,7 @@ mod tests {
         drop(log);
         let index = dir.path().join(file_name(first, INDEX_SUFFIX));
         let time_index = dir.path().join(file_name(first, TIME_INDEX_SUFFIX));
-        let (good_index, good_time) = (
-            std::fs::read(&index).unwrap(),
-            std::fs::read(&time_index).unwrap(),
-        );
+        let (good_index, good_time) = (std::fs::read(&index).unwrap(), std::fs::read(&time_index).unwrap());
         let mut bad = good_index.clone();
         bad[12..16].copy_from_slice(&5u32.to_be_bytes()); // the second entry's position
         std::fs::write(&index, &bad).unwrap();

@@ -89,10 +89,7 @@ mod tests {
             log.append(&mut b, 0).unwrap();
         }
         let before = bases(&log);
-        let max_ts: Vec<i64> = log
-            .segments()
-            .map(|s| s.max_timestamp().unwrap().0)
-            .collect();
+        let max_ts: Vec<i64> = log.segments().map(|s| s.max_timestamp().unwrap().0).collect();
         let now = max_ts[1] + 1000 + 1; // first two segments are past retention, the third is not
         assert!(max_ts[2] >= now - 1000);
         assert_eq!(log.apply_retention(now).unwrap(), 2);
@@ -148,27 +145,15 @@ mod tests {
         append_batches(&mut log, 3, 2, 0);
         assert_eq!(log.apply_retention(10_000).unwrap(), 1);
         assert_eq!(
-            (
-                log.log_start_offset(),
-                log.log_end_offset(),
-                log.size_bytes()
-            ),
+            (log.log_start_offset(), log.log_end_offset(), log.size_bytes()),
             (6, 6, 0)
         );
         assert!(log.read(6, 100, true).unwrap().data.is_empty());
-        assert_eq!(
-            log.apply_retention(10_000).unwrap(),
-            0,
-            "an empty active segment stays"
-        );
+        assert_eq!(log.apply_retention(10_000).unwrap(), 0, "an empty active segment stays");
         drop(log);
         let (mut log, report) = PartitionLog::open(dir.path(), config).unwrap();
         assert_eq!(
-            (
-                report.log_start_offset,
-                report.log_end_offset,
-                report.segments
-            ),
+            (report.log_start_offset, report.log_end_offset, report.segments),
             (6, 6, 1)
         );
         let mut b = TestBatch::new(1, 20_000).build();
@@ -197,11 +182,7 @@ mod tests {
             log.append(&mut b, 0).unwrap();
         }
         assert_eq!(log.max_timestamp(), None);
-        assert_eq!(
-            log.apply_retention(0).unwrap(),
-            0,
-            "files written just now are young"
-        );
+        assert_eq!(log.apply_retention(0).unwrap(), 0, "files written just now are young");
         let segments = log.segments().count();
         assert_eq!(log.apply_retention(i64::MAX).unwrap(), segments);
     }

@@ -18,10 +18,7 @@ use super::time_index::TimeEntry;
 const SCAN_CHUNK: usize = 1 << 20;
 
 /// Checks a sealed segment without reading all of it. `Ok(Err(why))` means "scan it fully".
-pub(crate) fn check_sealed(
-    segment: &mut Segment,
-    next_base: i64,
-) -> Result<Result<(), String>, LogError> {
+pub(crate) fn check_sealed(segment: &mut Segment, next_base: i64) -> Result<Result<(), String>, LogError> {
     let offsets = segment.offset_index.entries();
     let times = segment.time_index.entries();
     if segment.offset_index.file.is_torn() || segment.time_index.file.is_torn() {
@@ -31,12 +28,10 @@ pub(crate) fn check_sealed(
     let ordered = offsets
         .windows(2)
         .all(|w| w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position)
-        && times.windows(2).all(|w| {
-            w[0].timestamp < w[1].timestamp && w[0].relative_offset <= w[1].relative_offset
-        })
         && times
-            .iter()
-            .all(|t| i64::from(t.relative_offset) <= max_rel);
+            .windows(2)
+            .all(|w| w[0].timestamp < w[1].timestamp && w[0].relative_offset <= w[1].relative_offset)
+        && times.iter().all(|t| i64::from(t.relative_offset) <= max_rel);
     if !ordered {
         return Ok(Err("index entries out of order or past the segment".into()));
     }
@@ -61,9 +56,9 @@ pub(crate) fn check_sealed(
     for item in segment.headers(u64::from(last.position)) {
         let header = match item {
             Ok((_, header)) => header,
-            Err(LogError::Corrupt {
-                reason, position, ..
-            }) => return Ok(Err(format!("position {position}: {reason}"))),
+            Err(LogError::Corrupt { reason, position, .. }) => {
+                return Ok(Err(format!("position {position}: {reason}")))
+            }
             Err(e) => return Err(e),
         };
         if header.base_offset != expected {
@@ -124,9 +119,7 @@ pub(crate) fn scan(
         };
         let total = header.total_len();
         if total > remaining {
-            break Some(format!(
-                "batch needs {total} bytes, {remaining} left in file"
-            ));
+            break Some(format!("batch needs {total} bytes, {remaining} left in file"));
         }
         if !crc_ok(reader.get(pos, total as usize)?) {
             break Some("crc-32c mismatch".into());
@@ -138,10 +131,7 @@ pub(crate) fn scan(
                 header.base_offset
             ));
         }
-        let (Ok(rel), Ok(pos32)) = (
-            u32::try_from(expected - segment.base_offset),
-            u32::try_from(pos),
-        ) else {
+        let (Ok(rel), Ok(pos32)) = (u32::try_from(expected - segment.base_offset), u32::try_from(pos)) else {
             break Some("batch beyond the range of the segment index".into());
         };
         first_ts.get_or_insert(header.max_timestamp);

@@ -66,10 +66,7 @@ impl Segment {
     pub fn open(dir: &Path, base_offset: i64, index_interval: u32) -> Result<Segment, LogError> {
         let log_path = dir.join(file_name(base_offset, LOG_SUFFIX));
         let file = open_log(&log_path, false)?;
-        let size = file
-            .metadata()
-            .map_err(LogError::io("stat", &log_path))?
-            .len();
+        let size = file.metadata().map_err(LogError::io("stat", &log_path))?.len();
         Ok(Segment {
             base_offset,
             file: Arc::new(file),
@@ -101,9 +98,7 @@ impl Segment {
         }
         let by_size = self.size.saturating_add(len) > config.segment_bytes;
         let by_time = match (config.segment_ms, self.roll_base_ms) {
-            (Some(ms), Some(base)) => {
-                now_ms.saturating_sub(base) > i64::try_from(ms).unwrap_or(i64::MAX)
-            }
+            (Some(ms), Some(base)) => now_ms.saturating_sub(base) > i64::try_from(ms).unwrap_or(i64::MAX),
             _ => false,
         };
         // Index entries hold u32 positions and relative offsets.
@@ -113,17 +108,9 @@ impl Segment {
     }
 
     /// Writes one stamped batch at the end with a single positioned write, then indexes it.
-    pub fn append(
-        &mut self,
-        batch: &[u8],
-        header: &BatchHeader,
-        now_ms: i64,
-    ) -> Result<(), LogError> {
+    pub fn append(&mut self, batch: &[u8], header: &BatchHeader, now_ms: i64) -> Result<(), LogError> {
         let pos = self.size;
-        let (Ok(rel), Ok(pos32)) = (
-            u32::try_from(header.base_offset - self.base_offset),
-            u32::try_from(pos),
-        ) else {
+        let (Ok(rel), Ok(pos32)) = (u32::try_from(header.base_offset - self.base_offset), u32::try_from(pos)) else {
             return Err(LogError::corrupt(
                 &self.log_path,
                 pos,
@@ -161,14 +148,9 @@ impl Segment {
         self.file
             .read_exact_at(&mut buf, pos)
             .map_err(LogError::io("read", &self.log_path))?;
-        let header = BatchHeader::parse(&buf)
-            .map_err(|e| LogError::corrupt(&self.log_path, pos, e.to_string()))?;
+        let header = BatchHeader::parse(&buf).map_err(|e| LogError::corrupt(&self.log_path, pos, e.to_string()))?;
         if pos + header.total_len() > self.size {
-            return Err(LogError::corrupt(
-                &self.log_path,
-                pos,
-                "batch runs past end of segment",
-            ));
+            return Err(LogError::corrupt(&self.log_path, pos, "batch runs past end of segment"));
         }
         Ok(header)
     }
@@ -210,13 +192,7 @@ impl Segment {
     /// Appends to `out` the whole batches from `pos` that fit in `budget` bytes, with one read.
     /// With `min_one`, a first batch larger than `budget` is returned whole (KIP-74). Returns
     /// the bytes added.
-    pub fn read_batches(
-        &self,
-        pos: u64,
-        budget: usize,
-        min_one: bool,
-        out: &mut Vec<u8>,
-    ) -> Result<u64, LogError> {
+    pub fn read_batches(&self, pos: u64, budget: usize, min_one: bool, out: &mut Vec<u8>) -> Result<u64, LogError> {
         let available = self.size.saturating_sub(pos);
         let want = available.min(budget as u64) as usize;
         let start = out.len();
@@ -260,9 +236,7 @@ impl Segment {
     }
 
     pub fn sync(&self) -> Result<(), LogError> {
-        self.file
-            .sync_data()
-            .map_err(LogError::io("fsync", &self.log_path))?;
+        self.file.sync_data().map_err(LogError::io("fsync", &self.log_path))?;
         self.offset_index.file.sync()?;
         self.time_index.file.sync()
     }
@@ -277,9 +251,7 @@ impl Segment {
         ];
         for path in paths {
             match std::fs::remove_file(path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(LogError::io("delete", path)(e))
-                }
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(LogError::io("delete", path)(e)),
                 _ => {}
             }
         }

@@ -111,12 +111,7 @@ pub fn open(dir: &Path, config: LogConfig) -> PartitionLog {
 
 /// Appends `n` batches of `records` records each (timestamps from `first_ts`, one apart, per
 /// record across batches) and returns the stored bytes of each, stamped.
-pub fn append_batches(
-    log: &mut PartitionLog,
-    n: usize,
-    records: usize,
-    first_ts: i64,
-) -> Vec<Vec<u8>> {
+pub fn append_batches(log: &mut PartitionLog, n: usize, records: usize, first_ts: i64) -> Vec<Vec<u8>> {
     (0..n)
         .map(|i| {
             let mut b = TestBatch::new(records, first_ts + (i * records) as i64).build();

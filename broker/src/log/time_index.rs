@@ -56,9 +56,7 @@ impl TimeIndex {
     pub fn lookup(&self, timestamp: i64) -> u32 {
         let entries = self.file.entries();
         let after = entries.partition_point(|e| e.timestamp <= timestamp);
-        after
-            .checked_sub(1)
-            .map_or(0, |i| entries[i].relative_offset)
+        after.checked_sub(1).map_or(0, |i| entries[i].relative_offset)
     }
 
     pub fn last(&self) -> Option<TimeEntry> {
@@ -97,10 +95,7 @@ mod tests {
             ]
         );
         let loaded = EntryFile::<TimeEntry>::open(path).unwrap();
-        assert_eq!(
-            loaded.entries(),
-            &[e(0x0102_0304_0506_0708, 0x0a0b_0c0d), e(-1, 1)]
-        );
+        assert_eq!(loaded.entries(), &[e(0x0102_0304_0506_0708, 0x0a0b_0c0d), e(-1, 1)]);
     }
 
     #[test]

@@ -37,12 +37,7 @@ impl PartitionLog {
     }
 }
 
-fn first_record_in(
-    segment: &Segment,
-    pos: u64,
-    header: &BatchHeader,
-    ts: i64,
-) -> Result<(i64, i64), LogError> {
+fn first_record_in(segment: &Segment, pos: u64, header: &BatchHeader, ts: i64) -> Result<(i64, i64), LogError> {
     let whole_batch = (header.base_offset, header.max_timestamp);
     if header.timestamp_type_log_append() || header.compression() != 0 {
         return Ok(whole_batch);
@@ -74,12 +69,7 @@ mod tests {
         for timestamps in batches {
             let mut b = TestBatch::with_timestamps(timestamps.clone()).build();
             let base = log.append(&mut b, 0).unwrap().base_offset;
-            records.extend(
-                timestamps
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ts)| (base + i as i64, *ts)),
-            );
+            records.extend(timestamps.iter().enumerate().map(|(i, ts)| (base + i as i64, *ts)));
         }
         records
     }
@@ -109,11 +99,7 @@ mod tests {
         let check = |log: &PartitionLog| {
             for target in -1..420 {
                 let expected = records.iter().find(|(_, ts)| *ts >= target).copied();
-                assert_eq!(
-                    log.offset_for_timestamp(target).unwrap(),
-                    expected,
-                    "target {target}"
-                );
+                assert_eq!(log.offset_for_timestamp(target).unwrap(), expected, "target {target}");
             }
         };
         check(&log);
@@ -126,9 +112,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = open(dir.path(), LogConfig::default());
         append_all(&mut log, &[vec![1, 2]]);
-        let mut b = TestBatch::with_timestamps(vec![100, 200, 300])
-            .compressed()
-            .build();
+        let mut b = TestBatch::with_timestamps(vec![100, 200, 300]).compressed().build();
         log.append(&mut b, 0).unwrap();
         assert_eq!(log.offset_for_timestamp(250).unwrap(), Some((2, 300)));
     }
@@ -137,9 +121,7 @@ mod tests {
     fn log_append_time_batch_gives_every_record_the_max_timestamp() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = open(dir.path(), LogConfig::default());
-        let mut b = TestBatch::with_timestamps(vec![5, 6, 7])
-            .log_append_time(1000)
-            .build();
+        let mut b = TestBatch::with_timestamps(vec![5, 6, 7]).log_append_time(1000).build();
         log.append(&mut b, 0).unwrap();
         assert_eq!(log.offset_for_timestamp(6).unwrap(), Some((0, 1000)));
         assert_eq!(log.offset_for_timestamp(1000).unwrap(), Some((0, 1000)));
@@ -158,9 +140,6 @@ mod tests {
         assert!(log.sealed.len() >= 2);
         assert_eq!(log.max_timestamp(), Some((5000, 14)));
         drop(log);
-        assert_eq!(
-            open(dir.path(), small_config()).max_timestamp(),
-            Some((5000, 14))
-        );
+        assert_eq!(open(dir.path(), small_config()).max_timestamp(), Some((5000, 14)));
     }
 }

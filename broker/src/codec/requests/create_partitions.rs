@@ -1,8 +1,6 @@
 //! CreatePartitions (key 37), versions 0–2; flexible from v2.
 
-use kafka_protocol::messages::create_partitions_request::{
-    CreatePartitionsAssignment, CreatePartitionsTopic,
-};
+use kafka_protocol::messages::create_partitions_request::{CreatePartitionsAssignment, CreatePartitionsTopic};
 use kafka_protocol::messages::{BrokerId, CreatePartitionsRequest, TopicName};
 
 use crate::codec::{DecodeError, Reader};
@@ -67,9 +65,7 @@ mod tests {
 
     fn assignment(g: &mut Gen, v: i16) -> CreatePartitionsAssignment {
         let mut a = CreatePartitionsAssignment::default();
-        g.set(&mut a, v, |x, g| {
-            x.broker_ids = g.vec(|g| BrokerId(g.i32()))
-        });
+        g.set(&mut a, v, |x, g| x.broker_ids = g.vec(|g| BrokerId(g.i32())));
         g.set(&mut a, v, |x, g| x.unknown_tagged_fields = g.tags());
         a
     }

@@ -71,9 +71,7 @@ mod tests {
         g.set(&mut topic, v, |x, g| x.name = TopicName(g.string()));
         g.set(&mut topic, v, |x, g| x.num_partitions = g.i32());
         g.set(&mut topic, v, |x, g| x.replication_factor = g.i16());
-        g.set(&mut topic, v, |x, g| {
-            x.assignments = g.vec(|g| assignment(g, v))
-        });
+        g.set(&mut topic, v, |x, g| x.assignments = g.vec(|g| assignment(g, v)));
         g.set(&mut topic, v, |x, g| x.configs = g.vec(|g| config(g, v)));
         g.set(&mut topic, v, |x, g| x.unknown_tagged_fields = g.tags());
         topic
@@ -82,9 +80,7 @@ mod tests {
     fn assignment(g: &mut Gen, v: i16) -> CreatableReplicaAssignment {
         let mut a = CreatableReplicaAssignment::default();
         g.set(&mut a, v, |x, g| x.partition_index = g.i32());
-        g.set(&mut a, v, |x, g| {
-            x.broker_ids = g.vec(|g| BrokerId(g.i32()))
-        });
+        g.set(&mut a, v, |x, g| x.broker_ids = g.vec(|g| BrokerId(g.i32())));
         g.set(&mut a, v, |x, g| x.unknown_tagged_fields = g.tags());
         a
     }

@@ -21,9 +21,7 @@ mod tests {
 
     fn arbitrary(g: &mut Gen, v: i16) -> DeleteGroupsRequest {
         let mut req = DeleteGroupsRequest::default();
-        g.set(&mut req, v, |x, g| {
-            x.groups_names = g.vec(|g| GroupId(g.string()))
-        });
+        g.set(&mut req, v, |x, g| x.groups_names = g.vec(|g| GroupId(g.string())));
         g.set(&mut req, v, |x, g| x.unknown_tagged_fields = g.tags());
         req
     }

@@ -23,9 +23,7 @@ mod tests {
 
     fn arbitrary(g: &mut Gen, v: i16) -> DeleteTopicsRequest {
         let mut req = DeleteTopicsRequest::default();
-        g.set(&mut req, v, |x, g| {
-            x.topic_names = g.vec(|g| TopicName(g.string()))
-        });
+        g.set(&mut req, v, |x, g| x.topic_names = g.vec(|g| TopicName(g.string())));
         g.set(&mut req, v, |x, g| x.timeout_ms = g.i32());
         g.set(&mut req, v, |x, g| x.unknown_tagged_fields = g.tags());
         req

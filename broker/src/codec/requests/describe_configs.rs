@@ -49,9 +49,7 @@ mod tests {
         let mut r = DescribeConfigsResource::default();
         g.set(&mut r, v, |x, g| x.resource_type = g.i8());
         g.set(&mut r, v, |x, g| x.resource_name = g.string());
-        g.set(&mut r, v, |x, g| {
-            x.configuration_keys = g.opt(|g| g.vec(Gen::string))
-        });
+        g.set(&mut r, v, |x, g| x.configuration_keys = g.opt(|g| g.vec(Gen::string)));
         g.set(&mut r, v, |x, g| x.unknown_tagged_fields = g.tags());
         r
     }

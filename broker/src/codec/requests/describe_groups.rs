@@ -24,12 +24,8 @@ mod tests {
 
     fn arbitrary(g: &mut Gen, v: i16) -> DescribeGroupsRequest {
         let mut req = DescribeGroupsRequest::default();
-        g.set(&mut req, v, |x, g| {
-            x.groups = g.vec(|g| GroupId(g.string()))
-        });
-        g.set(&mut req, v, |x, g| {
-            x.include_authorized_operations = g.bool()
-        });
+        g.set(&mut req, v, |x, g| x.groups = g.vec(|g| GroupId(g.string())));
+        g.set(&mut req, v, |x, g| x.include_authorized_operations = g.bool());
         g.set(&mut req, v, |x, g| x.unknown_tagged_fields = g.tags());
         req
     }

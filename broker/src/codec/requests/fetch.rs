@@ -121,9 +121,7 @@ mod tests {
         g.set(&mut req, v, |x, g| x.session_id = g.i32());
         g.set(&mut req, v, |x, g| x.session_epoch = g.i32());
         g.set(&mut req, v, |x, g| x.topics = g.vec(|g| topic(g, v)));
-        g.set(&mut req, v, |x, g| {
-            x.forgotten_topics_data = g.vec(|g| forgotten(g, v))
-        });
+        g.set(&mut req, v, |x, g| x.forgotten_topics_data = g.vec(|g| forgotten(g, v)));
         g.set(&mut req, v, |x, g| x.rack_id = g.string());
         g.set(&mut req, v, |x, g| x.unknown_tagged_fields = g.tags());
         req
@@ -133,9 +131,7 @@ mod tests {
         let mut topic = FetchTopic::default();
         g.set(&mut topic, v, |x, g| x.topic = TopicName(g.string()));
         g.set(&mut topic, v, |x, g| x.topic_id = g.uuid());
-        g.set(&mut topic, v, |x, g| {
-            x.partitions = g.vec(|g| partition(g, v))
-        });
+        g.set(&mut topic, v, |x, g| x.partitions = g.vec(|g| partition(g, v)));
         g.set(&mut topic, v, |x, g| x.unknown_tagged_fields = g.tags());
         topic
     }

@@ -62,9 +62,7 @@ mod tests {
     fn topic(g: &mut Gen, v: i16) -> ListOffsetsTopic {
         let mut topic = ListOffsetsTopic::default();
         g.set(&mut topic, v, |x, g| x.name = TopicName(g.string()));
-        g.set(&mut topic, v, |x, g| {
-            x.partitions = g.vec(|g| partition(g, v))
-        });
+        g.set(&mut topic, v, |x, g| x.partitions = g.vec(|g| partition(g, v)));
         g.set(&mut topic, v, |x, g| x.unknown_tagged_fields = g.tags());
         topic
     }

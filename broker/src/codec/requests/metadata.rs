@@ -45,16 +45,10 @@ mod tests {
 
     fn arbitrary(g: &mut Gen, v: i16) -> MetadataRequest {
         let mut req = MetadataRequest::default();
-        g.set(&mut req, v, |x, g| {
-            x.topics = g.opt(|g| g.vec(|g| topic(g, v)))
-        });
+        g.set(&mut req, v, |x, g| x.topics = g.opt(|g| g.vec(|g| topic(g, v))));
         g.set(&mut req, v, |x, g| x.allow_auto_topic_creation = g.bool());
-        g.set(&mut req, v, |x, g| {
-            x.include_cluster_authorized_operations = g.bool()
-        });
-        g.set(&mut req, v, |x, g| {
-            x.include_topic_authorized_operations = g.bool()
-        });
+        g.set(&mut req, v, |x, g| x.include_cluster_authorized_operations = g.bool());
+        g.set(&mut req, v, |x, g| x.include_topic_authorized_operations = g.bool());
         g.set(&mut req, v, |x, g| x.unknown_tagged_fields = g.tags());
         req
     }
@@ -62,9 +56,7 @@ mod tests {
     fn topic(g: &mut Gen, v: i16) -> MetadataRequestTopic {
         let mut topic = MetadataRequestTopic::default();
         g.set(&mut topic, v, |x, g| x.topic_id = g.uuid());
-        g.set(&mut topic, v, |x, g| {
-            x.name = g.opt(|g| TopicName(g.string()))
-        });
+        g.set(&mut topic, v, |x, g| x.name = g.opt(|g| TopicName(g.string())));
         g.set(&mut topic, v, |x, g| x.unknown_tagged_fields = g.tags());
         topic
     }

@@ -1,8 +1,6 @@
 //! OffsetCommit (key 8), versions 2–8; flexible from v8.
 
-use kafka_protocol::messages::offset_commit_request::{
-    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
-};
+use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::{GroupId, OffsetCommitRequest, TopicName};
 
 use crate::codec::{DecodeError, Reader};
@@ -61,9 +59,7 @@ mod tests {
     fn arbitrary(g: &mut Gen, v: i16) -> OffsetCommitRequest {
         let mut req = OffsetCommitRequest::default();
         g.set(&mut req, v, |x, g| x.group_id = GroupId(g.string()));
-        g.set(&mut req, v, |x, g| {
-            x.generation_id_or_member_epoch = g.i32()
-        });
+        g.set(&mut req, v, |x, g| x.generation_id_or_member_epoch = g.i32());
         g.set(&mut req, v, |x, g| x.member_id = g.string());
         g.set(&mut req, v, |x, g| x.group_instance_id = g.opt(Gen::string));
         g.set(&mut req, v, |x, g| x.retention_time_ms = g.i64());
@@ -76,9 +72,7 @@ mod tests {
         let mut topic = OffsetCommitRequestTopic::default();
         g.set(&mut topic, v, |x, g| x.name = TopicName(g.string()));
         g.set(&mut topic, v, |x, g| x.topic_id = g.uuid());
-        g.set(&mut topic, v, |x, g| {
-            x.partitions = g.vec(|g| partition(g, v))
-        });
+        g.set(&mut topic, v, |x, g| x.partitions = g.vec(|g| partition(g, v)));
         g.set(&mut topic, v, |x, g| x.unknown_tagged_fields = g.tags());
         topic
     }

@@ -1,8 +1,6 @@
 //! OffsetDelete (key 47), version 0 only; never flexible, so no tagged fields anywhere.
 
-use kafka_protocol::messages::offset_delete_request::{
-    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
-};
+use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
 use kafka_protocol::messages::{GroupId, OffsetDeleteRequest, TopicName};
 
 use crate::codec::{DecodeError, Reader};

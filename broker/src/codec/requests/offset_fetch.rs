@@ -39,9 +39,7 @@ mod tests {
     fn arbitrary(g: &mut Gen, v: i16) -> OffsetFetchRequest {
         let mut req = OffsetFetchRequest::default();
         g.set(&mut req, v, |x, g| x.group_id = GroupId(g.string()));
-        g.set(&mut req, v, |x, g| {
-            x.topics = g.opt(|g| g.vec(|g| topic(g, v)))
-        });
+        g.set(&mut req, v, |x, g| x.topics = g.opt(|g| g.vec(|g| topic(g, v))));
         g.set(&mut req, v, |x, g| x.require_stable = g.bool());
         g.set(&mut req, v, |x, g| x.unknown_tagged_fields = g.tags());
         req

@@ -64,9 +64,7 @@ mod tests {
         let mut topic = TopicProduceData::default();
         g.set(&mut topic, v, |x, g| x.name = TopicName(g.string()));
         g.set(&mut topic, v, |x, g| x.topic_id = g.uuid());
-        g.set(&mut topic, v, |x, g| {
-            x.partition_data = g.vec(|g| partition(g, v))
-        });
+        g.set(&mut topic, v, |x, g| x.partition_data = g.vec(|g| partition(g, v)));
         g.set(&mut topic, v, |x, g| x.unknown_tagged_fields = g.tags());
         topic
     }

@@ -49,9 +49,7 @@ mod tests {
         g.set(&mut req, v, |x, g| x.group_instance_id = g.opt(Gen::string));
         g.set(&mut req, v, |x, g| x.protocol_type = g.opt(Gen::string));
         g.set(&mut req, v, |x, g| x.protocol_name = g.opt(Gen::string));
-        g.set(&mut req, v, |x, g| {
-            x.assignments = g.vec(|g| assignment(g, v))
-        });
+        g.set(&mut req, v, |x, g| x.assignments = g.vec(|g| assignment(g, v)));
         g.set(&mut req, v, |x, g| x.unknown_tagged_fields = g.tags());
         req
     }

@@ -488,3 +488,59 @@ mod tests {
         file.sync_data().unwrap();
     }
 }
+
+#[cfg(test)]
+mod throughput {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::log::test_batch::TestBatch;
+
+    /// Not a benchmark, a smoke check that the append and read paths do no per-record work:
+    /// `cargo test -p broker --lib log::partition::throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn appends_and_reads_thousands_of_records_per_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 64 << 20,
+            ..LogConfig::default()
+        };
+        let (mut log, _) = PartitionLog::open(dir.path(), config.clone()).unwrap();
+        let template = TestBatch::new(2000, 0).value_len(90).build();
+        let batches = 500;
+        let mut batch = template.clone();
+        let started = Instant::now();
+        for _ in 0..batches {
+            batch.copy_from_slice(&template);
+            log.append(&mut batch, 0).unwrap();
+        }
+        let append = started.elapsed();
+        let started = Instant::now();
+        let mut offset = 0;
+        let mut bytes = 0;
+        while offset < log.log_end_offset() {
+            let r = log.read(offset, 4 << 20, true).unwrap();
+            bytes += r.data.len();
+            offset += (r.data.len() / template.len()) as i64 * 2000;
+        }
+        let read = started.elapsed();
+        drop(log);
+        std::fs::remove_file(dir.path().join("00000000000000000000.index")).unwrap();
+        let started = Instant::now();
+        let (_, report) = PartitionLog::open(dir.path(), config).unwrap();
+        let recover = started.elapsed();
+        assert_eq!(
+            (report.batches_checked, report.indexes_rebuilt),
+            (batches as u64, 1)
+        );
+        let records = (batches * 2000) as f64;
+        println!(
+            "append: {:.1}M records/s, {:.0} MB/s; read: {:.0} MB/s; recover: {:.0} MB/s",
+            records / append.as_secs_f64() / 1e6,
+            (batches * template.len()) as f64 / append.as_secs_f64() / 1e6,
+            bytes as f64 / read.as_secs_f64() / 1e6,
+            bytes as f64 / recover.as_secs_f64() / 1e6,
+        );
+    }
+}

@@ -220,7 +220,12 @@ impl Segment {
         let available = self.size.saturating_sub(pos);
         let want = available.min(budget as u64) as usize;
         let start = out.len();
-        out.resize(start + want, 0);
+        if out.is_empty() {
+            // A fresh zeroed allocation (calloc) instead of filling: most reads start here.
+            *out = vec![0u8; want];
+        } else {
+            out.resize(start + want, 0);
+        }
         self.read_into(&mut out[start..], pos)?;
         let mut used = 0usize;
         while let Some(rest) = out.get(start + used..).filter(|r| r.len() >= HEADER_LEN) {

@@ -73,7 +73,16 @@ impl PartitionLog {
             });
         }
         let base_offset = self.log_end_offset();
-        let last_offset = base_offset + i64::from(header.last_offset_delta);
+        // Offsets come from file names and contents; keep `last_offset + 1` representable.
+        let Some(last_offset) = base_offset
+            .checked_add(i64::from(header.last_offset_delta))
+            .filter(|last| *last < i64::MAX)
+        else {
+            return Err(LogError::InvalidBatch {
+                len,
+                reason: format!("offsets past {base_offset} overflow"),
+            });
+        };
         if self
             .active
             .needs_roll(len as u64, last_offset, now_ms, &self.config)
@@ -475,6 +484,22 @@ mod tests {
             Err(LogError::InvalidBatch { .. })
         ));
         assert_eq!(log.log_end_offset(), 0);
+    }
+
+    #[test]
+    fn offsets_that_would_overflow_are_refused_not_panicked_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = i64::MAX - 5;
+        std::fs::write(dir.path().join(format!("{base:020}.log")), b"").unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        assert_eq!(log.log_end_offset(), base);
+        let mut b = TestBatch::new(10, 0).build();
+        assert!(matches!(
+            log.append(&mut b, 0),
+            Err(LogError::InvalidBatch { .. })
+        ));
+        let mut b = TestBatch::new(5, 0).build();
+        assert_eq!(log.append(&mut b, 0).unwrap().log_end_offset, i64::MAX);
     }
 
     #[test]

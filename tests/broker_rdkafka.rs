@@ -115,7 +115,12 @@ async fn every_acks_level_and_compression_round_trips_in_order() {
             let value = format!("cpu,host={key} usage_idle={i}");
             let record = FutureRecord::to(&topic).key(&key).payload(&value);
             let delivery = producer.send(record, Duration::from_secs(10)).await.expect("delivered");
-            sent.push((delivery.partition, delivery.offset, key.into_bytes(), value.into_bytes()));
+            sent.push((
+                delivery.partition,
+                delivery.offset,
+                key.into_bytes(),
+                value.into_bytes(),
+            ));
         }
         let mut got = consume(&b.consumer(), &topic, 3, sent.len());
         assert_eq!(got.len(), sent.len(), "acks={acks} codec={codec}");

@@ -21,16 +21,16 @@
 //!
 //! # Path of an append
 //!
-//! [`PartitionLog::append`] → roll if the active segment is full or old ([`Segment::seal`]
+//! [`PartitionLog::append`] → roll if the active segment is full or old (`Segment::seal`
 //! fsyncs it) → stamp base offset and epoch -1 into the batch (outside the CRC) →
-//! [`Segment::append`]: one positioned write, then in-memory index entries every
+//! `Segment::append`: one positioned write, then in-memory index entries every
 //! `index_interval_bytes`, written to the index files in chunks. Durability (`acks=all`) is the
 //! caller's fsync of [`PartitionLog::sync_target`], outside its lock (group commit).
 //!
 //! # Path of a read
 //!
 //! [`PartitionLog::read`] → the segment holding the offset (binary search on base offsets) →
-//! [`OffsetIndex::lookup`] (binary search) → header walk to the batch containing the offset →
+//! `OffsetIndex::lookup` (binary search) → header walk to the batch containing the offset →
 //! one positioned read of as many whole batches as fit, continuing into the next segment.
 //!
 //! # Start-up
@@ -61,8 +61,5 @@ pub use config::{
     LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS,
 };
 pub use error::LogError;
-pub use index::{OffsetEntry, OffsetIndex};
 pub use partition::{AppendInfo, PartitionLog, ReadResult};
 pub use recovery::RecoveryReport;
-pub use segment::Segment;
-pub use time_index::{TimeEntry, TimeIndex};

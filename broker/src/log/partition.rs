@@ -73,7 +73,16 @@ impl PartitionLog {
             });
         }
         let base_offset = self.log_end_offset();
-        let last_offset = base_offset + i64::from(header.last_offset_delta);
+        // Offsets come from file names and contents; keep `last_offset + 1` representable.
+        let Some(last_offset) = base_offset
+            .checked_add(i64::from(header.last_offset_delta))
+            .filter(|last| *last < i64::MAX)
+        else {
+            return Err(LogError::InvalidBatch {
+                len,
+                reason: format!("offsets past {base_offset} overflow"),
+            });
+        };
         if self.active.needs_roll(len as u64, last_offset, now_ms, &self.config) {
             self.roll()?;
         }
@@ -433,6 +442,19 @@ mod tests {
     }
 
     #[test]
+    fn offsets_that_would_overflow_are_refused_not_panicked_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = i64::MAX - 5;
+        std::fs::write(dir.path().join(format!("{base:020}.log")), b"").unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        assert_eq!(log.log_end_offset(), base);
+        let mut b = TestBatch::new(10, 0).build();
+        assert!(matches!(log.append(&mut b, 0), Err(LogError::InvalidBatch { .. })));
+        let mut b = TestBatch::new(5, 0).build();
+        assert_eq!(log.append(&mut b, 0).unwrap().log_end_offset, i64::MAX);
+    }
+
+    #[test]
     fn sync_target_is_the_active_segment_at_log_end() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = open(dir.path(), small_config());
@@ -441,5 +463,58 @@ mod tests {
         assert_eq!(end, 24);
         assert!(Arc::ptr_eq(&file, &log.active.file));
         file.sync_data().unwrap();
+    }
+}
+
+#[cfg(test)]
+mod throughput {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::log::test_batch::TestBatch;
+
+    /// Not a benchmark, a smoke check that the append and read paths do no per-record work:
+    /// `cargo test -p broker --lib log::partition::throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn appends_and_reads_thousands_of_records_per_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 64 << 20,
+            ..LogConfig::default()
+        };
+        let (mut log, _) = PartitionLog::open(dir.path(), config.clone()).unwrap();
+        let template = TestBatch::new(2000, 0).value_len(90).build();
+        let batches = 500;
+        let mut batch = template.clone();
+        let started = Instant::now();
+        for _ in 0..batches {
+            batch.copy_from_slice(&template);
+            log.append(&mut batch, 0).unwrap();
+        }
+        let append = started.elapsed();
+        let started = Instant::now();
+        let mut offset = 0;
+        let mut bytes = 0;
+        while offset < log.log_end_offset() {
+            let r = log.read(offset, 4 << 20, true).unwrap();
+            bytes += r.data.len();
+            offset += (r.data.len() / template.len()) as i64 * 2000;
+        }
+        let read = started.elapsed();
+        drop(log);
+        std::fs::remove_file(dir.path().join("00000000000000000000.index")).unwrap();
+        let started = Instant::now();
+        let (_, report) = PartitionLog::open(dir.path(), config).unwrap();
+        let recover = started.elapsed();
+        assert_eq!((report.batches_checked, report.indexes_rebuilt), (batches as u64, 1));
+        let records = (batches * 2000) as f64;
+        println!(
+            "append: {:.1}M records/s, {:.0} MB/s; read: {:.0} MB/s; recover: {:.0} MB/s",
+            records / append.as_secs_f64() / 1e6,
+            (batches * template.len()) as f64 / append.as_secs_f64() / 1e6,
+            bytes as f64 / read.as_secs_f64() / 1e6,
+            bytes as f64 / recover.as_secs_f64() / 1e6,
+        );
     }
 }

@@ -24,7 +24,7 @@ pub(crate) fn check_sealed(segment: &mut Segment, next_base: i64) -> Result<Resu
     if segment.offset_index.file.is_torn() || segment.time_index.file.is_torn() {
         return Ok(Err("index ends in a partial entry".into()));
     }
-    let max_rel = next_base.saturating_sub(segment.base_offset + 1);
+    let max_rel = next_base.saturating_sub(segment.base_offset.saturating_add(1));
     let ordered = offsets
         .windows(2)
         .all(|w| w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position)
@@ -51,7 +51,7 @@ pub(crate) fn check_sealed(segment: &mut Segment, next_base: i64) -> Result<Resu
     {
         return Ok(Err("offset index does not start at the first batch".into()));
     }
-    let mut expected = segment.base_offset + i64::from(last.relative_offset);
+    let mut expected = segment.base_offset.saturating_add(i64::from(last.relative_offset));
     let mut tail_max_ts = -1;
     for item in segment.headers(u64::from(last.position)) {
         let header = match item {

@@ -87,7 +87,7 @@ impl Segment {
     /// (largest batch max timestamp, base offset of the first batch that reached it).
     pub fn max_timestamp(&self) -> Option<(i64, i64)> {
         let (ts, rel) = self.cadence.max_timestamp?;
-        Some((ts, self.base_offset + i64::from(rel)))
+        Some((ts, self.base_offset.saturating_add(i64::from(rel))))
     }
 
     /// Whether `append` must start a new segment before a batch of `len` bytes ending at
@@ -124,7 +124,7 @@ impl Segment {
         }
         self.roll_base_ms.get_or_insert(now_ms);
         self.size += batch.len() as u64;
-        self.next_offset = header.last_offset() + 1;
+        self.next_offset = header.last_offset().saturating_add(1);
         let (offset_entry, time_entry) = self.cadence.on_batch(rel, pos32, header);
         if let Some(e) = offset_entry {
             self.offset_index.file.push(e);
@@ -196,7 +196,12 @@ impl Segment {
         let available = self.size.saturating_sub(pos);
         let want = available.min(budget as u64) as usize;
         let start = out.len();
-        out.resize(start + want, 0);
+        if out.is_empty() {
+            // A fresh zeroed allocation (calloc) instead of filling: most reads start here.
+            *out = vec![0u8; want];
+        } else {
+            out.resize(start + want, 0);
+        }
         self.read_into(&mut out[start..], pos)?;
         let mut used = 0usize;
         while let Some(rest) = out.get(start + used..).filter(|r| r.len() >= HEADER_LEN) {

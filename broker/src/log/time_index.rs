@@ -59,10 +59,6 @@ impl TimeIndex {
         after.checked_sub(1).map_or(0, |i| entries[i].relative_offset)
     }
 
-    pub fn last(&self) -> Option<TimeEntry> {
-        self.file.entries().last().copied()
-    }
-
     pub fn entries(&self) -> &[TimeEntry] {
         self.file.entries()
     }
@@ -111,6 +107,6 @@ mod tests {
         assert_eq!(idx.lookup(199), 0);
         assert_eq!(idx.lookup(200), 7);
         assert_eq!(idx.lookup(1000), 15);
-        assert_eq!(idx.last(), Some(e(300, 15)));
+        assert_eq!(idx.entries().last(), Some(&e(300, 15)));
     }
 }

@@ -18,12 +18,7 @@ struct TestBroker {
 
 async fn start_broker() -> TestBroker {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = broker::BrokerConfig::default();
-    config.listeners = vec![broker::Listener {
-        host: "127.0.0.1".into(),
-        port: 0,
-    }];
-    config.data_dir = dir.path().to_path_buf();
+    let config = broker::BrokerConfig::ephemeral(dir.path());
     let running = broker::start(config).await.expect("broker starts");
     TestBroker { running, _dir: dir }
 }
@@ -72,8 +67,14 @@ impl TestBroker {
     }
 }
 
+/// A consumed record: partition, offset, key, value.
+type Received = (i32, i64, Vec<u8>, Vec<u8>);
+
+/// Key and value pairs of each partition, in log order.
+type ByPartition = HashMap<i32, Vec<(Vec<u8>, Vec<u8>)>>;
+
 /// Reads `count` messages from `topic` partitions, each assigned from the beginning.
-fn consume(consumer: &BaseConsumer, topic: &str, partitions: i32, count: usize) -> Vec<(i32, i64, Vec<u8>, Vec<u8>)> {
+fn consume(consumer: &BaseConsumer, topic: &str, partitions: i32, count: usize) -> Vec<Received> {
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
         tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
@@ -125,8 +126,8 @@ async fn every_acks_level_and_compression_round_trips_in_order() {
         let mut got = consume(&b.consumer(), &topic, 3, sent.len());
         assert_eq!(got.len(), sent.len(), "acks={acks} codec={codec}");
         // acks=0 reports no offsets; compare content and per-partition order instead.
-        let by_partition = |v: &[(i32, i64, Vec<u8>, Vec<u8>)]| {
-            let mut m: HashMap<i32, Vec<(Vec<u8>, Vec<u8>)>> = HashMap::new();
+        let by_partition = |v: &[Received]| {
+            let mut m = ByPartition::new();
             for (p, _, k, v) in v {
                 m.entry(*p).or_default().push((k.clone(), v.clone()));
             }
@@ -371,12 +372,7 @@ async fn an_idempotent_producer_stores_each_record_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_above_message_max_bytes_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = broker::BrokerConfig::default();
-    config.listeners = vec![broker::Listener {
-        host: "127.0.0.1".into(),
-        port: 0,
-    }];
-    config.data_dir = dir.path().to_path_buf();
+    let mut config = broker::BrokerConfig::ephemeral(dir.path());
     config.log.message_max_bytes = 10_000;
     let running = broker::start(config).await.unwrap();
     let producer: FutureProducer = ClientConfig::new()
@@ -397,9 +393,9 @@ async fn a_batch_above_message_max_bytes_is_refused() {
 }
 
 /// Awaits futures concurrently without pulling in a futures crate.
-async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futs.map(tokio::spawn).collect();

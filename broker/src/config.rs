@@ -183,6 +183,19 @@ impl Default for BrokerConfig {
 }
 
 impl BrokerConfig {
+    /// Kafka's defaults, listening on any free port of 127.0.0.1 with data in `data_dir`: what
+    /// tests and embedders want.
+    pub fn ephemeral(data_dir: &Path) -> BrokerConfig {
+        BrokerConfig {
+            listeners: vec![Listener {
+                host: "127.0.0.1".into(),
+                port: 0,
+            }],
+            data_dir: data_dir.to_path_buf(),
+            ..BrokerConfig::default()
+        }
+    }
+
     /// Reads and checks a config file; returns the config and the warnings to log.
     pub fn load(path: &Path) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

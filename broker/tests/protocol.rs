@@ -11,12 +11,7 @@ use tokio::net::TcpStream;
 
 async fn start() -> (broker::RunningBroker, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = broker::BrokerConfig::default();
-    config.listeners = vec![broker::Listener {
-        host: "127.0.0.1".into(),
-        port: 0,
-    }];
-    config.data_dir = dir.path().to_path_buf();
+    let mut config = broker::BrokerConfig::ephemeral(dir.path());
     config.socket_request_max_bytes = 1 << 20;
     (broker::start(config).await.unwrap(), dir)
 }

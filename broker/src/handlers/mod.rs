@@ -52,7 +52,10 @@ pub enum HandleError {
 pub async fn handle(broker: &Broker, frame: Bytes, out: &mut BytesMut) -> Result<(), HandleError> {
     let request = match codec::decode_request(frame.clone()) {
         Ok(request) => request,
-        Err(DecodeError::UnsupportedVersion { api_key, .. }) if api_key == ApiKey::ApiVersions => {
+        Err(DecodeError::UnsupportedVersion {
+            api_key: ApiKey::ApiVersions,
+            ..
+        }) => {
             // KIP-511: answer a too-new ApiVersions with a v0 body listing what we support.
             let (_, _, correlation_id) = codec::peek_header(&frame)?;
             let body = api_versions::unsupported_version();

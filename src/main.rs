@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod tools;
+
 /// The metric topic `sluice up` creates for the agent and the workers.
 const METRIC_TOPIC: &str = "metrics";
 const METRIC_PARTITIONS: i32 = 6;
@@ -40,6 +42,12 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Create, list, describe, alter and delete topics (Kafka's kafka-topics.sh).
+    Topics(tools::topics::TopicsArgs),
+    /// Write standard input to a topic, one record per line (Kafka's console producer).
+    Produce(tools::console::ProduceArgs),
+    /// Print a topic's records (Kafka's console consumer).
+    Consume(tools::console::ConsumeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -74,6 +82,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = broker_config(&config, listen.as_deref(), data_dir, config_was_given())?;
             broker::run(config, shutdown_signal()).await?;
         }
+        Command::Topics(args) => tools::topics::run(args).await?,
+        Command::Produce(args) => tools::console::produce(args).await?,
+        Command::Consume(args) => tools::console::consume(args).await?,
         Command::Up { config_dir, data_dir } => {
             let config = broker_config(&config_dir.join("broker.toml"), None, Some(data_dir), true)?;
             let running = broker::start(config.clone()).await?;

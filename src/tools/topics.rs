@@ -1,0 +1,197 @@
+//! `sluice topics`: kafka-topics.sh's --list, --describe, --create, --alter and --delete.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context};
+use clap::{ArgGroup, Args};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
+};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::metadata::MetadataTopic;
+
+use super::{client_config, unreachable, TIMEOUT};
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("action").required(true).args(["list", "describe", "create", "alter", "delete"])))]
+pub struct TopicsArgs {
+    /// The Kafka cluster to talk to, HOST:PORT[,HOST:PORT…].
+    #[arg(long, value_name = "HOST:PORT")]
+    bootstrap_server: String,
+    /// List topic names.
+    #[arg(long)]
+    list: bool,
+    /// Describe topics: partitions, leaders, replicas and non-default configs.
+    #[arg(long)]
+    describe: bool,
+    /// Create a topic.
+    #[arg(long)]
+    create: bool,
+    /// Change a topic's partition count (it can only grow).
+    #[arg(long)]
+    alter: bool,
+    /// Delete a topic.
+    #[arg(long)]
+    delete: bool,
+    /// The topic to act on (with --describe: only this one).
+    #[arg(long)]
+    topic: Option<String>,
+    /// Number of partitions (--create; defaults to the broker's num.partitions; --alter: the new count).
+    #[arg(long)]
+    partitions: Option<i32>,
+    /// Replication factor (--create; 1 on a single-node broker).
+    #[arg(long)]
+    replication_factor: Option<i32>,
+    /// A topic config override, KEY=VALUE; repeat for more.
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    configs: Vec<String>,
+    /// Leave out internal topics such as __consumer_offsets.
+    #[arg(long)]
+    exclude_internal: bool,
+}
+
+pub async fn run(args: TopicsArgs) -> anyhow::Result<()> {
+    if args.list {
+        for t in metadata(&args.bootstrap_server, None)? {
+            if !(args.exclude_internal && t.0.starts_with("__")) {
+                println!("{}", t.0);
+            }
+        }
+    } else if args.describe {
+        describe(&args).await?;
+    } else if args.create {
+        create(&args).await?;
+    } else if args.alter {
+        alter(&args).await?;
+    } else {
+        let topic = required_topic(&args)?;
+        let results = admin(&args.bootstrap_server)?
+            .delete_topics(&[topic], &options())
+            .await?;
+        for r in results {
+            r.map_err(|(t, e)| anyhow::anyhow!("cannot delete topic '{t}': {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn required_topic(args: &TopicsArgs) -> anyhow::Result<&str> {
+    args.topic.as_deref().context("--topic is required for this action")
+}
+
+fn admin(bootstrap: &str) -> anyhow::Result<AdminClient<DefaultClientContext>> {
+    Ok(client_config(bootstrap).create()?)
+}
+
+fn options() -> AdminOptions {
+    AdminOptions::new()
+        .request_timeout(Some(TIMEOUT))
+        .operation_timeout(Some(TIMEOUT))
+}
+
+/// (name, partitions as (id, leader, replicas, isr)) for every topic, or one, sorted by name.
+type TopicLayout = (String, Vec<(i32, i32, Vec<i32>, Vec<i32>)>);
+
+fn metadata(bootstrap: &str, topic: Option<&str>) -> anyhow::Result<Vec<TopicLayout>> {
+    let consumer: BaseConsumer = client_config(bootstrap).create()?;
+    let md = consumer
+        .fetch_metadata(topic, TIMEOUT)
+        .map_err(|_| unreachable(bootstrap))?;
+    let mut topics: Vec<TopicLayout> = Vec::new();
+    for t in md.topics() {
+        if let Some(err) = t.error() {
+            bail!("topic '{}': {}", t.name(), rdkafka::types::RDKafkaErrorCode::from(err));
+        }
+        topics.push((t.name().to_string(), partitions(t)));
+    }
+    topics.sort();
+    Ok(topics)
+}
+
+fn partitions(t: &MetadataTopic) -> Vec<(i32, i32, Vec<i32>, Vec<i32>)> {
+    let mut p: Vec<_> = t
+        .partitions()
+        .iter()
+        .map(|p| (p.id(), p.leader(), p.replicas().to_vec(), p.isr().to_vec()))
+        .collect();
+    p.sort();
+    p
+}
+
+fn ids(v: &[i32]) -> String {
+    v.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
+
+async fn describe(args: &TopicsArgs) -> anyhow::Result<()> {
+    let topics = metadata(&args.bootstrap_server, args.topic.as_deref())?;
+    let admin = admin(&args.bootstrap_server)?;
+    for (name, parts) in topics {
+        if args.exclude_internal && name.starts_with("__") {
+            continue;
+        }
+        let resource = ResourceSpecifier::Topic(&name);
+        let described = admin.describe_configs([&resource], &options()).await?;
+        // Like Kafka, list only what was set for this topic, not every default.
+        let configs = match described.into_iter().next() {
+            Some(Ok(r)) => r
+                .entries
+                .into_iter()
+                .filter(|e| e.source == ConfigSource::DynamicTopic)
+                .filter_map(|e| e.value.map(|v| format!("{}={v}", e.name)))
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => String::new(),
+        };
+        let replication = parts.first().map_or(0, |p| p.2.len());
+        println!(
+            "Topic: {name}\tPartitionCount: {}\tReplicationFactor: {replication}\tConfigs: {configs}",
+            parts.len()
+        );
+        for (id, leader, replicas, isr) in parts {
+            println!(
+                "\tTopic: {name}\tPartition: {id}\tLeader: {leader}\tReplicas: {}\tIsr: {}",
+                ids(&replicas),
+                ids(&isr)
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn create(args: &TopicsArgs) -> anyhow::Result<()> {
+    let topic = required_topic(args)?;
+    let mut configs = BTreeMap::new();
+    for kv in &args.configs {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--config {kv}: expected KEY=VALUE"))?;
+        configs.insert(k.to_string(), v.to_string());
+    }
+    let replication = TopicReplication::Fixed(args.replication_factor.unwrap_or(-1));
+    let mut new = NewTopic::new(topic, args.partitions.unwrap_or(-1), replication);
+    for (k, v) in &configs {
+        new = new.set(k, v);
+    }
+    let results = admin(&args.bootstrap_server)?.create_topics(&[new], &options()).await?;
+    for r in results {
+        r.map_err(|(t, e)| anyhow::anyhow!("cannot create topic '{t}': {e}"))?;
+    }
+    println!("Created topic {topic}.");
+    Ok(())
+}
+
+async fn alter(args: &TopicsArgs) -> anyhow::Result<()> {
+    let topic = required_topic(args)?;
+    if !args.configs.is_empty() {
+        bail!("--alter changes the partition count only; topic configs cannot be altered yet");
+    }
+    let count = args.partitions.context("--alter needs --partitions N")?;
+    let results = admin(&args.bootstrap_server)?
+        .create_partitions(&[NewPartitions::new(topic, count as usize)], &options())
+        .await?;
+    for r in results {
+        r.map_err(|(t, e)| anyhow::anyhow!("cannot change the partitions of '{t}': {e}"))?;
+    }
+    Ok(())
+}

@@ -44,6 +44,8 @@ enum Command {
     },
     /// Create, list, describe, alter and delete topics (Kafka's kafka-topics.sh).
     Topics(tools::topics::TopicsArgs),
+    /// List, describe, reset and delete consumer groups (Kafka's kafka-consumer-groups.sh).
+    Groups(tools::groups::GroupsArgs),
     /// Write standard input to a topic, one record per line (Kafka's console producer).
     Produce(tools::console::ProduceArgs),
     /// Print a topic's records (Kafka's console consumer).
@@ -83,6 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             broker::run(config, shutdown_signal()).await?;
         }
         Command::Topics(args) => tools::topics::run(args).await?,
+        Command::Groups(args) => tools::groups::run(args).await?,
         Command::Produce(args) => tools::console::produce(args).await?,
         Command::Consume(args) => tools::console::consume(args).await?,
         Command::Up { config_dir, data_dir } => {

@@ -1,0 +1,394 @@
+//! `sluice groups`: kafka-consumer-groups.sh's --list, --describe, --reset-offsets and --delete.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context};
+use clap::{ArgGroup, Args};
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::groups::GroupInfo;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{client_config, unreachable, TIMEOUT};
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("action").required(true).args(["list", "describe", "reset_offsets", "delete"])))]
+#[command(group(ArgGroup::new("target").args(["to_earliest", "to_latest", "to_offset", "to_datetime", "shift_by"])))]
+pub struct GroupsArgs {
+    /// The Kafka cluster to talk to, HOST:PORT[,HOST:PORT…].
+    #[arg(long, value_name = "HOST:PORT")]
+    bootstrap_server: String,
+    /// List consumer groups.
+    #[arg(long)]
+    list: bool,
+    /// Show a group's committed offsets, log-end offsets, lag and members.
+    #[arg(long)]
+    describe: bool,
+    /// Move a group's committed offsets (the group must have no active members).
+    #[arg(long)]
+    reset_offsets: bool,
+    /// Delete a group and its committed offsets (the group must have no active members).
+    #[arg(long)]
+    delete: bool,
+    /// The group to act on.
+    #[arg(long)]
+    group: Option<String>,
+    /// With --reset-offsets: TOPIC (every partition) or TOPIC:P[,P…].
+    #[arg(long, value_name = "TOPIC[:P,…]")]
+    topic: Vec<String>,
+    /// Reset to the oldest offset still in the log.
+    #[arg(long)]
+    to_earliest: bool,
+    /// Reset to the log-end offset (skip everything not yet consumed).
+    #[arg(long)]
+    to_latest: bool,
+    /// Reset to this offset (clamped to the log's range).
+    #[arg(long, value_name = "N")]
+    to_offset: Option<i64>,
+    /// Reset to the first record at or after this time (RFC 3339; no zone means UTC).
+    #[arg(long, value_name = "YYYY-MM-DDTHH:MM:SS")]
+    to_datetime: Option<String>,
+    /// Move each committed offset by N (negative goes back), clamped to the log's range.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    shift_by: Option<i64>,
+    /// Print the new offsets without committing them (the default).
+    #[arg(long)]
+    dry_run: bool,
+    /// Commit the new offsets.
+    #[arg(long, conflicts_with = "dry_run")]
+    execute: bool,
+}
+
+pub async fn run(args: GroupsArgs) -> anyhow::Result<()> {
+    if args.list {
+        for g in groups(&args.bootstrap_server, None)? {
+            println!("{}", g.name);
+        }
+        return Ok(());
+    }
+    let group = args.group.as_deref().context("--group is required for this action")?;
+    if args.describe {
+        describe(&args.bootstrap_server, group)
+    } else if args.reset_offsets {
+        reset(&args, group)
+    } else {
+        let admin: AdminClient<DefaultClientContext> = client_config(&args.bootstrap_server).create()?;
+        let opts = AdminOptions::new().request_timeout(Some(TIMEOUT));
+        for r in admin.delete_groups(&[group], &opts).await? {
+            r.map_err(|(g, e)| anyhow::anyhow!("cannot delete group '{g}': {e}"))?;
+        }
+        println!("Deletion of requested consumer groups ('{group}') was successful.");
+        Ok(())
+    }
+}
+
+/// What DescribeGroups says of one group, with member assignments decoded.
+struct Group {
+    name: String,
+    state: String,
+    members: Vec<Member>,
+}
+
+struct Member {
+    id: String,
+    client_id: String,
+    host: String,
+    assignment: Vec<(String, i32)>,
+}
+
+fn groups(bootstrap: &str, group: Option<&str>) -> anyhow::Result<Vec<Group>> {
+    let consumer: BaseConsumer = client_config(bootstrap).create()?;
+    let list = consumer
+        .fetch_group_list(group, TIMEOUT)
+        .map_err(|_| unreachable(bootstrap))?;
+    let mut out: Vec<Group> = list.groups().iter().map(describe_group).collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn describe_group(g: &GroupInfo) -> Group {
+    let consumer = g.protocol_type() == "consumer";
+    let members = g
+        .members()
+        .iter()
+        .map(|m| Member {
+            id: m.id().to_string(),
+            client_id: m.client_id().to_string(),
+            host: m.client_host().to_string(),
+            assignment: if consumer {
+                m.assignment().map(parse_assignment).unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    Group {
+        name: g.name().to_string(),
+        state: g.state().to_string(),
+        members,
+    }
+}
+
+/// Kafka's ConsumerProtocolAssignment: `i16 version, [i32 n]{string topic, [i32 m]{i32
+/// partition}}, bytes user_data`. Anything malformed yields what was read so far.
+fn parse_assignment(mut b: &[u8]) -> Vec<(String, i32)> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (b.get(..n)?, b.get(n..)?);
+        *b = rest;
+        Some(head)
+    }
+    let i16_at = |b: &mut &[u8]| take(b, 2).map(|x| i16::from_be_bytes([x[0], x[1]]));
+    let i32_at = |b: &mut &[u8]| take(b, 4).map(|x| i32::from_be_bytes([x[0], x[1], x[2], x[3]]));
+    let mut out = Vec::new();
+    let _version = i16_at(&mut b);
+    let topics = i32_at(&mut b).unwrap_or(0);
+    for _ in 0..topics.max(0) {
+        let Some(len) = i16_at(&mut b) else { break };
+        let Some(name) = take(&mut b, len.max(0) as usize) else {
+            break;
+        };
+        let name = String::from_utf8_lossy(name).into_owned();
+        let partitions = i32_at(&mut b).unwrap_or(0);
+        for _ in 0..partitions.max(0) {
+            let Some(p) = i32_at(&mut b) else { return out };
+            out.push((name.clone(), p));
+        }
+    }
+    out
+}
+
+/// Every partition of every topic (internal ones left out), from metadata.
+fn all_partitions(consumer: &BaseConsumer, bootstrap: &str) -> anyhow::Result<Vec<(String, i32)>> {
+    let md = consumer
+        .fetch_metadata(None, TIMEOUT)
+        .map_err(|_| unreachable(bootstrap))?;
+    Ok(md
+        .topics()
+        .iter()
+        .filter(|t| !t.name().starts_with("__"))
+        .flat_map(|t| t.partitions().iter().map(move |p| (t.name().to_string(), p.id())))
+        .collect())
+}
+
+/// A consumer that speaks for `group` (committed offsets, commits) without joining it.
+fn group_consumer(bootstrap: &str, group: &str) -> anyhow::Result<BaseConsumer> {
+    Ok(client_config(bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?)
+}
+
+fn committed(consumer: &BaseConsumer, partitions: &[(String, i32)]) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+    let mut tpl = TopicPartitionList::new();
+    for (t, p) in partitions {
+        tpl.add_partition(t, *p);
+    }
+    let committed = consumer
+        .committed_offsets(tpl, TIMEOUT)
+        .context("fetching committed offsets")?;
+    Ok(committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
+            _ => None,
+        })
+        .collect())
+}
+
+fn describe(bootstrap: &str, name: &str) -> anyhow::Result<()> {
+    let group = groups(bootstrap, Some(name))?
+        .into_iter()
+        .next()
+        .context("no answer for the group")?;
+    if group.state == "Dead" {
+        bail!("consumer group '{name}' does not exist");
+    }
+    let consumer = group_consumer(bootstrap, name)?;
+    let partitions = all_partitions(&consumer, bootstrap)?;
+    let committed = committed(&consumer, &partitions)?;
+    let owners: BTreeMap<(String, i32), &Member> = group
+        .members
+        .iter()
+        .flat_map(|m| m.assignment.iter().map(move |tp| (tp.clone(), m)))
+        .collect();
+    let mut rows = Vec::new();
+    for tp in partitions
+        .iter()
+        .filter(|tp| committed.contains_key(*tp) || owners.contains_key(*tp))
+    {
+        let (low, high) = consumer
+            .fetch_watermarks(&tp.0, tp.1, TIMEOUT)
+            .context("fetching log-end offsets")?;
+        let _ = low;
+        let current = committed.get(tp).copied();
+        let lag = current.map_or("-".to_string(), |c| (high - c).max(0).to_string());
+        let (id, host, client) = owners
+            .get(tp)
+            .map_or(("-", "-", "-"), |m| (&m.id, &m.host, &m.client_id));
+        rows.push([
+            name.to_string(),
+            tp.0.clone(),
+            tp.1.to_string(),
+            current.map_or("-".into(), |c| c.to_string()),
+            high.to_string(),
+            lag,
+            id.to_string(),
+            host.to_string(),
+            client.to_string(),
+        ]);
+    }
+    if group.members.is_empty() {
+        println!("\nConsumer group '{name}' has no active members.");
+    }
+    println!();
+    let header = [
+        "GROUP",
+        "TOPIC",
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUMER-ID",
+        "HOST",
+        "CLIENT-ID",
+    ];
+    print_table(&header, &rows);
+    Ok(())
+}
+
+/// Left-aligned columns, each as wide as its longest cell, one space apart (Kafka's layout).
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join(" ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+fn reset(args: &GroupsArgs, name: &str) -> anyhow::Result<()> {
+    let bootstrap = &args.bootstrap_server;
+    let group = groups(bootstrap, Some(name))?
+        .into_iter()
+        .next()
+        .context("no answer for the group")?;
+    if !group.members.is_empty() {
+        bail!(
+            "assignments can only be reset if the group '{name}' is inactive, but its state is {} with {} member(s)",
+            group.state,
+            group.members.len()
+        );
+    }
+    if args.topic.is_empty() {
+        bail!("--reset-offsets needs --topic TOPIC[:P,…]");
+    }
+    let consumer = group_consumer(bootstrap, name)?;
+    let all = all_partitions(&consumer, bootstrap)?;
+    let mut targets = Vec::new();
+    for spec in &args.topic {
+        let (topic, parts) = match spec.split_once(':') {
+            Some((t, ps)) => {
+                let ps: Result<Vec<i32>, _> = ps.split(',').map(str::parse).collect();
+                (
+                    t,
+                    ps.with_context(|| format!("--topic {spec}: partitions must be numbers"))?,
+                )
+            }
+            None => (
+                spec.as_str(),
+                all.iter().filter(|(t, _)| t == spec).map(|(_, p)| *p).collect(),
+            ),
+        };
+        if parts.is_empty() || !parts.iter().all(|p| all.contains(&(topic.to_string(), *p))) {
+            bail!("--topic {spec}: no such topic or partition");
+        }
+        targets.extend(parts.into_iter().map(|p| (topic.to_string(), p)));
+    }
+    let committed = committed(&consumer, &targets)?;
+    let mut new = TopicPartitionList::new();
+    let mut rows = Vec::new();
+    for (topic, p) in &targets {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, *p, TIMEOUT)
+            .context("fetching the log's offsets")?;
+        let current = committed.get(&(topic.clone(), *p)).copied();
+        let offset = new_offset(args, &consumer, topic, *p, (low, high), current)?;
+        new.add_partition_offset(topic, *p, Offset::Offset(offset))?;
+        rows.push([name.to_string(), topic.clone(), p.to_string(), offset.to_string()]);
+    }
+    if args.execute {
+        consumer
+            .commit(&new, CommitMode::Sync)
+            .context("committing the new offsets")?;
+    }
+    println!();
+    print_table(&["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"], &rows);
+    Ok(())
+}
+
+fn new_offset(
+    args: &GroupsArgs,
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    (low, high): (i64, i64),
+    current: Option<i64>,
+) -> anyhow::Result<i64> {
+    let clamp = |o: i64| o.clamp(low, high);
+    if args.to_earliest {
+        Ok(low)
+    } else if args.to_latest {
+        Ok(high)
+    } else if let Some(o) = args.to_offset {
+        Ok(clamp(o))
+    } else if let Some(n) = args.shift_by {
+        Ok(clamp(current.unwrap_or(low) + n))
+    } else if let Some(ts) = &args.to_datetime {
+        let time = humantime::parse_rfc3339_weak(ts)
+            .with_context(|| format!("--to-datetime {ts}: expected YYYY-MM-DDTHH:MM:SS"))?;
+        let ms = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(ms))?;
+        let found = consumer
+            .offsets_for_times(tpl, TIMEOUT)
+            .context("looking up offsets by time")?;
+        Ok(match found.find_partition(topic, partition).map(|e| e.offset()) {
+            Some(Offset::Offset(o)) => o,
+            _ => high,
+        })
+    } else {
+        bail!("--reset-offsets needs one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_assignment;
+
+    #[test]
+    fn consumer_assignments_decode_and_garbage_does_not_panic() {
+        let mut b = vec![0, 0, 0, 0, 0, 1, 0, 3];
+        b.extend_from_slice(b"cpu");
+        b.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 0]);
+        assert_eq!(
+            parse_assignment(&b),
+            vec![("cpu".to_string(), 4), ("cpu".to_string(), 5)]
+        );
+        assert!(parse_assignment(&[0, 0, 0x7f, 0xff, 0xff, 0xff]).is_empty());
+        for cut in 0..b.len() {
+            let _ = parse_assignment(&b[..cut]);
+        }
+    }
+}

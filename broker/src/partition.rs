@@ -161,6 +161,18 @@ impl Partition {
         state.log.apply_retention(now_ms)
     }
 
+    /// Starts a new segment at the log end offset unless the active one is empty.
+    pub fn roll(&self) -> Result<bool, LogError> {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.log.roll_active()
+    }
+
+    /// Deletes the segments that lie wholly below `offset`; the log start offset advances.
+    pub fn delete_segments_before(&self, offset: i64) -> Result<usize, LogError> {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.log.delete_segments_before(offset)
+    }
+
     pub fn flush(&self) -> Result<(), LogError> {
         self.read_state(|s| s.log.flush())
     }

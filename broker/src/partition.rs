@@ -53,6 +53,15 @@ pub struct Partition {
     synced: tokio::sync::Mutex<i64>,
 }
 
+impl std::fmt::Debug for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partition")
+            .field("dir", &self.dir)
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
 pub fn log_config(config: &TopicConfig, index_interval_bytes: u32) -> LogConfig {
     LogConfig {
         segment_bytes: config.segment_bytes,

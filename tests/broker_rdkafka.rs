@@ -11,6 +11,8 @@ use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
+type KeyValue = (Vec<u8>, Vec<u8>);
+
 struct TestBroker {
     running: broker::RunningBroker,
     _dir: tempfile::TempDir,
@@ -18,12 +20,14 @@ struct TestBroker {
 
 async fn start_broker() -> TestBroker {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = broker::BrokerConfig::default();
-    config.listeners = vec![broker::Listener {
-        host: "127.0.0.1".into(),
-        port: 0,
-    }];
-    config.data_dir = dir.path().to_path_buf();
+    let config = broker::BrokerConfig {
+        listeners: vec![broker::Listener {
+            host: "127.0.0.1".into(),
+            port: 0,
+        }],
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
     let running = broker::start(config).await.expect("broker starts");
     TestBroker { running, _dir: dir }
 }
@@ -126,7 +130,7 @@ async fn every_acks_level_and_compression_round_trips_in_order() {
         assert_eq!(got.len(), sent.len(), "acks={acks} codec={codec}");
         // acks=0 reports no offsets; compare content and per-partition order instead.
         let by_partition = |v: &[(i32, i64, Vec<u8>, Vec<u8>)]| {
-            let mut m: HashMap<i32, Vec<(Vec<u8>, Vec<u8>)>> = HashMap::new();
+            let mut m: HashMap<i32, Vec<KeyValue>> = HashMap::new();
             for (p, _, k, v) in v {
                 m.entry(*p).or_default().push((k.clone(), v.clone()));
             }
@@ -219,6 +223,9 @@ async fn a_waiting_fetch_returns_as_soon_as_data_arrives() {
         "took {:?}",
         sent_at.elapsed()
     );
+    // Close the group member while its coordinator is still there; after the broker stops, a
+    // closing consumer waits out its session timeout looking for it.
+    drop(consumer);
     b.running.shutdown().await;
 }
 
@@ -371,12 +378,14 @@ async fn an_idempotent_producer_stores_each_record_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_above_message_max_bytes_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = broker::BrokerConfig::default();
-    config.listeners = vec![broker::Listener {
-        host: "127.0.0.1".into(),
-        port: 0,
-    }];
-    config.data_dir = dir.path().to_path_buf();
+    let mut config = broker::BrokerConfig {
+        listeners: vec![broker::Listener {
+            host: "127.0.0.1".into(),
+            port: 0,
+        }],
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
     config.log.message_max_bytes = 10_000;
     let running = broker::start(config).await.unwrap();
     let producer: FutureProducer = ClientConfig::new()
@@ -397,9 +406,9 @@ async fn a_batch_above_message_max_bytes_is_refused() {
 }
 
 /// Awaits futures concurrently without pulling in a futures crate.
-async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futs.map(tokio::spawn).collect();

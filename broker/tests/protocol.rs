@@ -1,121 +1,14 @@
 //! The broker over raw sockets: every advertised API version answers, and hostile frames close
 //! only their own connection.
 
-use std::time::Duration;
+mod common;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
+use common::*;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
-async fn start() -> (broker::RunningBroker, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = broker::BrokerConfig {
-        listeners: vec![broker::Listener {
-            host: "127.0.0.1".into(),
-            port: 0,
-        }],
-        data_dir: dir.path().to_path_buf(),
-        socket_request_max_bytes: 1 << 20,
-        ..Default::default()
-    };
-    // Groups complete their first rebalance at once instead of after 3 s.
-    config.groups.initial_rebalance_delay = Duration::ZERO;
-    (broker::start(config).await.unwrap(), dir)
-}
-
-fn frame<R: Encodable>(key: ApiKey, version: i16, correlation_id: i32, body: &R) -> Bytes {
-    let mut header = RequestHeader::default();
-    header.request_api_key = key as i16;
-    header.request_api_version = version;
-    header.correlation_id = correlation_id;
-    header.client_id = Some(StrBytes::from_static_str("protocol-test"));
-    let mut buf = BytesMut::new();
-    buf.put_i32(0);
-    header.encode(&mut buf, key.request_header_version(version)).unwrap();
-    body.encode(&mut buf, version).unwrap();
-    let size = (buf.len() - 4) as i32;
-    buf[..4].copy_from_slice(&size.to_be_bytes());
-    buf.freeze()
-}
-
-/// Reads one response frame and checks its correlation id; returns the body.
-async fn response(stream: &mut TcpStream, key: ApiKey, version: i16, correlation_id: i32) -> Bytes {
-    let size = stream.read_i32().await.expect("a response");
-    let mut buf = vec![0; size as usize];
-    stream.read_exact(&mut buf).await.unwrap();
-    let mut buf = Bytes::from(buf);
-    let header = ResponseHeader::decode(&mut buf, key.response_header_version(version)).unwrap();
-    assert_eq!(header.correlation_id, correlation_id);
-    buf
-}
-
-async fn call<Req: Encodable, Resp: Decodable>(stream: &mut TcpStream, key: ApiKey, version: i16, req: &Req) -> Resp {
-    stream.write_all(&frame(key, version, 7, req)).await.unwrap();
-    let mut body = response(stream, key, version, 7).await;
-    let decoded = Resp::decode(&mut body, version).unwrap_or_else(|e| panic!("{key:?} v{version}: {e}"));
-    assert!(
-        !body.has_remaining(),
-        "{key:?} v{version}: trailing bytes in the response"
-    );
-    decoded
-}
-
-fn join_request(group: &str, member_id: &str) -> JoinGroupRequest {
-    let mut r = JoinGroupRequest::default();
-    r.group_id = GroupId(StrBytes::from_string(group.to_string()));
-    r.member_id = StrBytes::from_string(member_id.to_string());
-    r.session_timeout_ms = 10_000;
-    r.rebalance_timeout_ms = 10_000;
-    r.protocol_type = StrBytes::from_static_str("consumer");
-    let mut p = join_group_request::JoinGroupRequestProtocol::default();
-    p.name = StrBytes::from_static_str("range");
-    p.metadata = Bytes::from_static(b"subscription");
-    r.protocols = vec![p];
-    r
-}
-
-/// Joins `group` alone (JoinGroup v3: no member-id handshake); returns (member id, generation).
-async fn joined(s: &mut TcpStream, group: &str) -> (String, i32) {
-    let resp: JoinGroupResponse = call(s, ApiKey::JoinGroup, 3, &join_request(group, "")).await;
-    assert_eq!(resp.error_code, 0);
-    (resp.member_id.to_string(), resp.generation_id)
-}
-
-/// Joins and syncs `group` alone, assigning it "assignment".
-async fn stable(s: &mut TcpStream, group: &str) -> (String, i32) {
-    let (member_id, generation) = joined(s, group).await;
-    let mut r = SyncGroupRequest::default();
-    r.group_id = GroupId(StrBytes::from_string(group.to_string()));
-    r.generation_id = generation;
-    r.member_id = StrBytes::from_string(member_id.clone());
-    let mut a = sync_group_request::SyncGroupRequestAssignment::default();
-    a.member_id = StrBytes::from_string(member_id.clone());
-    a.assignment = Bytes::from_static(b"assignment");
-    r.assignments = vec![a];
-    let resp: SyncGroupResponse = call(s, ApiKey::SyncGroup, 3, &r).await;
-    assert_eq!(resp.error_code, 0);
-    (member_id, generation)
-}
-
-/// A commit without a member (manual assignment) of `offset` for `meta` partition 0.
-fn commit_request(group: &str, offset: i64) -> OffsetCommitRequest {
-    let mut r = OffsetCommitRequest::default();
-    r.group_id = GroupId(StrBytes::from_string(group.to_string()));
-    r.generation_id_or_member_epoch = -1;
-    let mut t = offset_commit_request::OffsetCommitRequestTopic::default();
-    t.name = topic_name("meta");
-    let mut p = offset_commit_request::OffsetCommitRequestPartition::default();
-    p.committed_offset = offset;
-    t.partitions = vec![p];
-    r.topics = vec![t];
-    r
-}
-
-fn topic_name(s: &'static str) -> TopicName {
-    TopicName(StrBytes::from_static_str(s))
-}
 
 #[tokio::test]
 async fn every_advertised_version_answers_with_a_decodable_response() {
@@ -394,22 +287,6 @@ async fn a_too_new_api_versions_gets_a_v0_answer_listing_what_is_supported() {
         .iter()
         .any(|k| k.api_key == ApiKey::ApiVersions as i16 && k.max_version == 4));
     broker.shutdown().await;
-}
-
-/// Sends `bytes` on a fresh connection and expects the broker to close it without answering.
-async fn expect_closed(addr: std::net::SocketAddr, bytes: &[u8]) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(bytes).await.unwrap();
-    let _ = s.shutdown().await;
-    let mut buf = [0u8; 64];
-    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
-        .await
-        .expect("closed promptly");
-    assert!(
-        matches!(n, Ok(0) | Err(_)),
-        "expected close, got {n:?} for {:?}",
-        &bytes[..bytes.len().min(16)]
-    );
 }
 
 #[tokio::test]

@@ -72,6 +72,12 @@ impl OffsetsTopic {
                 topics.create(OFFSETS_TOPIC, config.offsets_topic_partitions, overrides, false)?
             }
         };
+        if topic.config.retention_ms.is_some() || topic.config.retention_bytes.is_some() {
+            tracing::warn!(
+                "{OFFSETS_TOPIC} has time or size retention configured; it can delete live offsets \
+                 (the coordinator bounds the topic with snapshots instead)"
+            );
+        }
         let n = topic.partitions.len();
         if n as i32 != config.offsets_topic_partitions {
             tracing::warn!(

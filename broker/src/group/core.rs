@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::classic::{Group, GroupState};
 use super::records::{encode_group_value, encode_key, RecordKey};
 use super::store::{KeyValue, OffsetsTopic, StoreError};
-use super::timers::{Clock, Timer, Timers};
+use super::timers::{Clock, Timer, TimerId, Timers};
 use super::types::*;
 use crate::config::GroupConfig;
 
@@ -131,12 +131,14 @@ impl Core {
 
     /// Applies every timer that is due.
     pub fn fire_due_timers(&mut self) {
-        while let Some((_, timer)) = self.ctx.timers.pop_due(Instant::now()) {
-            self.fire(timer);
+        while let Some((id, timer)) = self.ctx.timers.pop_due(Instant::now()) {
+            self.fire(id, timer);
         }
     }
 
-    fn fire(&mut self, timer: Timer) {
+    /// Applies one timer if its owner still holds it: a timer is cancelled when replaced, so
+    /// this only guards against an owner that was removed and recreated under the same name.
+    fn fire(&mut self, id: TimerId, timer: Timer) {
         let group_id = match &timer {
             Timer::Session { group, .. }
             | Timer::PendingMember { group, .. }
@@ -148,33 +150,39 @@ impl Core {
             return;
         };
         let ctx = &mut self.ctx;
+        let mine = |held: &mut Option<TimerId>| {
+            let yes = *held == Some(id);
+            if yes {
+                *held = None;
+            }
+            yes
+        };
         match timer {
             Timer::Session { member_id, .. } => {
-                if let Some(m) = g.members.get_mut(&member_id) {
-                    m.session_timer = None;
+                if g.members
+                    .get_mut(&member_id)
+                    .is_some_and(|m| mine(&mut m.session_timer))
+                {
+                    super::membership::session_expired(g, ctx, &member_id);
                 }
-                super::membership::session_expired(g, ctx, &member_id);
             }
             Timer::PendingMember { member_id, .. } => {
-                if g.pending_members.remove(&member_id).is_some() {
+                if g.pending_members.get_mut(&member_id).is_some_and(mine) {
+                    g.pending_members.remove(&member_id);
                     tracing::info!(group = %g.group_id, member = %member_id, "pending member did not join in time");
                     if g.state == GroupState::PreparingRebalance && g.has_all_members_joined() {
                         super::rebalance::complete_join(g, ctx);
                     }
                 }
             }
-            Timer::Join { .. } => {
-                g.join_timer = None;
-                super::rebalance::complete_join(g, ctx);
-            }
-            Timer::InitialJoin { delay, remaining, .. } => {
-                g.join_timer = None;
+            Timer::Join { .. } if mine(&mut g.join_timer) => super::rebalance::complete_join(g, ctx),
+            Timer::InitialJoin { delay, remaining, .. } if mine(&mut g.join_timer) => {
                 super::rebalance::initial_delay_passed(g, ctx, delay, remaining);
             }
-            Timer::Sync { generation, .. } => {
-                g.sync_timer = None;
+            Timer::Sync { generation, .. } if mine(&mut g.sync_timer) => {
                 super::membership::sync_expired(g, ctx, generation);
             }
+            Timer::Join { .. } | Timer::InitialJoin { .. } | Timer::Sync { .. } => {}
         }
     }
 

@@ -138,6 +138,46 @@ pub struct LogDefaults {
     pub log_append_time: bool,
 }
 
+/// The group coordinator's settings (Kafka's `group.*` and `offsets.*` names and defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupConfig {
+    /// `group.initial.rebalance.delay.ms`: how long a new group waits for more members.
+    pub initial_rebalance_delay: Duration,
+    /// `group.min.session.timeout.ms` / `group.max.session.timeout.ms`: the session timeouts a
+    /// JoinGroup may ask for (INVALID_SESSION_TIMEOUT outside).
+    pub min_session_timeout: Duration,
+    pub max_session_timeout: Duration,
+    /// `group.max.size`: members per group (GROUP_MAX_SIZE_REACHED above).
+    pub max_size: usize,
+    /// `offsets.retention.minutes`: how long an empty group's offsets are kept.
+    pub offsets_retention: Duration,
+    /// `offsets.retention.check.interval.ms`: how often expired offsets are looked for.
+    pub offsets_retention_check_interval: Duration,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` when it is created.
+    pub offsets_topic_partitions: i32,
+    /// `offsets.topic.segment.bytes`: segment size of `__consumer_offsets`, and how many bytes a
+    /// partition of it may grow before its live state is snapshotted and the history dropped.
+    pub offsets_topic_segment_bytes: u64,
+    /// `offset.metadata.max.bytes`: the longest commit metadata (OFFSET_METADATA_TOO_LARGE above).
+    pub offset_metadata_max_bytes: usize,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        GroupConfig {
+            initial_rebalance_delay: Duration::from_millis(3000),
+            min_session_timeout: Duration::from_millis(6000),
+            max_session_timeout: Duration::from_millis(1_800_000),
+            max_size: i32::MAX as usize,
+            offsets_retention: Duration::from_secs(10_080 * 60),
+            offsets_retention_check_interval: Duration::from_millis(600_000),
+            offsets_topic_partitions: 50,
+            offsets_topic_segment_bytes: 104_857_600,
+            offset_metadata_max_bytes: 4096,
+        }
+    }
+}
+
 /// The broker's whole configuration, resolved.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -150,8 +190,7 @@ pub struct BrokerConfig {
     pub log: LogDefaults,
     pub retention_check_interval: Duration,
     pub socket_request_max_bytes: usize,
-    pub group_initial_rebalance_delay: Duration,
-    pub offsets_retention: Duration,
+    pub groups: GroupConfig,
 }
 
 impl Default for BrokerConfig {
@@ -176,8 +215,7 @@ impl Default for BrokerConfig {
             },
             retention_check_interval: Duration::from_millis(300_000),
             socket_request_max_bytes: 104_857_600,
-            group_initial_rebalance_delay: Duration::from_millis(3000),
-            offsets_retention: Duration::from_secs(10_080 * 60),
+            groups: GroupConfig::default(),
         }
     }
 }
@@ -286,12 +324,7 @@ impl Settings<'_> {
         if let Some(v) = self.int("socket.request.max.bytes", 1024, i32::MAX as i64)? {
             c.socket_request_max_bytes = v as usize;
         }
-        if let Some(v) = self.millis("group.initial.rebalance.delay.ms", 0)? {
-            c.group_initial_rebalance_delay = Duration::from_millis(v as u64);
-        }
-        if let Some(v) = self.int("offsets.retention.minutes", 1, i64::MAX / 60)? {
-            c.offsets_retention = Duration::from_secs(v as u64 * 60);
-        }
+        self.groups(&mut c.groups)?;
         for (key, why) in IGNORED {
             if self.flat.remove(*key).is_some() {
                 self.warnings
@@ -305,6 +338,46 @@ impl Settings<'_> {
             });
         }
         Ok(c)
+    }
+
+    fn groups(&mut self, g: &mut GroupConfig) -> Result<(), ConfigError> {
+        let ms = |v: i64| Duration::from_millis(v as u64);
+        if let Some(v) = self.millis("group.initial.rebalance.delay.ms", 0)? {
+            g.initial_rebalance_delay = ms(v);
+        }
+        if let Some(v) = self.millis("group.min.session.timeout.ms", 1)? {
+            g.min_session_timeout = ms(v);
+        }
+        if let Some(v) = self.millis("group.max.session.timeout.ms", 1)? {
+            g.max_session_timeout = ms(v);
+        }
+        if g.min_session_timeout > g.max_session_timeout {
+            let got = format!("{} ms", g.max_session_timeout.as_millis());
+            return Err(self.bad(
+                "group.max.session.timeout.ms",
+                "at least group.min.session.timeout.ms",
+                &got,
+            ));
+        }
+        if let Some(v) = self.int("group.max.size", 1, i32::MAX as i64)? {
+            g.max_size = v as usize;
+        }
+        if let Some(v) = self.int("offsets.retention.minutes", 1, i64::MAX / 60_000)? {
+            g.offsets_retention = Duration::from_secs(v as u64 * 60);
+        }
+        if let Some(v) = self.millis("offsets.retention.check.interval.ms", 1)? {
+            g.offsets_retention_check_interval = ms(v);
+        }
+        if let Some(v) = self.int("offsets.topic.num.partitions", 1, 10_000)? {
+            g.offsets_topic_partitions = v as i32;
+        }
+        if let Some(v) = self.int("offsets.topic.segment.bytes", 1024, i32::MAX as i64)? {
+            g.offsets_topic_segment_bytes = v as u64;
+        }
+        if let Some(v) = self.int("offset.metadata.max.bytes", 0, i32::MAX as i64)? {
+            g.offset_metadata_max_bytes = v as usize;
+        }
+        Ok(())
     }
 
     fn take(&mut self, key: &str) -> Option<toml::Value> {
@@ -510,6 +583,20 @@ mod tests {
         let d = BrokerConfig::default();
         assert_eq!((c.listeners, c.data_dir, c.log), (d.listeners, d.data_dir, d.log));
         assert_eq!(c.retention_check_interval, d.retention_check_interval);
+        assert_eq!(c.groups, d.groups);
+    }
+
+    #[test]
+    fn group_settings_use_kafkas_names() {
+        let text = "group.min.session.timeout.ms = 1000\ngroup.initial.rebalance.delay.ms = \"100ms\"\n\
+                    offsets.retention.minutes = 1\noffsets.topic.num.partitions = 3\ngroup.max.size = 2\n";
+        let (c, _) = parse(text).unwrap();
+        assert_eq!(c.groups.min_session_timeout, Duration::from_secs(1));
+        assert_eq!(c.groups.initial_rebalance_delay, Duration::from_millis(100));
+        assert_eq!(c.groups.offsets_retention, Duration::from_secs(60));
+        assert_eq!((c.groups.offsets_topic_partitions, c.groups.max_size), (3, 2));
+        let err = parse("group.min.session.timeout.ms = 9000\ngroup.max.session.timeout.ms = 8000\n").unwrap_err();
+        assert!(err.to_string().contains("group.max.session.timeout.ms"), "{err}");
     }
 
     #[test]

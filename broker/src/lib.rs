@@ -12,15 +12,21 @@
 //! - [`handlers`]: one file per API, each turning a request into a response.
 //! - [`topics`], [`partition`], [`producer_state`]: state — the topic registry, each
 //!   partition's log with its idempotent producers and group-committed fsyncs.
+//! - [`group`]: the group coordinator, one task owning every consumer group, with offsets and
+//!   group metadata kept in `__consumer_offsets` in Kafka's record format.
 //! - [`log`]: storage that knows bytes, offsets and files and nothing of the protocol.
 //!
 //! A produce travels: server → codec → handlers::produce (checks the batch) → partition (sequence
 //! check, append) → log (stamps the offset, writes the segment) → for `acks=all`, one shared fsync
 //! → the answer. A fetch travels: handlers::fetch → partition → log (whole batches from the
-//! offset index), waiting on the append watch while fewer than `min_bytes` are ready.
+//! offset index), waiting on the append watch while fewer than `min_bytes` are ready. A group
+//! request travels: handlers → group::Coordinator (a message to the coordinator task, which may
+//! park a JoinGroup/SyncGroup answer until its rebalance step completes) → records appended to
+//! `__consumer_offsets` → the handler waits for their fsync → the answer.
 
 pub mod codec;
 pub mod config;
+pub mod group;
 mod handlers;
 pub mod log;
 pub mod partition;
@@ -49,6 +55,8 @@ pub enum StartError {
     Bind { addr: String, source: std::io::Error },
     #[error(transparent)]
     Storage(#[from] RegistryError),
+    #[error("cannot load consumer groups: {0}")]
+    Groups(#[from] group::StoreError),
 }
 
 /// A running broker. Dropping it does not stop it; call [`RunningBroker::shutdown`].
@@ -130,15 +138,16 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
         },
     };
     let retention_interval = config.retention_check_interval;
-    let broker = Arc::new(Broker::new(config, advertised, topics)?);
     let (stop, stopped) = watch::channel(false);
+    let (groups, coordinator) = group::start(&topics, config.groups.clone(), handlers::now_ms(), stopped.clone())?;
+    let broker = Arc::new(Broker::new(config, advertised, topics, groups)?);
     let serve = tokio::spawn(server::serve(listener, broker.clone(), stopped.clone()));
     let retention = tokio::spawn(retention_loop(broker.clone(), retention_interval, stopped));
     tracing::info!(listener = %addr, advertised = %broker.advertised.addr(), data_dir = %broker.config.data_dir.display(), "broker started");
     Ok(RunningBroker {
         addr,
         stop,
-        tasks: vec![serve, retention],
+        tasks: vec![serve, retention, coordinator],
         broker,
     })
 }

@@ -53,6 +53,15 @@ pub struct Partition {
     synced: tokio::sync::Mutex<i64>,
 }
 
+impl std::fmt::Debug for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partition")
+            .field("dir", &self.dir)
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
 pub fn log_config(config: &TopicConfig, index_interval_bytes: u32) -> LogConfig {
     LogConfig {
         segment_bytes: config.segment_bytes,
@@ -159,6 +168,18 @@ impl Partition {
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         state.log.apply_retention(now_ms)
+    }
+
+    /// Starts a new segment at the log end offset unless the active one is empty.
+    pub fn roll(&self) -> Result<bool, LogError> {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.log.roll_active()
+    }
+
+    /// Deletes the segments that lie wholly below `offset`; the log start offset advances.
+    pub fn delete_segments_before(&self, offset: i64) -> Result<usize, LogError> {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.log.delete_segments_before(offset)
     }
 
     pub fn flush(&self) -> Result<(), LogError> {

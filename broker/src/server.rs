@@ -77,7 +77,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
                 return;
             }
         };
-        if let Err(e) = handlers::handle(&broker, frame, &mut out).await {
+        if let Err(e) = handlers::handle(&broker, peer, frame, &mut out).await {
             tracing::warn!(%peer, error = %e, "closing connection after a bad request");
             let _ = write.write_all(&out).await;
             return;

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use tokio::sync::watch;
 
 use crate::config::{BrokerConfig, Listener};
+use crate::group::Coordinator;
 use crate::topics::{write_atomically, RegistryError, Topics};
 
 /// The only node id a single-node broker has.
@@ -21,6 +22,8 @@ pub struct Broker {
     /// The address clients are told to connect to.
     pub advertised: Listener,
     pub topics: Topics,
+    /// The group coordinator's handle (its state lives in its own task).
+    pub groups: Coordinator,
     producer_ids: Mutex<ProducerIds>,
     /// Bumped after every append; waiting fetches watch it.
     appended: watch::Sender<u64>,
@@ -32,7 +35,12 @@ struct ProducerIds {
 }
 
 impl Broker {
-    pub fn new(config: BrokerConfig, advertised: Listener, topics: Topics) -> Result<Broker, RegistryError> {
+    pub fn new(
+        config: BrokerConfig,
+        advertised: Listener,
+        topics: Topics,
+        groups: Coordinator,
+    ) -> Result<Broker, RegistryError> {
         let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
         let block_start = read_i64(&config.data_dir.join("producer_id_block"))?.unwrap_or(0);
         let (appended, _) = watch::channel(0);
@@ -41,6 +49,7 @@ impl Broker {
             cluster_id,
             advertised,
             topics,
+            groups,
             producer_ids: Mutex::new(ProducerIds {
                 next: block_start,
                 block_end: block_start,

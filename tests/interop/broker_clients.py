@@ -2,6 +2,9 @@
 """kcat (Debian's, librdkafka 2.0.x) and kafka-python against `sluice broker`.
 
 Each client reads what the other wrote; content and per-partition order are checked exactly.
+Then both consume in one consumer group: kcat's balanced consumer (-G, librdkafka) and
+kafka-python's KafkaConsumer share the partitions, commit, and the offsets, members and
+assignments are checked through kafka-python's admin client.
 Usage: broker_clients.py PATH/TO/sluice
 """
 
@@ -10,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -100,6 +104,133 @@ def kafka_python_to_kcat(bootstrap, compression):
     print(f"ok: kafka-python ({compression or 'uncompressed'}, idempotent) wrote {RECORDS} records, kcat read them all in order")
 
 
+GROUP_TOPIC = "group-interop"
+GROUP_PARTITIONS = 4
+GROUP = "interop"
+
+
+def until(what, seconds, ready):
+    deadline = time.time() + seconds
+    while not ready():
+        if time.time() > deadline:
+            sys.exit(f"timed out waiting until {what}")
+
+
+class KcatMember:
+    """kcat's balanced consumer: records from stdout, assignments from its rebalance lines."""
+
+    def __init__(self, bootstrap):
+        self.proc = subprocess.Popen(
+            ["kcat", "-b", bootstrap, "-G", GROUP, GROUP_TOPIC, "-u", "-f", "%p %o %s\n",
+             "-X", "auto.offset.reset=earliest", "-X", "auto.commit.interval.ms=100"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.records = {}
+        self.assigned = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read_records, daemon=True).start()
+        threading.Thread(target=self._read_rebalances, daemon=True).start()
+
+    def _read_records(self):
+        for line in self.proc.stdout:
+            p, o, v = line.rstrip("\n").split(" ", 2)
+            with self.lock:
+                self.records[(int(p), int(o))] = v
+
+    def _read_rebalances(self):
+        # "% Group interop rebalanced (memberid ...): assigned: group-interop [0], group-interop [1]"
+        for line in self.proc.stderr:
+            if "rebalanced" in line and "assigned:" in line:
+                parts = line.split("assigned:", 1)[1]
+                with self.lock:
+                    self.assigned = {int(x.split("]")[0]) for x in parts.split("[")[1:]}
+            elif "rebalanced" in line and "revoked" in line:
+                with self.lock:
+                    self.assigned = set()
+
+    def assignment(self):
+        with self.lock:
+            return set(self.assigned)
+
+    def consumed(self):
+        with self.lock:
+            return dict(self.records)
+
+    def stop(self):
+        self.proc.terminate()  # kcat commits and leaves the group on SIGTERM
+        self.proc.wait(timeout=30)
+
+
+def consumer_group_with_kcat_and_kafka_python(bootstrap):
+    kcat = KcatMember(bootstrap)
+    consumer = KafkaConsumer(GROUP_TOPIC, bootstrap_servers=bootstrap, group_id=GROUP,
+                             client_id="kafka-python-member", auto_offset_reset="earliest",
+                             enable_auto_commit=False)
+    got = {}
+
+    def poll():
+        for tp, records in consumer.poll(timeout_ms=100).items():
+            for r in records:
+                got[(tp.partition, r.offset)] = r.value.decode()
+        if got:
+            consumer.commit()
+
+    def shared():
+        poll()
+        mine = {tp.partition for tp in consumer.assignment()}
+        theirs = kcat.assignment()
+        return len(mine) == 2 and len(theirs) == 2 and not mine & theirs
+
+    until("kcat and kafka-python share the partitions two and two", 60, shared)
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    sent = {}
+    for i in range(RECORDS // 2):
+        value = f"grouped-{i}"
+        meta = producer.send(GROUP_TOPIC, value=value.encode(), partition=i % GROUP_PARTITIONS).get(timeout=10)
+        sent[(meta.partition, meta.offset)] = value
+    producer.close()
+
+    def all_consumed():
+        poll()
+        return set(sent) <= set(got) | set(kcat.consumed())
+
+    until("every record is consumed by one of the two", 60, all_consumed)
+    from_kcat = kcat.consumed()
+    assert got and from_kcat, "both members consumed"
+    assert not {p for p, _ in got} & {p for p, _ in from_kcat}, "each partition went to one member"
+    for k, v in sent.items():
+        assert got.get(k, from_kcat.get(k)) == v, f"record {k}"
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    ends = {p: 1 + max(o for (q, o) in sent if q == p) for p in range(GROUP_PARTITIONS)}
+
+    def committed_to_the_end():
+        poll()
+        offsets = admin.list_group_offsets({GROUP: None})[GROUP]
+        return {tp.partition: om.offset for tp, om in offsets.items()} == ends
+
+    until("both members committed every partition to its end", 30, committed_to_the_end)
+    group = admin.describe_groups([GROUP])[GROUP]
+    assert group["error"] is None, group
+    assert group["group_state"] == "Stable", group
+    assert group["protocol_type"] == "consumer", group
+    clients = sorted(m["client_id"] for m in group["members"])
+    assert clients == ["kafka-python-member", "rdkafka"], clients
+    assert all(m["client_host"] == "/127.0.0.1" for m in group["members"]), group
+    listed = {g["group_id"]: g for g in admin.list_groups()}
+    assert listed[GROUP]["protocol_type"] == "consumer", listed
+
+    consumer.close()
+    kcat.stop()
+    assert admin.describe_groups([GROUP])[GROUP]["group_state"] == "Empty"
+    deleted = admin.delete_groups([GROUP])
+    assert deleted == {GROUP: "OK"}, deleted
+    assert GROUP not in {g["group_id"] for g in admin.list_groups()}
+    admin.close()
+    print(f"ok: kcat -G and kafka-python shared group {GROUP!r}, consumed and committed {len(sent)} records")
+
+
 def main():
     sluice = sys.argv[1]
     with tempfile.TemporaryDirectory() as data:
@@ -115,6 +246,7 @@ def main():
             topics = [f"from-kcat-{c}" for c in ("none", "gzip", "snappy", "lz4")]
             topics += ["from-python-none", "from-python-gzip"]
             admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics])
+            admin.create_topics([NewTopic(GROUP_TOPIC, GROUP_PARTITIONS, 1)])
             admin.close()
             listing = kcat(bootstrap, "-L")
             assert f"broker 0 at {bootstrap}" in listing, listing
@@ -122,6 +254,7 @@ def main():
                 kcat_to_kafka_python(bootstrap, codec)
             kafka_python_to_kcat(bootstrap, None)
             kafka_python_to_kcat(bootstrap, "gzip")
+            consumer_group_with_kcat_and_kafka_python(bootstrap)
         finally:
             broker.terminate()
             code = broker.wait(timeout=15)

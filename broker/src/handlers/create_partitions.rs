@@ -5,6 +5,7 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
 use super::str_bytes;
+use crate::group::OFFSETS_TOPIC;
 use crate::state::{Broker, NODE_ID};
 
 pub fn handle(broker: &Broker, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
@@ -16,7 +17,13 @@ pub fn handle(broker: &Broker, request: CreatePartitionsRequest) -> CreatePartit
             .iter()
             .flatten()
             .any(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != NODE_ID);
-        let outcome = if foreign {
+        let outcome = if wanted.name.0.as_str() == OFFSETS_TOPIC {
+            // Groups map onto its partitions by hash; more partitions would move them.
+            Err((
+                ResponseError::InvalidTopicException,
+                format!("{OFFSETS_TOPIC} is internal; its partition count is fixed"),
+            ))
+        } else if foreign {
             Err((
                 ResponseError::InvalidReplicaAssignment,
                 format!("the only broker is node {NODE_ID}"),

@@ -1,17 +1,25 @@
 //! DeleteTopics (by name; the advertised versions predate deletion by topic id).
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
 
+use crate::group::OFFSETS_TOPIC;
 use crate::state::Broker;
 
 pub fn handle(broker: &Broker, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
     let mut response = DeleteTopicsResponse::default();
     for name in request.topic_names {
         let mut r = DeletableTopicResult::default();
-        match broker.topics.delete(&name) {
+        let outcome = if name.0.as_str() == OFFSETS_TOPIC {
+            // The group coordinator holds it open; deleting it would lose every group.
+            Err(ResponseError::InvalidTopicException)
+        } else {
+            broker.topics.delete(&name).map_err(|e| e.code)
+        };
+        match outcome {
             Ok(()) => tracing::info!(topic = %name.0, "deleted topic"),
-            Err(e) => r.error_code = e.code.code(),
+            Err(code) => r.error_code = code.code(),
         }
         r.name = Some(name);
         response.responses.push(r);

@@ -139,12 +139,43 @@ fn broker_entries(config: &BrokerConfig) -> Vec<ConfigEntry> {
             ),
             (
                 "group.initial.rebalance.delay.ms",
-                ms(c.group_initial_rebalance_delay),
+                ms(c.groups.initial_rebalance_delay),
                 ConfigType::Int,
             ),
             (
+                "group.min.session.timeout.ms",
+                ms(c.groups.min_session_timeout),
+                ConfigType::Int,
+            ),
+            (
+                "group.max.session.timeout.ms",
+                ms(c.groups.max_session_timeout),
+                ConfigType::Int,
+            ),
+            ("group.max.size", c.groups.max_size.to_string(), ConfigType::Int),
+            (
                 "offsets.retention.minutes",
-                (c.offsets_retention.as_secs() / 60).to_string(),
+                (c.groups.offsets_retention.as_secs() / 60).to_string(),
+                ConfigType::Int,
+            ),
+            (
+                "offsets.retention.check.interval.ms",
+                ms(c.groups.offsets_retention_check_interval),
+                ConfigType::Long,
+            ),
+            (
+                "offsets.topic.num.partitions",
+                c.groups.offsets_topic_partitions.to_string(),
+                ConfigType::Int,
+            ),
+            (
+                "offsets.topic.segment.bytes",
+                c.groups.offsets_topic_segment_bytes.to_string(),
+                ConfigType::Int,
+            ),
+            (
+                "offset.metadata.max.bytes",
+                c.groups.offset_metadata_max_bytes.to_string(),
                 ConfigType::Int,
             ),
         ]

@@ -7,13 +7,26 @@
 mod api_versions;
 mod create_partitions;
 mod create_topics;
+mod delete_groups;
 mod delete_topics;
 mod describe_configs;
+mod describe_groups;
 mod fetch;
+mod find_coordinator;
+mod heartbeat;
 mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod produce;
+mod sync_group;
+
+use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
@@ -22,7 +35,7 @@ use crate::codec::{self, DecodeError, EncodeError, Request};
 use crate::state::Broker;
 
 /// The APIs this broker has a handler for. ApiVersions advertises the codec's version ranges
-/// for exactly these; the codec decodes more (the group APIs) than is answered yet.
+/// for exactly these; the codec decodes more (SASL) than is answered yet.
 pub const HANDLED: &[ApiKey] = &[
     ApiKey::ApiVersions,
     ApiKey::Metadata,
@@ -34,6 +47,17 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::CreatePartitions,
     ApiKey::DescribeConfigs,
     ApiKey::InitProducerId,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::SyncGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::DescribeGroups,
+    ApiKey::ListGroups,
+    ApiKey::DeleteGroups,
+    ApiKey::OffsetDelete,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +73,8 @@ pub enum HandleError {
 }
 
 /// Decodes one frame, runs its handler and appends the framed answer (if any) to `out`.
-pub async fn handle(broker: &Broker, frame: Bytes, out: &mut BytesMut) -> Result<(), HandleError> {
+/// `peer` is the client's address (Kafka shows it as a group member's host).
+pub async fn handle(broker: &Broker, peer: SocketAddr, frame: Bytes, out: &mut BytesMut) -> Result<(), HandleError> {
     let request = match codec::decode_request(frame.clone()) {
         Ok(request) => request,
         Err(DecodeError::UnsupportedVersion {
@@ -92,6 +117,26 @@ pub async fn handle(broker: &Broker, frame: Bytes, out: &mut BytesMut) -> Result
         Request::CreatePartitions(r) => answer!(ApiKey::CreatePartitions, create_partitions::handle(broker, r)),
         Request::DescribeConfigs(r) => answer!(ApiKey::DescribeConfigs, describe_configs::handle(broker, r, version)),
         Request::InitProducerId(r) => answer!(ApiKey::InitProducerId, init_producer_id::handle(broker, r)),
+        Request::FindCoordinator(r) => answer!(ApiKey::FindCoordinator, find_coordinator::handle(broker, r, version)),
+        Request::JoinGroup(r) => {
+            let client = crate::group::Client {
+                client_id: request.header.client_id.as_deref().unwrap_or_default().to_string(),
+                client_host: format!("/{}", peer.ip()),
+            };
+            answer!(ApiKey::JoinGroup, join_group::handle(broker, r, version, client).await)
+        }
+        Request::SyncGroup(r) => answer!(ApiKey::SyncGroup, sync_group::handle(broker, r, version).await),
+        Request::Heartbeat(r) => answer!(ApiKey::Heartbeat, heartbeat::handle(broker, r).await),
+        Request::LeaveGroup(r) => answer!(ApiKey::LeaveGroup, leave_group::handle(broker, r, version).await),
+        Request::OffsetCommit(r) => answer!(ApiKey::OffsetCommit, offset_commit::handle(broker, r).await),
+        Request::OffsetFetch(r) => answer!(ApiKey::OffsetFetch, offset_fetch::handle(broker, r, version).await),
+        Request::DescribeGroups(r) => answer!(
+            ApiKey::DescribeGroups,
+            describe_groups::handle(broker, r, version).await
+        ),
+        Request::ListGroups(r) => answer!(ApiKey::ListGroups, list_groups::handle(broker, r, version).await),
+        Request::DeleteGroups(r) => answer!(ApiKey::DeleteGroups, delete_groups::handle(broker, r).await),
+        Request::OffsetDelete(r) => answer!(ApiKey::OffsetDelete, offset_delete::handle(broker, r).await),
         // Kafka closes the connection on an API it does not offer; clients that read our
         // ApiVersions never send one.
         _ => {
@@ -108,6 +153,11 @@ pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A Kafka error code; 0 for none.
+pub(crate) fn code(error: Option<kafka_protocol::error::ResponseError>) -> i16 {
+    error.map_or(0, |e| e.code())
 }
 
 /// Kafka's `StrBytes` from an owned string.

@@ -10,6 +10,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
 use super::{now_ms, str_bytes};
+use crate::group::OFFSETS_TOPIC;
 use crate::log::{crc_ok, BatchHeader};
 use crate::partition::{AppendError, Appended, PartitionRef};
 use crate::state::Broker;
@@ -36,6 +37,13 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> P
                 Err((
                     ResponseError::InvalidRequiredAcks,
                     format!("acks must be -1, 0 or 1, not {acks}"),
+                ))
+            } else if topic_data.name.0.as_str() == OFFSETS_TOPIC {
+                // Kafka's rule: only the coordinator writes there (ReplicaManager
+                // `internalTopicsAllowed`); a client record would corrupt every group's state.
+                Err((
+                    ResponseError::InvalidTopicException,
+                    format!("cannot append to internal topic {OFFSETS_TOPIC}"),
                 ))
             } else if request.transactional_id.is_some() {
                 Err((

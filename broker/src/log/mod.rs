@@ -33,6 +33,12 @@
 //! `OffsetIndex::lookup` (binary search) → header walk to the batch containing the offset →
 //! one positioned read of as many whole batches as fit, continuing into the next segment.
 //!
+//! # Dropping a prefix
+//!
+//! Besides retention (`retention`), a caller that rewrites its live state at the log end can
+//! [`PartitionLog::roll_active`] before the rewrite and [`PartitionLog::delete_segments_before`]
+//! its first offset once it is durable (`prefix`).
+//!
 //! # Start-up
 //!
 //! [`PartitionLog::open`] runs `recovery`: a cheap check of rolled segments, a full check (CRC
@@ -45,6 +51,7 @@ mod config;
 mod error;
 mod index;
 mod partition;
+mod prefix;
 mod records;
 mod recovery;
 mod retention;

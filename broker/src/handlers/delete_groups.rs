@@ -1,0 +1,29 @@
+//! DeleteGroups (v0–2): only empty groups; their offsets go with them.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse, GroupId};
+
+use super::{code, str_bytes};
+use crate::state::Broker;
+
+pub async fn handle(broker: &Broker, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let ids = request.groups_names.iter().map(|g| g.0.to_string()).collect();
+    let r = broker.groups.delete_groups(ids).await;
+    let synced = r.durable.wait().await;
+    if let Err(e) = &synced {
+        tracing::error!(error = %e, "fsync of __consumer_offsets failed");
+    }
+    let mut response = DeleteGroupsResponse::default();
+    for (group_id, error) in r.results {
+        let mut result = DeletableGroupResult::default();
+        result.group_id = GroupId(str_bytes(group_id));
+        let error = match (&synced, error) {
+            (Err(_), None) => Some(ResponseError::NotCoordinator),
+            (_, error) => error,
+        };
+        result.error_code = code(error);
+        response.results.push(result);
+    }
+    response
+}

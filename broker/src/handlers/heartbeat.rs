@@ -1,0 +1,19 @@
+//! Heartbeat (v0–4).
+
+use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
+
+use super::code;
+use crate::group;
+use crate::state::Broker;
+
+pub async fn handle(broker: &Broker, request: HeartbeatRequest) -> HeartbeatResponse {
+    let req = group::HeartbeatRequest {
+        group_id: request.group_id.0.to_string(),
+        generation_id: request.generation_id,
+        member_id: request.member_id.to_string(),
+        group_instance_id: request.group_instance_id.map(|s| s.to_string()),
+    };
+    let mut response = HeartbeatResponse::default();
+    response.error_code = code(broker.groups.heartbeat(req).await);
+    response
+}

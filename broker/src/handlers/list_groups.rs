@@ -1,0 +1,27 @@
+//! ListGroups (v0–4; v4 filters by state).
+
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
+
+use super::str_bytes;
+use crate::state::Broker;
+
+pub async fn handle(broker: &Broker, request: ListGroupsRequest, version: i16) -> ListGroupsResponse {
+    let states = request.states_filter.iter().map(|s| s.to_string()).collect();
+    let mut response = ListGroupsResponse::default();
+    match broker.groups.list(states).await {
+        Ok(groups) => {
+            for g in groups {
+                let mut listed = ListedGroup::default();
+                listed.group_id = GroupId(str_bytes(g.group_id));
+                listed.protocol_type = str_bytes(g.protocol_type);
+                if version >= 4 {
+                    listed.group_state = str_bytes(g.state);
+                }
+                response.groups.push(listed);
+            }
+        }
+        Err(e) => response.error_code = e.code(),
+    }
+    response
+}

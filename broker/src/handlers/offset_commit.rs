@@ -1,0 +1,67 @@
+//! OffsetCommit (v2–8): unknown topics and partitions are refused here; the rest go to the
+//! coordinator, and the answer waits until their records are fsynced.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
+use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
+
+use super::code;
+use crate::group::{CommitOffset, CommitRequest};
+use crate::state::Broker;
+
+pub async fn handle(broker: &Broker, request: OffsetCommitRequest) -> OffsetCommitResponse {
+    // Per requested partition: an error decided here, or the index of its commit.
+    let mut outcome: Vec<Vec<Result<usize, ResponseError>>> = Vec::new();
+    let mut offsets = Vec::new();
+    for t in &request.topics {
+        let topic = broker.topics.get(&t.name);
+        let mut row = Vec::new();
+        for p in &t.partitions {
+            if topic.as_ref().and_then(|t| t.partition(p.partition_index)).is_none() {
+                row.push(Err(ResponseError::UnknownTopicOrPartition));
+                continue;
+            }
+            row.push(Ok(offsets.len()));
+            offsets.push(CommitOffset {
+                topic: t.name.0.to_string(),
+                partition: p.partition_index,
+                offset: p.committed_offset,
+                metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+            });
+        }
+        outcome.push(row);
+    }
+    let mut errors = Vec::new();
+    if !offsets.is_empty() {
+        let req = CommitRequest {
+            group_id: request.group_id.0.to_string(),
+            generation_id: request.generation_id_or_member_epoch,
+            member_id: request.member_id.to_string(),
+            group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
+            retention_time_ms: request.retention_time_ms,
+            offsets,
+        };
+        let r = broker.groups.commit(req).await;
+        errors = r.errors;
+        if let Err(e) = r.durable.wait().await {
+            tracing::error!(error = %e, "fsync of __consumer_offsets failed");
+            errors.iter_mut().for_each(|e| *e = Some(ResponseError::NotCoordinator));
+        }
+    }
+    let mut response = OffsetCommitResponse::default();
+    for (t, row) in request.topics.into_iter().zip(outcome) {
+        let mut topic = OffsetCommitResponseTopic::default();
+        topic.name = t.name;
+        for (p, result) in t.partitions.into_iter().zip(row) {
+            let mut partition = OffsetCommitResponsePartition::default();
+            partition.partition_index = p.partition_index;
+            partition.error_code = match result {
+                Ok(i) => code(errors.get(i).copied().flatten()),
+                Err(e) => e.code(),
+            };
+            topic.partitions.push(partition);
+        }
+        response.topics.push(topic);
+    }
+    response
+}

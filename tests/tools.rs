@@ -74,7 +74,18 @@ async fn topics_create_list_describe_alter_delete_print_kafkas_layout() {
         ],
         None,
     );
-    assert_eq!(ok(&["topics", "--bootstrap-server", bs, "--list"], None), "cpu\nmem\n");
+    // Like Kafka's, --list shows internal topics unless told not to.
+    assert_eq!(
+        ok(&["topics", "--bootstrap-server", bs, "--list"], None),
+        "__consumer_offsets\ncpu\nmem\n"
+    );
+    assert_eq!(
+        ok(
+            &["topics", "--bootstrap-server", bs, "--list", "--exclude-internal"],
+            None
+        ),
+        "cpu\nmem\n"
+    );
 
     let described = ok(
         &["topics", "--bootstrap-server", bs, "--describe", "--topic", "cpu"],
@@ -110,7 +121,13 @@ async fn topics_create_list_describe_alter_delete_print_kafkas_layout() {
         &["topics", "--bootstrap-server", bs, "--delete", "--topic", "mem"],
         None,
     );
-    assert_eq!(ok(&["topics", "--bootstrap-server", bs, "--list"], None), "cpu\n");
+    assert_eq!(
+        ok(
+            &["topics", "--bootstrap-server", bs, "--list", "--exclude-internal"],
+            None
+        ),
+        "cpu\n"
+    );
     b.shutdown().await;
 }
 
@@ -214,5 +231,258 @@ async fn console_producer_and_consumer_round_trip_keys_and_values() {
         ["Offset:0\thost-1\tcpu usage_idle=97", "Offset:1\thost-2\tmem used=5"]
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("Processed a total of 2 messages"));
+    b.shutdown().await;
+}
+
+/// Rows of a `sluice groups` table, split on whitespace, header excluded.
+fn table_rows(out: &str, header: &str) -> Vec<Vec<String>> {
+    let first = header.split_whitespace().next().unwrap_or_default();
+    let mut lines = out.lines().skip_while(|l| !l.starts_with(first));
+    let head: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
+    assert_eq!(head, header.split_whitespace().collect::<Vec<_>>());
+    lines
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_describe_reset_and_delete_like_kafka_consumer_groups() {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use rdkafka::ClientConfig;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = broker::BrokerConfig::ephemeral(dir.path());
+    config.groups.initial_rebalance_delay = Duration::ZERO;
+    let b = broker::start(config).await.unwrap();
+    let bs = b.bootstrap();
+    ok(
+        &[
+            "topics",
+            "--bootstrap-server",
+            &bs,
+            "--create",
+            "--topic",
+            "g",
+            "--partitions",
+            "2",
+        ],
+        None,
+    );
+    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &bs).create().unwrap();
+    for i in 0..10 {
+        let value = i.to_string();
+        producer
+            .send(
+                FutureRecord::<str, str>::to("g").payload(&value).partition(i % 2),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+    }
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bs)
+        .set("group.id", "workers")
+        .set("client.id", "tool-test")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["g"]).unwrap();
+    let mut consumed = 0;
+    while consumed < 4 {
+        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+            m.unwrap();
+            consumed += 1;
+        }
+    }
+    consumer.commit_consumer_state(CommitMode::Sync).unwrap();
+
+    assert!(ok(&["groups", "--bootstrap-server", &bs, "--list"], None)
+        .lines()
+        .any(|l| l == "workers"));
+    let header = "GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID";
+    let active = ok(
+        &["groups", "--bootstrap-server", &bs, "--describe", "--group", "workers"],
+        None,
+    );
+    let rows = table_rows(&active, header);
+    assert_eq!(rows.len(), 2, "{active}");
+    // A partition without a commit shows "-" for CURRENT-OFFSET and LAG, as Kafka's tool does.
+    for r in &rows {
+        match r[3].parse::<i64>() {
+            Ok(current) => assert_eq!(r[5], (5 - current).to_string(), "{active}"),
+            Err(_) => assert_eq!((r[3].as_str(), r[5].as_str()), ("-", "-"), "{active}"),
+        }
+    }
+    let committed: i64 = rows.iter().filter_map(|r| r[3].parse::<i64>().ok()).sum();
+    assert!(committed >= 4, "{active}");
+    for r in &rows {
+        assert_eq!((r[0].as_str(), r[1].as_str(), r[4].as_str()), ("workers", "g", "5"));
+        assert!(
+            r[6].starts_with("tool-test-") && r[7] == "/127.0.0.1" && r[8] == "tool-test",
+            "{active}"
+        );
+    }
+
+    let busy = sluice(
+        &[
+            "groups",
+            "--bootstrap-server",
+            &bs,
+            "--reset-offsets",
+            "--group",
+            "workers",
+            "--topic",
+            "g",
+            "--to-earliest",
+            "--execute",
+        ],
+        None,
+    );
+    assert!(!busy.status.success());
+    assert!(
+        String::from_utf8_lossy(&busy.stderr).contains("inactive"),
+        "{}",
+        String::from_utf8_lossy(&busy.stderr)
+    );
+
+    consumer.unsubscribe();
+    drop(consumer);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let empty = loop {
+        let out = ok(
+            &["groups", "--bootstrap-server", &bs, "--describe", "--group", "workers"],
+            None,
+        );
+        if out.contains("Consumer group 'workers' has no active members.") {
+            break out;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the group never became empty: {out}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        table_rows(&empty, header)
+            .iter()
+            .all(|r| r[6] == "-" && r[7] == "-" && r[8] == "-"),
+        "{empty}"
+    );
+
+    let dry = ok(
+        &[
+            "groups",
+            "--bootstrap-server",
+            &bs,
+            "--reset-offsets",
+            "--group",
+            "workers",
+            "--topic",
+            "g:1",
+            "--to-earliest",
+            "--dry-run",
+        ],
+        None,
+    );
+    assert_eq!(
+        table_rows(&dry, "GROUP TOPIC PARTITION NEW-OFFSET"),
+        vec![vec!["workers", "g", "1", "0"]]
+    );
+    let unchanged = ok(
+        &["groups", "--bootstrap-server", &bs, "--describe", "--group", "workers"],
+        None,
+    );
+    assert_eq!(
+        table_rows(&unchanged, header)
+            .iter()
+            .filter_map(|r| r[3].parse::<i64>().ok())
+            .sum::<i64>(),
+        committed
+    );
+
+    ok(
+        &[
+            "groups",
+            "--bootstrap-server",
+            &bs,
+            "--reset-offsets",
+            "--group",
+            "workers",
+            "--topic",
+            "g",
+            "--to-earliest",
+            "--execute",
+        ],
+        None,
+    );
+    let shifted = ok(
+        &[
+            "groups",
+            "--bootstrap-server",
+            &bs,
+            "--reset-offsets",
+            "--group",
+            "workers",
+            "--topic",
+            "g",
+            "--shift-by",
+            "2",
+            "--execute",
+        ],
+        None,
+    );
+    assert!(
+        table_rows(&shifted, "GROUP TOPIC PARTITION NEW-OFFSET")
+            .iter()
+            .all(|r| r[3] == "2"),
+        "{shifted}"
+    );
+    let described = ok(
+        &["groups", "--bootstrap-server", &bs, "--describe", "--group", "workers"],
+        None,
+    );
+    assert!(
+        table_rows(&described, header)
+            .iter()
+            .all(|r| r[3] == "2" && r[5] == "3"),
+        "{described}"
+    );
+    let future = ok(
+        &[
+            "groups",
+            "--bootstrap-server",
+            &bs,
+            "--reset-offsets",
+            "--group",
+            "workers",
+            "--topic",
+            "g",
+            "--to-datetime",
+            "2100-01-01T00:00:00",
+            "--execute",
+        ],
+        None,
+    );
+    assert!(
+        table_rows(&future, "GROUP TOPIC PARTITION NEW-OFFSET")
+            .iter()
+            .all(|r| r[3] == "5"),
+        "{future}"
+    );
+
+    let deleted = ok(
+        &["groups", "--bootstrap-server", &bs, "--delete", "--group", "workers"],
+        None,
+    );
+    assert!(
+        deleted.contains("'workers'") && deleted.contains("successful"),
+        "{deleted}"
+    );
+    assert!(!ok(&["groups", "--bootstrap-server", &bs, "--list"], None)
+        .lines()
+        .any(|l| l == "workers"));
     b.shutdown().await;
 }

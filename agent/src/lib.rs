@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod filter;
+pub mod inputs;
 
 pub use config::Config;

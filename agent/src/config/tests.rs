@@ -143,8 +143,10 @@ fn a_file_error_names_the_file() {
 
 #[test]
 fn precision_follows_telegraf_from_the_interval() {
-    let mut a = AgentConfig::default();
-    a.interval = Duration(std::time::Duration::from_millis(500));
+    let mut a = AgentConfig {
+        interval: Duration(std::time::Duration::from_millis(500)),
+        ..AgentConfig::default()
+    };
     assert_eq!(a.precision_ns(), 1_000_000);
     a.precision = Duration(std::time::Duration::from_millis(10));
     assert_eq!(a.precision_ns(), 10_000_000);

@@ -3,5 +3,7 @@
 pub mod config;
 pub mod filter;
 pub mod inputs;
+pub mod queue;
+pub mod record;
 
 pub use config::Config;

@@ -12,7 +12,8 @@
 
 use std::time::Duration;
 
-use rdkafka::config::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
@@ -24,8 +25,33 @@ pub const HEADER_AGENT: &str = "sluice-agent";
 pub const HEADER_SEQ: &str = "sluice-seq";
 pub const HEADER_TIME: &str = "sluice-time";
 
+/// librdkafka's logs and errors, at the agent's log levels: an unreachable broker is expected
+/// trouble that the flusher reports once per outage, so librdkafka's per-attempt complaints
+/// about it go to DEBUG; other errors are WARN.
+struct AgentContext;
+
+impl ClientContext for AgentContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Debug | RDKafkaLogLevel::Info | RDKafkaLogLevel::Notice => {
+                tracing::trace!(target: "librdkafka", "{fac} {message}")
+            }
+            _ => tracing::debug!(target: "librdkafka", "{fac} {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure) => {
+                tracing::debug!(target: "librdkafka", "{error}: {reason}")
+            }
+            _ => tracing::warn!(target: "librdkafka", "{error}: {reason}"),
+        }
+    }
+}
+
 pub struct KafkaOutput {
-    producer: FutureProducer,
+    producer: FutureProducer<AgentContext>,
     topic: String,
     agent_id: String,
 }
@@ -62,7 +88,7 @@ impl KafkaOutput {
             c.set(k, v);
         }
         Ok(KafkaOutput {
-            producer: c.create()?,
+            producer: c.create_with_context(AgentContext)?,
             topic: config.topic.clone(),
             agent_id: agent_id.to_string(),
         })

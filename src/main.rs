@@ -50,6 +50,24 @@ enum Command {
     Produce(tools::console::ProduceArgs),
     /// Print a topic's records (Kafka's console consumer).
     Consume(tools::console::ConsumeArgs),
+    /// Run the agent: sample CPU and memory, produce the samples to Kafka (Telegraf's config).
+    Agent {
+        /// Agent config file (a subset of Telegraf's, in TOML).
+        #[arg(long, default_value = "config/agent.toml")]
+        config: PathBuf,
+        /// Bootstrap brokers instead of the config's `brokers`.
+        #[arg(long, value_name = "HOST:PORT,...")]
+        brokers: Option<String>,
+        /// Serve self-metrics on HOST:PORT instead of the config's `metrics_listen` ("" turns it off).
+        #[arg(long, value_name = "HOST:PORT")]
+        metrics_listen: Option<String>,
+        /// Gather once, print line protocol to stdout and exit (like `telegraf --test`).
+        #[arg(long, conflicts_with = "once")]
+        test: bool,
+        /// Gather once, send one batch, wait for its acknowledgement and exit.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -88,6 +106,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Groups(args) => tools::groups::run(args).await?,
         Command::Produce(args) => tools::console::produce(args).await?,
         Command::Consume(args) => tools::console::consume(args).await?,
+        Command::Agent {
+            config,
+            brokers,
+            metrics_listen,
+            test,
+            once,
+        } => {
+            let mut config = agent::Config::load(&config)?;
+            if let Some(brokers) = brokers {
+                for kafka in &mut config.outputs.kafka {
+                    kafka.brokers = brokers.split(',').map(|b| b.trim().to_string()).collect();
+                }
+            }
+            if let Some(listen) = metrics_listen {
+                config.agent.metrics_listen = listen;
+            }
+            if test {
+                print!("{}", agent::test(config).await?);
+            } else if once {
+                let n = agent::once(config).await?;
+                tracing::info!(records = n, "sent one batch; the broker acknowledged every record");
+            } else {
+                agent::run(config, shutdown_signal()).await?;
+            }
+        }
         Command::Up { config_dir, data_dir } => {
             let config = broker_config(&config_dir.join("broker.toml"), None, Some(data_dir), true)?;
             let running = broker::start(config.clone()).await?;

@@ -55,11 +55,23 @@ fn spawn_agent(config: &Path) -> Child {
         .expect("sluice binary runs")
 }
 
-/// SIGTERM, as a service manager stops the agent, then wait for it to exit.
+/// SIGTERM, as a service manager stops the agent, then wait for it to exit: within its 5 s
+/// shutdown grace and a little more, even while the broker is down.
 fn stop(child: &mut Child) {
     // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the agent did not exit within 15 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(status.success(), "agent exited with {status}");
 }
 

@@ -23,6 +23,9 @@ pub struct Flusher {
     pub shutdown_grace: Duration,
 }
 
+/// How often a stopping flusher purges librdkafka's queue until its last send completes.
+const PURGE_REPEAT: Duration = Duration::from_millis(200);
+
 impl Flusher {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut deadline = None;
@@ -88,10 +91,14 @@ impl Flusher {
             let outcomes = {
                 let send = self.output.send(&batch);
                 tokio::pin!(send);
-                let mut purged = false;
+                let mut next_purge: Option<Instant> = None;
                 loop {
-                    let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                    let far = Instant::now() + Duration::from_secs(3600);
+                    let until = next_purge.or(*deadline).unwrap_or(far);
                     tokio::select! {
+                        // Polled first: the records must be handed to librdkafka before any
+                        // purge, or the purge would miss them.
+                        biased;
                         o = &mut send => break o,
                         _ = tokio::time::sleep(warn_after), if !warned => {
                             warned = true;
@@ -100,10 +107,12 @@ impl Flusher {
                         _ = stop.changed(), if deadline.is_none() => {
                             *deadline = Some(Instant::now() + self.shutdown_grace);
                         }
-                        _ = tokio::time::sleep_until(until), if deadline.is_some() && !purged => {
-                            // librdkafka answers every purged record with an error at once.
-                            purged = true;
+                        _ = tokio::time::sleep_until(until), if deadline.is_some() => {
+                            // librdkafka answers every purged record with an error at once; a
+                            // record it re-queued after a purge is answered by the next one, so
+                            // keep purging until the send completes.
                             self.output.purge();
+                            next_purge = Some(Instant::now() + PURGE_REPEAT);
                         }
                     }
                 }
@@ -140,7 +149,13 @@ impl Flusher {
             if let Some(fatal) = self.output.fatal_error() {
                 tracing::error!(error = %fatal, "the Kafka producer failed fatally; restart the agent to send again");
             }
-            tokio::time::sleep(backoff).await;
+            // The backoff gives way to a stop signal: shutting down must not wait up to 30 s.
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.changed(), if deadline.is_none() => {
+                    *deadline = Some(Instant::now() + self.shutdown_grace);
+                }
+            }
             backoff = (backoff * 2).min(Duration::from_secs(30));
             batch = retry;
         }

@@ -250,12 +250,12 @@ mod tests {
     #[test]
     fn assignment_topics_are_decoded() {
         let mut b = vec![0, 1, 0, 0, 0, 2];
-        for (t, ps) in [("metrics", vec![0, 3]), ("dlq", vec![1])] {
+        for (t, ps) in [("metrics", vec![0i32, 3]), ("dlq", vec![1])] {
             b.extend((t.len() as i16).to_be_bytes());
             b.extend(t.as_bytes());
             b.extend((ps.len() as i32).to_be_bytes());
             for p in ps {
-                b.extend((p as i32).to_be_bytes());
+                b.extend(p.to_be_bytes());
             }
         }
         assert_eq!(super::assigned_topics(&b), ["metrics", "dlq"]);

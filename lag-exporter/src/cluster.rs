@@ -87,8 +87,9 @@ impl Cluster {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "false")
+            .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", "10")
-            .set("max.partition.fetch.bytes", "1")
+            .set("max.partition.fetch.bytes", "65536")
             .set("queued.min.messages", "1")
             .create()
             .map_err(ClusterError::Client)?;
@@ -162,7 +163,9 @@ impl Cluster {
     }
 
     /// Timestamps (ms) of the records at `wanted` (topic, partition, offset). Offsets that cannot
-    /// be read in time are left out. Records are read in rounds, one offset per partition a round.
+    /// be read in time are left out. Each pass reads every partition forward from its lowest
+    /// missing offset through a window of [`SPAN`] offsets, so the groups of one topic cost one
+    /// read per partition; offsets beyond the window wait for the next pass.
     pub fn timestamps(&mut self, wanted: &BTreeSet<(String, i32, i64)>) -> HashMap<(String, i32, i64), i64> {
         self.timestamps.retain(|k, _| wanted.contains(k));
         let mut missing: BTreeMap<(String, i32), Vec<i64>> = BTreeMap::new();
@@ -173,24 +176,25 @@ impl Cluster {
         }
         let deadline = Instant::now() + self.timeout;
         while !missing.is_empty() && Instant::now() < deadline {
-            let round: Vec<((String, i32), i64)> = missing
+            // BTreeSet iteration order made every list ascending; a pass takes a window of each.
+            let pass: BTreeMap<(String, i32), Vec<i64>> = missing
                 .iter_mut()
-                .filter_map(|(tp, offsets)| offsets.pop().map(|o| (tp.clone(), o)))
+                .map(|(tp, offsets)| {
+                    let end = offsets.partition_point(|o| *o < offsets[0] + SPAN);
+                    (tp.clone(), offsets.drain(..end).collect())
+                })
                 .collect();
             missing.retain(|_, offsets| !offsets.is_empty());
-            self.read_round(&round, deadline);
+            self.read_pass(pass, deadline);
         }
         let _ = self.reader.unassign();
         self.timestamps.clone()
     }
 
-    fn read_round(&mut self, round: &[((String, i32), i64)], deadline: Instant) {
+    fn read_pass(&mut self, mut pending: BTreeMap<(String, i32), Vec<i64>>, deadline: Instant) {
         let mut tpl = TopicPartitionList::new();
-        let mut pending: HashMap<(String, i32), i64> = HashMap::new();
-        for ((t, p), o) in round {
-            if tpl.add_partition_offset(t, *p, Offset::Offset(*o)).is_ok() {
-                pending.insert((t.clone(), *p), *o);
-            }
+        for ((t, p), offsets) in &pending {
+            let _ = tpl.add_partition_offset(t, *p, Offset::Offset(offsets[0]));
         }
         if let Err(e) = self.reader.assign(&tpl) {
             tracing::warn!(error = %e, "lag exporter: cannot assign partitions to read timestamps");
@@ -202,17 +206,25 @@ impl Cluster {
             };
             let Ok(msg) = msg else { continue };
             let key = (msg.topic().to_string(), msg.partition());
-            // The first record at or after the wanted offset is the first unconsumed one (the
+            let Some(offsets) = pending.get_mut(&key) else { continue };
+            // The first record at or after a wanted offset is the first unconsumed one (the
             // wanted offset itself may hold a transaction marker or have been compacted away).
-            if let Some(o) = pending.get(&key).copied().filter(|o| msg.offset() >= *o) {
-                if let Some(ts) = msg.timestamp().to_millis() {
-                    self.timestamps.insert((key.0.clone(), key.1, o), ts);
+            let reached = offsets.partition_point(|o| *o <= msg.offset());
+            if let Some(ts) = msg.timestamp().to_millis() {
+                for o in &offsets[..reached] {
+                    self.timestamps.insert((key.0.clone(), key.1, *o), ts);
                 }
+            }
+            offsets.drain(..reached);
+            if offsets.is_empty() {
                 pending.remove(&key);
             }
         }
     }
 }
+
+/// How far one pass reads forward in a partition to date several groups' offsets at once.
+const SPAN: i64 = 10_000;
 
 /// Topic names of a ConsumerProtocolAssignment: `i16 version, [i32 n]{string topic, [i32
 /// m]{i32 partition}}, bytes user_data`. A malformed one yields what was read so far.

@@ -28,8 +28,12 @@ pub enum ClusterError {
         partition: i32,
         source: KafkaError,
     },
+    #[error("listing offsets: {source}")]
+    ListOffsets { source: KafkaError },
     #[error("listing groups: {0}")]
     Groups(KafkaError),
+    #[error("a thread reading committed offsets panicked")]
+    Aborted,
     #[error("committed offsets: {0}")]
     Committed(#[from] OffsetsError),
 }
@@ -62,7 +66,10 @@ pub struct Snapshot {
 /// The librdkafka clients a collector keeps between collections.
 pub struct Cluster {
     consumer: BaseConsumer,
-    admin: AdminClient<DefaultClientContext>,
+    /// Several admin clients, used in parallel: librdkafka parses an OffsetFetch answer with a
+    /// linear search per partition (quadratic in the partitions of a group), which makes the
+    /// committed offsets of many groups on many partitions CPU-bound in librdkafka's thread.
+    admins: Vec<AdminClient<DefaultClientContext>>,
     /// Reads single records to learn their timestamps; never joins a group, never commits.
     reader: BaseConsumer,
     timeout: Duration,
@@ -94,8 +101,16 @@ impl Cluster {
             .create()
             .map_err(ClusterError::Client)?;
         Ok(Cluster {
-            consumer: client_config(config).create().map_err(ClusterError::Client)?,
-            admin: client_config(config).create().map_err(ClusterError::Client)?,
+            // read_uncommitted: ListOffsets "latest" answers the high watermark, as lag needs,
+            // not the last stable offset.
+            consumer: client_config(config)
+                .set("group.id", "sluice-lag-exporter-offsets")
+                .set("isolation.level", "read_uncommitted")
+                .create()
+                .map_err(ClusterError::Client)?,
+            admins: (0..std::thread::available_parallelism().map_or(1, |n| n.get()).min(4))
+                .map(|_| client_config(config).create().map_err(ClusterError::Client))
+                .collect::<Result<_, _>>()?,
             reader,
             timeout: config.timeout,
             topics: config.topics.compile("topics")?,
@@ -106,29 +121,34 @@ impl Cluster {
 
     /// Reads topics, offsets and groups.
     pub fn snapshot(&self) -> Result<Snapshot, ClusterError> {
+        let started = Instant::now();
         let md = self
             .consumer
             .fetch_metadata(None, self.timeout)
             .map_err(ClusterError::Metadata)?;
+        let topics: Vec<(String, Vec<i32>)> = md
+            .topics()
+            .iter()
+            .filter(|t| self.topics.matches(t.name()))
+            .map(|t| (t.name().to_string(), t.partitions().iter().map(|p| p.id()).collect()))
+            .collect();
+        let earliest = self.list_offsets(&topics, Offset::Beginning)?;
+        let latest = self.list_offsets(&topics, Offset::End)?;
+        let offsets_done = Instant::now();
         let mut partitions: BTreeMap<String, BTreeMap<i32, Watermarks>> = BTreeMap::new();
-        for t in md.topics().iter().filter(|t| self.topics.matches(t.name())) {
-            let entry = partitions.entry(t.name().to_string()).or_default();
-            for p in t.partitions() {
-                let (low, high) = self
-                    .consumer
-                    .fetch_watermarks(t.name(), p.id(), self.timeout)
-                    .map_err(|source| ClusterError::Watermarks {
-                        topic: t.name().to_string(),
-                        partition: p.id(),
-                        source,
-                    })?;
-                entry.insert(
-                    p.id(),
-                    Watermarks {
-                        log_start_offset: low,
-                        high_watermark: high,
-                    },
-                );
+        for (topic, ids) in &topics {
+            let entry = partitions.entry(topic.clone()).or_default();
+            for p in ids {
+                let key = (topic.clone(), *p);
+                if let (Some(&low), Some(&high)) = (earliest.get(&key), latest.get(&key)) {
+                    entry.insert(
+                        *p,
+                        Watermarks {
+                            log_start_offset: low,
+                            high_watermark: high,
+                        },
+                    );
+                }
             }
         }
         let list = self
@@ -155,11 +175,79 @@ impl Cluster {
             .collect();
         groups.sort_by(|a, b| a.name.cmp(&b.name));
         let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
-        let mut committed = offsets::list_group_offsets(&self.admin, &names, self.timeout)?;
+        let groups_done = Instant::now();
+        let mut committed = self.committed(&names)?;
+        tracing::debug!(
+            offsets_ms = (offsets_done - started).as_millis() as u64,
+            groups_ms = (groups_done - offsets_done).as_millis() as u64,
+            committed_ms = groups_done.elapsed().as_millis() as u64,
+            "lag exporter: cluster read"
+        );
         for g in &mut groups {
             g.committed = committed.remove(&g.name).unwrap_or_default();
         }
         Ok(Snapshot { partitions, groups })
+    }
+
+    /// Committed offsets of `names`, the groups split over the admin clients.
+    fn committed(&self, names: &[String]) -> Result<BTreeMap<String, Committed>, ClusterError> {
+        let chunk = names.len().div_ceil(self.admins.len()).max(1);
+        let timeout = self.timeout;
+        let parts = std::thread::scope(|s| {
+            let handles: Vec<_> = names
+                .chunks(chunk)
+                .zip(&self.admins)
+                .map(|(groups, admin)| s.spawn(move || offsets::list_group_offsets(admin, groups, timeout)))
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+        });
+        let mut out = BTreeMap::new();
+        for part in parts {
+            let part = part.map_err(|_| ClusterError::Aborted)??;
+            out.extend(part);
+        }
+        Ok(out)
+    }
+
+    /// Log-start (`Offset::Beginning`) or log-end (`Offset::End`) offsets of every partition in one
+    /// ListOffsets request per leader: librdkafka's offsets-for-times with Kafka's sentinel
+    /// timestamps -2 (earliest) and -1 (latest), instead of two requests per partition.
+    fn list_offsets(
+        &self,
+        topics: &[(String, Vec<i32>)],
+        which: Offset,
+    ) -> Result<BTreeMap<(String, i32), i64>, ClusterError> {
+        let mut tpl = TopicPartitionList::new();
+        for (t, ids) in topics {
+            for p in ids {
+                let _ = tpl.add_partition_offset(t, *p, which);
+            }
+        }
+        if tpl.count() == 0 {
+            return Ok(BTreeMap::new());
+        }
+        let answered = self
+            .consumer
+            .offsets_for_times(tpl, self.timeout)
+            .map_err(|source| ClusterError::ListOffsets { source })?;
+        let mut out = BTreeMap::new();
+        for e in answered.elements() {
+            match (e.error(), e.offset()) {
+                (Ok(()), Offset::Offset(o)) => {
+                    out.insert((e.topic().to_string(), e.partition()), o);
+                }
+                (Err(source), _) => {
+                    return Err(ClusterError::Watermarks {
+                        topic: e.topic().to_string(),
+                        partition: e.partition(),
+                        source,
+                    })
+                }
+                // No offset answered (an empty reply for that partition): leave it out.
+                (Ok(()), _) => {}
+            }
+        }
+        Ok(out)
     }
 
     /// Timestamps (ms) of the records at `wanted` (topic, partition, offset). Offsets that cannot

@@ -179,9 +179,19 @@ impl Collector {
 
 /// One collection: cluster state, then the timestamps lag in seconds needs, then the figures.
 fn collect(cluster: &mut cluster::Cluster, granularity: Granularity) -> Result<metrics::Sample, ClusterError> {
+    let started = Instant::now();
     let snapshot = cluster.snapshot()?;
+    let read = Instant::now();
     let timestamps = cluster.timestamps(&lag::first_unconsumed(&snapshot));
-    Ok(lag::figures(&snapshot, granularity, &timestamps, unix_now_ms()))
+    let dated = Instant::now();
+    let figures = lag::figures(&snapshot, granularity, &timestamps, unix_now_ms());
+    tracing::debug!(
+        read_ms = (read - started).as_millis() as u64,
+        timestamps_ms = (dated - read).as_millis() as u64,
+        figures_ms = dated.elapsed().as_millis() as u64,
+        "lag exporter: collection"
+    );
+    Ok(figures)
 }
 
 fn unix_now_ms() -> i64 {

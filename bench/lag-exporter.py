@@ -101,6 +101,11 @@ def main():
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             print(f"perf data: {d}/perf.data", file=sys.stderr)
 
+        if os.environ.get("RSS_WATCH"):
+            for _ in range(int(os.environ["RSS_WATCH"]) // 5):
+                time.sleep(5)
+                print(f"RSS {status(exporter.pid, 'VmRSS'):.0f} MiB", file=sys.stderr)
+
         def measure(seconds, pause):
             cpu0, w0 = cpu_seconds(exporter.pid), time.time()
             latencies, durations, last = [], [], None

@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::{Config, Matcher};
@@ -63,15 +64,42 @@ pub struct Snapshot {
     pub groups: Vec<Group>,
 }
 
+/// librdkafka's logs at the exporter's levels: an unreachable cluster is recovered trouble that
+/// the collector reports once (WARN, with `up` = 0), so librdkafka's per-attempt complaints about
+/// it go to DEBUG; other errors are WARN.
+pub struct ExporterContext;
+
+impl ClientContext for ExporterContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Debug | RDKafkaLogLevel::Info | RDKafkaLogLevel::Notice => {
+                tracing::trace!(target: "librdkafka", "{fac} {message}")
+            }
+            _ => tracing::debug!(target: "librdkafka", "{fac} {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure) => {
+                tracing::debug!(target: "librdkafka", "{error}: {reason}")
+            }
+            _ => tracing::warn!(target: "librdkafka", "{error}: {reason}"),
+        }
+    }
+}
+
+impl ConsumerContext for ExporterContext {}
+
 /// The librdkafka clients a collector keeps between collections.
 pub struct Cluster {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<ExporterContext>,
     /// Several admin clients, used in parallel: librdkafka parses an OffsetFetch answer with a
     /// linear search per partition (quadratic in the partitions of a group), which makes the
     /// committed offsets of many groups on many partitions CPU-bound in librdkafka's thread.
-    admins: Vec<AdminClient<DefaultClientContext>>,
+    admins: Vec<AdminClient<ExporterContext>>,
     /// Reads single records to learn their timestamps; never joins a group, never commits.
-    reader: BaseConsumer,
+    reader: BaseConsumer<ExporterContext>,
     timeout: Duration,
     topics: Matcher,
     groups: Matcher,
@@ -98,7 +126,7 @@ impl Cluster {
             .set("fetch.wait.max.ms", "10")
             .set("max.partition.fetch.bytes", "65536")
             .set("queued.min.messages", "1")
-            .create()
+            .create_with_context(ExporterContext)
             .map_err(ClusterError::Client)?;
         Ok(Cluster {
             // read_uncommitted: ListOffsets "latest" answers the high watermark, as lag needs,
@@ -106,10 +134,14 @@ impl Cluster {
             consumer: client_config(config)
                 .set("group.id", "sluice-lag-exporter-offsets")
                 .set("isolation.level", "read_uncommitted")
-                .create()
+                .create_with_context(ExporterContext)
                 .map_err(ClusterError::Client)?,
             admins: (0..std::thread::available_parallelism().map_or(1, |n| n.get()).min(4))
-                .map(|_| client_config(config).create().map_err(ClusterError::Client))
+                .map(|_| {
+                    client_config(config)
+                        .create_with_context(ExporterContext)
+                        .map_err(ClusterError::Client)
+                })
                 .collect::<Result<_, _>>()?,
             reader,
             timeout: config.timeout,

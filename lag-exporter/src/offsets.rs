@@ -13,7 +13,6 @@ use std::ffi::{CStr, CString};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 use rdkafka_sys as sys;
 
 /// A group's committed offsets: (topic, partition) → offset. Partitions the group never
@@ -32,7 +31,7 @@ pub enum OffsetsError {
 
 /// Fetches the committed offsets of every group in `groups`.
 pub fn list_group_offsets(
-    admin: &AdminClient<DefaultClientContext>,
+    admin: &AdminClient<crate::cluster::ExporterContext>,
     groups: &[String],
     timeout: Duration,
 ) -> Result<BTreeMap<String, Committed>, OffsetsError> {

@@ -68,6 +68,18 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Export consumer-group lag as Prometheus metrics (any Kafka cluster).
+    LagExporter {
+        /// Lag exporter config file.
+        #[arg(long, default_value = "config/lag-exporter.toml")]
+        config: PathBuf,
+        /// Bootstrap brokers instead of the config's `brokers`.
+        #[arg(long, value_name = "HOST:PORT,...")]
+        brokers: Option<String>,
+        /// Serve /metrics on HOST:PORT instead of the config's `listen`.
+        #[arg(long, value_name = "HOST:PORT")]
+        listen: Option<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -130,6 +142,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 agent::run(config, shutdown_signal()).await?;
             }
+        }
+        Command::LagExporter {
+            config,
+            brokers,
+            listen,
+        } => {
+            let mut config = if config_was_given() || config.exists() {
+                lag_exporter::Config::load(&config)?
+            } else {
+                tracing::info!(path = %config.display(), "no lag exporter config file; using the defaults");
+                lag_exporter::Config::default()
+            };
+            if let Some(brokers) = brokers {
+                config.brokers = brokers.split(',').map(|b| b.trim().to_string()).collect();
+            }
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            lag_exporter::run(config, shutdown_signal()).await?;
         }
         Command::Up { config_dir, data_dir } => {
             let config = broker_config(&config_dir.join("broker.toml"), None, Some(data_dir), true)?;

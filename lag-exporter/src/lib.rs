@@ -1,3 +1,201 @@
-//! Consumer-group lag collection and its Prometheus endpoint.
+//! Consumer-group lag of any Kafka cluster (the bundled broker or another) as Prometheus metrics.
 //!
-//! Empty until issue 6 lands; it is here so the workspace has its final shape.
+//! # Layout
+//!
+//! - [`config`]: `config/lag-exporter.toml` — cluster, interval, listen address, filters.
+//! - `cluster`: the librdkafka side — metadata, watermarks, groups, and the timestamps of first
+//!   unconsumed records; `offsets`: every group's committed offsets through librdkafka's
+//!   ListConsumerGroupOffsets admin call (FFI, one admin client for all groups).
+//! - `lag`: pure arithmetic from what the cluster said to the figures served.
+//! - [`metrics`]: every metric name, declared once; the cache a scrape reads.
+//!
+//! A collection runs on a blocking thread every `interval` (cluster → `lag::figures` →
+//! `Cache::publish`); `/metrics` (the `metrics-endpoint` crate) only reads the cache, so a
+//! scrape never waits on the cluster. A failed collection keeps the last good figures, sets
+//! `sluice_lag_exporter_up` to 0 and logs one warning.
+
+mod cluster;
+pub mod config;
+mod lag;
+pub mod metrics;
+mod offsets;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use cluster::ClusterError;
+pub use config::{Config, ConfigError, Granularity};
+
+/// Why the exporter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+}
+
+/// A running exporter: its address and the count of finished collections.
+pub struct RunningExporter {
+    addr: SocketAddr,
+    collections: watch::Receiver<u64>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningExporter {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits until a collection that started after this call has finished (well or not).
+    pub async fn next_collection(&mut self) {
+        let seen = *self.collections.borrow_and_update();
+        let _ = self.collections.wait_for(|n| *n >= seen + 2).await;
+    }
+
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Validates `config`, binds the listener and starts collecting.
+pub async fn start(config: Config) -> Result<RunningExporter, Error> {
+    config.validate()?;
+    let addr: SocketAddr = config.listen.parse().map_err(|_| ConfigError::Invalid {
+        path: None,
+        key: "listen".into(),
+        expected: "HOST:PORT".into(),
+        got: config.listen.clone(),
+    })?;
+    let (registry, cache, health) = metrics::registry()?;
+    let cluster = cluster::Cluster::new(&config)?;
+    let (stop_tx, stop) = watch::channel(false);
+    let (addr, server) = metrics_endpoint::bind(addr, registry, stop.clone())
+        .await
+        .map_err(|source| Error::Listen {
+            addr: config.listen.clone(),
+            source,
+        })?;
+    let (count_tx, collections) = watch::channel(0u64);
+    let collector = Collector {
+        cluster: Arc::new(Mutex::new(cluster)),
+        cache,
+        health,
+        config,
+        collections: count_tx,
+    };
+    let collector = tokio::spawn(collector.run(stop));
+    tracing::info!(%addr, "lag exporter: serving /metrics");
+    Ok(RunningExporter {
+        addr,
+        collections,
+        stop: stop_tx,
+        tasks: vec![server, collector],
+    })
+}
+
+/// Runs until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    let running = start(config).await?;
+    shutdown.await;
+    running.shutdown().await;
+    Ok(())
+}
+
+struct Collector {
+    /// Only the collector task touches the clients; the mutex makes them movable to the
+    /// blocking thread and back.
+    cluster: Arc<Mutex<cluster::Cluster>>,
+    cache: metrics::Cache,
+    health: metrics::Health,
+    config: Config,
+    collections: watch::Sender<u64>,
+}
+
+impl Collector {
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut failing = false;
+        loop {
+            let started = Instant::now();
+            let cluster = self.cluster.clone();
+            let granularity = self.config.granularity;
+            let result = tokio::task::spawn_blocking(move || {
+                let mut cluster = cluster.lock().unwrap_or_else(|e| e.into_inner());
+                collect(&mut cluster, granularity)
+            })
+            .await;
+            let outcome = match result {
+                Ok(Ok(sample)) => self
+                    .cache
+                    .publish(&sample)
+                    .map(|()| sample.len())
+                    .map_err(|e| e.to_string()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("collection aborted: {e}")),
+            };
+            self.health.collect_duration.set(started.elapsed().as_secs_f64());
+            match outcome {
+                Ok(series) => {
+                    if failing {
+                        tracing::info!("lag exporter: collection works again");
+                    }
+                    failing = false;
+                    self.health.up.set(1);
+                    self.health.series.set(series as i64);
+                    self.health.last_success.set(unix_now_ms() as f64 / 1000.0);
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(error = %e, "lag exporter: collection failed; serving the last good figures");
+                    } else {
+                        tracing::debug!(error = %e, "lag exporter: collection failed again");
+                    }
+                    failing = true;
+                    self.health.up.set(0);
+                    self.health.collections_failed.inc();
+                }
+            }
+            self.collections.send_modify(|n| *n += 1);
+            tokio::select! {
+                _ = tokio::time::sleep_until((started + self.config.interval).into()) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// One collection: cluster state, then the timestamps lag in seconds needs, then the figures.
+fn collect(cluster: &mut cluster::Cluster, granularity: Granularity) -> Result<metrics::Sample, ClusterError> {
+    let started = Instant::now();
+    let snapshot = cluster.snapshot()?;
+    let read = Instant::now();
+    let timestamps = cluster.timestamps(&lag::first_unconsumed(&snapshot));
+    let dated = Instant::now();
+    let figures = lag::figures(&snapshot, granularity, &timestamps, unix_now_ms());
+    tracing::debug!(
+        read_ms = (read - started).as_millis() as u64,
+        timestamps_ms = (dated - read).as_millis() as u64,
+        figures_ms = dated.elapsed().as_millis() as u64,
+        "lag exporter: collection"
+    );
+    Ok(figures)
+}
+
+fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,396 @@
+//! What one collection reads from the cluster: topics and their offsets, groups with their
+//! state, members and committed offsets, and the timestamps of first unconsumed records.
+//! Blocking librdkafka calls; the collector runs them off the async runtime.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::config::{Config, Matcher};
+use crate::offsets::{self, Committed, OffsetsError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot create a Kafka client: {0}")]
+    Client(KafkaError),
+    #[error("metadata: {0}")]
+    Metadata(KafkaError),
+    #[error("offsets of {topic}[{partition}]: {source}")]
+    Watermarks {
+        topic: String,
+        partition: i32,
+        source: KafkaError,
+    },
+    #[error("listing offsets: {source}")]
+    ListOffsets { source: KafkaError },
+    #[error("listing groups: {0}")]
+    Groups(KafkaError),
+    #[error("a thread reading committed offsets panicked")]
+    Aborted,
+    #[error("committed offsets: {0}")]
+    Committed(#[from] OffsetsError),
+}
+
+/// A partition's log range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watermarks {
+    pub log_start_offset: i64,
+    pub high_watermark: i64,
+}
+
+/// A consumer group as ListGroups/DescribeGroups and OffsetFetch describe it.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: String,
+    pub state: String,
+    pub members: usize,
+    /// Topics that members are assigned (a group that never committed still lags on these).
+    pub assigned_topics: BTreeSet<String>,
+    pub committed: Committed,
+}
+
+/// Everything one collection read.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub partitions: BTreeMap<String, BTreeMap<i32, Watermarks>>,
+    pub groups: Vec<Group>,
+}
+
+/// librdkafka's logs at the exporter's levels: an unreachable cluster is recovered trouble that
+/// the collector reports once (WARN, with `up` = 0), so librdkafka's per-attempt complaints about
+/// it go to DEBUG; other errors are WARN.
+pub struct ExporterContext;
+
+impl ClientContext for ExporterContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Debug | RDKafkaLogLevel::Info | RDKafkaLogLevel::Notice => {
+                tracing::trace!(target: "librdkafka", "{fac} {message}")
+            }
+            _ => tracing::debug!(target: "librdkafka", "{fac} {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure) => {
+                tracing::debug!(target: "librdkafka", "{error}: {reason}")
+            }
+            _ => tracing::warn!(target: "librdkafka", "{error}: {reason}"),
+        }
+    }
+}
+
+impl ConsumerContext for ExporterContext {}
+
+/// The librdkafka clients a collector keeps between collections.
+pub struct Cluster {
+    consumer: BaseConsumer<ExporterContext>,
+    /// Several admin clients, used in parallel: librdkafka parses an OffsetFetch answer with a
+    /// linear search per partition (quadratic in the partitions of a group), which makes the
+    /// committed offsets of many groups on many partitions CPU-bound in librdkafka's thread.
+    admins: Vec<AdminClient<ExporterContext>>,
+    /// Reads single records to learn their timestamps; never joins a group, never commits.
+    reader: BaseConsumer<ExporterContext>,
+    timeout: Duration,
+    topics: Matcher,
+    groups: Matcher,
+    /// (topic, partition, offset) → record timestamp (ms); offsets do not change their records.
+    timestamps: HashMap<(String, i32, i64), i64>,
+}
+
+fn client_config(config: &Config) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", config.brokers.join(","))
+        .set("client.id", "sluice-lag-exporter")
+        .set("log_level", "3");
+    c
+}
+
+impl Cluster {
+    pub fn new(config: &Config) -> Result<Cluster, crate::Error> {
+        let reader = client_config(config)
+            .set("group.id", "sluice-lag-exporter-reader")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", "10")
+            .set("max.partition.fetch.bytes", "65536")
+            .set("queued.min.messages", "1")
+            .create_with_context(ExporterContext)
+            .map_err(ClusterError::Client)?;
+        Ok(Cluster {
+            // read_uncommitted: ListOffsets "latest" answers the high watermark, as lag needs,
+            // not the last stable offset.
+            consumer: client_config(config)
+                .set("group.id", "sluice-lag-exporter-offsets")
+                .set("isolation.level", "read_uncommitted")
+                .create_with_context(ExporterContext)
+                .map_err(ClusterError::Client)?,
+            admins: (0..std::thread::available_parallelism().map_or(1, |n| n.get()).min(4))
+                .map(|_| {
+                    client_config(config)
+                        .create_with_context(ExporterContext)
+                        .map_err(ClusterError::Client)
+                })
+                .collect::<Result<_, _>>()?,
+            reader,
+            timeout: config.timeout,
+            topics: config.topics.compile("topics")?,
+            groups: config.groups.compile("groups")?,
+            timestamps: HashMap::new(),
+        })
+    }
+
+    /// Reads topics, offsets and groups.
+    pub fn snapshot(&self) -> Result<Snapshot, ClusterError> {
+        let started = Instant::now();
+        let md = self
+            .consumer
+            .fetch_metadata(None, self.timeout)
+            .map_err(ClusterError::Metadata)?;
+        let topics: Vec<(String, Vec<i32>)> = md
+            .topics()
+            .iter()
+            .filter(|t| self.topics.matches(t.name()))
+            .map(|t| (t.name().to_string(), t.partitions().iter().map(|p| p.id()).collect()))
+            .collect();
+        let earliest = self.list_offsets(&topics, Offset::Beginning)?;
+        let latest = self.list_offsets(&topics, Offset::End)?;
+        let offsets_done = Instant::now();
+        let mut partitions: BTreeMap<String, BTreeMap<i32, Watermarks>> = BTreeMap::new();
+        for (topic, ids) in &topics {
+            let entry = partitions.entry(topic.clone()).or_default();
+            for p in ids {
+                let key = (topic.clone(), *p);
+                if let (Some(&low), Some(&high)) = (earliest.get(&key), latest.get(&key)) {
+                    entry.insert(
+                        *p,
+                        Watermarks {
+                            log_start_offset: low,
+                            high_watermark: high,
+                        },
+                    );
+                }
+            }
+        }
+        let list = self
+            .consumer
+            .fetch_group_list(None, self.timeout)
+            .map_err(ClusterError::Groups)?;
+        let mut groups: Vec<Group> = list
+            .groups()
+            .iter()
+            .filter(|g| self.groups.matches(g.name()))
+            .filter(|g| g.protocol_type() == "consumer" || g.protocol_type().is_empty())
+            .map(|g| Group {
+                name: g.name().to_string(),
+                state: g.state().to_string(),
+                members: g.members().len(),
+                assigned_topics: g
+                    .members()
+                    .iter()
+                    .filter_map(|m| m.assignment())
+                    .flat_map(assigned_topics)
+                    .collect(),
+                committed: Committed::new(),
+            })
+            .collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+        let groups_done = Instant::now();
+        let mut committed = self.committed(&names)?;
+        tracing::debug!(
+            offsets_ms = (offsets_done - started).as_millis() as u64,
+            groups_ms = (groups_done - offsets_done).as_millis() as u64,
+            committed_ms = groups_done.elapsed().as_millis() as u64,
+            "lag exporter: cluster read"
+        );
+        for g in &mut groups {
+            g.committed = committed.remove(&g.name).unwrap_or_default();
+        }
+        Ok(Snapshot { partitions, groups })
+    }
+
+    /// Committed offsets of `names`, the groups split over the admin clients.
+    fn committed(&self, names: &[String]) -> Result<BTreeMap<String, Committed>, ClusterError> {
+        let chunk = names.len().div_ceil(self.admins.len()).max(1);
+        let timeout = self.timeout;
+        let parts = std::thread::scope(|s| {
+            let handles: Vec<_> = names
+                .chunks(chunk)
+                .zip(&self.admins)
+                .map(|(groups, admin)| s.spawn(move || offsets::list_group_offsets(admin, groups, timeout)))
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+        });
+        let mut out = BTreeMap::new();
+        for part in parts {
+            let part = part.map_err(|_| ClusterError::Aborted)??;
+            out.extend(part);
+        }
+        Ok(out)
+    }
+
+    /// Log-start (`Offset::Beginning`) or log-end (`Offset::End`) offsets of every partition in one
+    /// ListOffsets request per leader: librdkafka's offsets-for-times with Kafka's sentinel
+    /// timestamps -2 (earliest) and -1 (latest), instead of two requests per partition.
+    fn list_offsets(
+        &self,
+        topics: &[(String, Vec<i32>)],
+        which: Offset,
+    ) -> Result<BTreeMap<(String, i32), i64>, ClusterError> {
+        let mut tpl = TopicPartitionList::new();
+        for (t, ids) in topics {
+            for p in ids {
+                let _ = tpl.add_partition_offset(t, *p, which);
+            }
+        }
+        if tpl.count() == 0 {
+            return Ok(BTreeMap::new());
+        }
+        let answered = self
+            .consumer
+            .offsets_for_times(tpl, self.timeout)
+            .map_err(|source| ClusterError::ListOffsets { source })?;
+        let mut out = BTreeMap::new();
+        for e in answered.elements() {
+            match (e.error(), e.offset()) {
+                (Ok(()), Offset::Offset(o)) => {
+                    out.insert((e.topic().to_string(), e.partition()), o);
+                }
+                (Err(source), _) => {
+                    return Err(ClusterError::Watermarks {
+                        topic: e.topic().to_string(),
+                        partition: e.partition(),
+                        source,
+                    })
+                }
+                // No offset answered (an empty reply for that partition): leave it out.
+                (Ok(()), _) => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Timestamps (ms) of the records at `wanted` (topic, partition, offset). Offsets that cannot
+    /// be read in time are left out. Each pass reads every partition forward from its lowest
+    /// missing offset through a window of [`SPAN`] offsets, so the groups of one topic cost one
+    /// read per partition; offsets beyond the window wait for the next pass.
+    pub fn timestamps(&mut self, wanted: &BTreeSet<(String, i32, i64)>) -> HashMap<(String, i32, i64), i64> {
+        self.timestamps.retain(|k, _| wanted.contains(k));
+        let mut missing: BTreeMap<(String, i32), Vec<i64>> = BTreeMap::new();
+        for (t, p, o) in wanted {
+            if !self.timestamps.contains_key(&(t.clone(), *p, *o)) {
+                missing.entry((t.clone(), *p)).or_default().push(*o);
+            }
+        }
+        let deadline = Instant::now() + self.timeout;
+        while !missing.is_empty() && Instant::now() < deadline {
+            // BTreeSet iteration order made every list ascending; a pass takes a window of each.
+            let pass: BTreeMap<(String, i32), Vec<i64>> = missing
+                .iter_mut()
+                .map(|(tp, offsets)| {
+                    let end = offsets.partition_point(|o| *o < offsets[0] + SPAN);
+                    (tp.clone(), offsets.drain(..end).collect())
+                })
+                .collect();
+            missing.retain(|_, offsets| !offsets.is_empty());
+            self.read_pass(pass, deadline);
+        }
+        let _ = self.reader.unassign();
+        self.timestamps.clone()
+    }
+
+    fn read_pass(&mut self, mut pending: BTreeMap<(String, i32), Vec<i64>>, deadline: Instant) {
+        let mut tpl = TopicPartitionList::new();
+        for ((t, p), offsets) in &pending {
+            let _ = tpl.add_partition_offset(t, *p, Offset::Offset(offsets[0]));
+        }
+        if let Err(e) = self.reader.assign(&tpl) {
+            tracing::warn!(error = %e, "lag exporter: cannot assign partitions to read timestamps");
+            return;
+        }
+        while !pending.is_empty() && Instant::now() < deadline {
+            let Some(msg) = self.reader.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            let Ok(msg) = msg else { continue };
+            let key = (msg.topic().to_string(), msg.partition());
+            let Some(offsets) = pending.get_mut(&key) else { continue };
+            // The first record at or after a wanted offset is the first unconsumed one (the
+            // wanted offset itself may hold a transaction marker or have been compacted away).
+            let reached = offsets.partition_point(|o| *o <= msg.offset());
+            if let Some(ts) = msg.timestamp().to_millis() {
+                for o in &offsets[..reached] {
+                    self.timestamps.insert((key.0.clone(), key.1, *o), ts);
+                }
+            }
+            offsets.drain(..reached);
+            if offsets.is_empty() {
+                pending.remove(&key);
+            }
+        }
+    }
+}
+
+/// How far one pass reads forward in a partition to date several groups' offsets at once.
+const SPAN: i64 = 10_000;
+
+/// Topic names of a ConsumerProtocolAssignment: `i16 version, [i32 n]{string topic, [i32
+/// m]{i32 partition}}, bytes user_data`. A malformed one yields what was read so far.
+fn assigned_topics(mut b: &[u8]) -> Vec<String> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (b.get(..n)?, b.get(n..)?);
+        *b = rest;
+        Some(head)
+    }
+    let mut out = Vec::new();
+    let _version = take(&mut b, 2);
+    let Some(n) = take(&mut b, 4).map(|x| i32::from_be_bytes([x[0], x[1], x[2], x[3]])) else {
+        return out;
+    };
+    for _ in 0..n.max(0) {
+        let Some(len) = take(&mut b, 2).map(|x| i16::from_be_bytes([x[0], x[1]])) else {
+            break;
+        };
+        let Some(name) = take(&mut b, len.max(0) as usize) else {
+            break;
+        };
+        out.push(String::from_utf8_lossy(name).into_owned());
+        let Some(m) = take(&mut b, 4).map(|x| i32::from_be_bytes([x[0], x[1], x[2], x[3]])) else {
+            break;
+        };
+        if take(&mut b, 4 * m.max(0) as usize).is_none() {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn assignment_topics_are_decoded() {
+        let mut b = vec![0, 1, 0, 0, 0, 2];
+        for (t, ps) in [("metrics", vec![0i32, 3]), ("dlq", vec![1])] {
+            b.extend((t.len() as i16).to_be_bytes());
+            b.extend(t.as_bytes());
+            b.extend((ps.len() as i32).to_be_bytes());
+            for p in ps {
+                b.extend(p.to_be_bytes());
+            }
+        }
+        assert_eq!(super::assigned_topics(&b), ["metrics", "dlq"]);
+        assert_eq!(super::assigned_topics(&b[..9]), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,274 @@
+//! `config/lag-exporter.toml`: which cluster, how often, which groups and topics, how fine.
+//!
+//! Every struct denies unknown keys, so a misspelt setting stops start-up with the file, the line
+//! and the key instead of being ignored. [`Config::validate`] compiles the regular expressions and
+//! checks what serde cannot; it runs again after command-line flags override the file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::RegexSet;
+use serde::{Deserialize, Deserializer};
+
+/// A configuration mistake, reported once with the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}{location}: {message}", file_prefix(.path))]
+    Parse {
+        path: Option<PathBuf>,
+        location: String,
+        message: String,
+    },
+    #[error("{}`{key}` expects {expected}, got {got}", file_prefix(.path))]
+    Invalid {
+        path: Option<PathBuf>,
+        key: String,
+        expected: String,
+        got: String,
+    },
+}
+
+fn file_prefix(path: &Option<PathBuf>) -> String {
+    path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default()
+}
+
+impl ConfigError {
+    fn invalid(key: impl Into<String>, expected: impl Into<String>, got: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            path: None,
+            key: key.into(),
+            expected: expected.into(),
+            got: got.into(),
+        }
+    }
+
+    fn in_file(mut self, file: &Path) -> Self {
+        if let ConfigError::Parse { path, .. } | ConfigError::Invalid { path, .. } = &mut self {
+            *path = Some(file.to_path_buf());
+        }
+        self
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Bootstrap brokers of the cluster to watch.
+    #[serde(default = "default_brokers")]
+    pub brokers: Vec<String>,
+    /// Time between the starts of two collections.
+    #[serde(default = "default_interval", deserialize_with = "duration")]
+    pub interval: Duration,
+    /// How long one request to the cluster may take before the collection fails.
+    #[serde(default = "default_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+    /// Where `/metrics` is served.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// `topic` (per group and topic) or `partition` (adds per-partition series).
+    #[serde(default)]
+    pub granularity: Granularity,
+    /// Which consumer groups are exported.
+    #[serde(default)]
+    pub groups: Filter,
+    /// Which topics are exported.
+    #[serde(default = "default_topics")]
+    pub topics: Filter,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    #[default]
+    Topic,
+    Partition,
+}
+
+/// Names matching any `allow` and no `deny` expression pass. Each expression must match the
+/// whole name (`"metrics"` is not `"metrics-dlq"`; write `"metrics.*"` for a prefix).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    #[serde(default = "default_allow")]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter {
+            allow: default_allow(),
+            deny: Vec::new(),
+        }
+    }
+}
+
+fn default_brokers() -> Vec<String> {
+    vec!["127.0.0.1:9092".into()]
+}
+fn default_interval() -> Duration {
+    Duration::from_secs(15)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_listen() -> String {
+    "127.0.0.1:9308".into()
+}
+fn default_allow() -> Vec<String> {
+    vec![".*".into()]
+}
+/// Internal topics (`__consumer_offsets`) are Kafka's bookkeeping, not anyone's lag.
+fn default_topics() -> Filter {
+    Filter {
+        allow: default_allow(),
+        deny: vec!["__.*".into()],
+    }
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text)
+        .map_err(|e| serde::de::Error::custom(format!("a duration like \"15s\", got \"{text}\" ({e})")))
+}
+
+/// A compiled [`Filter`].
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    allow: RegexSet,
+    deny: RegexSet,
+}
+
+impl Matcher {
+    pub fn matches(&self, name: &str) -> bool {
+        self.allow.is_match(name) && !self.deny.is_match(name)
+    }
+}
+
+impl Filter {
+    pub fn compile(&self, key: &str) -> Result<Matcher, ConfigError> {
+        let set = |list: &[String], which: &str| {
+            RegexSet::new(list.iter().map(|r| format!("^(?:{r})$"))).map_err(|e| {
+                ConfigError::invalid(
+                    format!("{key}.{which}"),
+                    "regular expressions",
+                    e.to_string().replace('\n', " "),
+                )
+            })
+        };
+        Ok(Matcher {
+            allow: set(&self.allow, "allow")?,
+            deny: set(&self.deny, "deny")?,
+        })
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse("").unwrap_or_else(|_| unreachable!("an empty file takes every default"))
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config = Self::parse(&text).map_err(|e| e.in_file(path))?;
+        config.validate().map_err(|e| e.in_file(path))?;
+        Ok(config)
+    }
+
+    /// Parses TOML text without validating it.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            ConfigError::Parse {
+                path: None,
+                location: line.map_or("toml".into(), |l| format!("line {l}")),
+                message: e.message().trim().replace('\n', " "),
+            }
+        })
+    }
+
+    /// Checks what the types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.brokers.is_empty() || self.brokers.iter().any(|b| b.trim().is_empty()) {
+            return Err(ConfigError::invalid(
+                "brokers",
+                "at least one HOST:PORT",
+                format!("{:?}", self.brokers),
+            ));
+        }
+        if self.interval.is_zero() {
+            return Err(ConfigError::invalid("interval", "a positive duration", "0s"));
+        }
+        if self.timeout.is_zero() {
+            return Err(ConfigError::invalid("timeout", "a positive duration", "0s"));
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::invalid(
+                "listen",
+                "HOST:PORT with an IP address",
+                &self.listen,
+            ));
+        }
+        self.groups.compile("groups")?;
+        self.topics.compile("topics")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses_and_validates() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/lag-exporter.toml");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.brokers, ["127.0.0.1:9092"]);
+        assert_eq!(c.interval, Duration::from_secs(15));
+        assert_eq!(c.listen, "127.0.0.1:9308");
+        assert_eq!(c.granularity, Granularity::Topic);
+        let topics = c.topics.compile("topics").unwrap();
+        assert!(topics.matches("metrics") && !topics.matches("__consumer_offsets"));
+    }
+
+    #[test]
+    fn an_empty_file_takes_the_defaults() {
+        let c = Config::parse("").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.timeout, Duration::from_secs(10));
+        assert!(c.groups.compile("groups").unwrap().matches("anything"));
+    }
+
+    #[test]
+    fn expressions_match_whole_names_and_deny_wins() {
+        let c = Config::parse("[groups]\nallow = [\"workers.*\", \"audit\"]\ndeny = [\"workers-test\"]\n").unwrap();
+        let g = c.groups.compile("groups").unwrap();
+        assert!(g.matches("workers") && g.matches("workers-prod") && g.matches("audit"));
+        assert!(!g.matches("workers-test") && !g.matches("audit2") && !g.matches("my-audit"));
+    }
+
+    #[test]
+    fn mistakes_name_the_key() {
+        let e = Config::parse("intervall = \"5s\"").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("unknown field `intervall`"), "{e}");
+        let e = Config::parse("interval = \"soon\"").unwrap_err().to_string();
+        assert!(e.contains("a duration like"), "{e}");
+        let e = Config::parse("granularity = \"host\"").unwrap_err().to_string();
+        assert!(e.contains("unknown variant `host`"), "{e}");
+        let c = Config::parse("[groups]\ndeny = [\"(\"]").unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.starts_with("`groups.deny` expects regular expressions"), "{e}");
+    }
+}

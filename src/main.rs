@@ -80,6 +80,15 @@ enum Command {
         #[arg(long, value_name = "HOST:PORT")]
         listen: Option<String>,
     },
+    /// Run the workers: consume the metric topic and deliver every record to every sink.
+    Worker {
+        /// Workers config file (brokers, topic, group, dead-letter topic, [[sinks]]).
+        #[arg(long, default_value = "config/workers.toml")]
+        config: PathBuf,
+        /// Bootstrap brokers instead of the config's `brokers`.
+        #[arg(long, value_name = "HOST:PORT,...")]
+        brokers: Option<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -161,6 +170,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.listen = listen;
             }
             lag_exporter::run(config, shutdown_signal()).await?;
+        }
+        Command::Worker { config, brokers } => {
+            let mut config = workers::Config::load(&config)?;
+            if let Some(brokers) = brokers {
+                config.brokers = brokers.split(',').map(|b| b.trim().to_string()).collect();
+            }
+            workers::run(config, shutdown_signal()).await?;
         }
         Command::Up { config_dir, data_dir } => {
             let config = broker_config(&config_dir.join("broker.toml"), None, Some(data_dir), true)?;

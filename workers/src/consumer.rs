@@ -1,0 +1,256 @@
+//! One consumer of one sink: poll a batch, decode it, hand it to the sink, retry transient
+//! failures with capped exponential backoff, dead-letter what can never be delivered, and only
+//! then store and commit the batch's offsets.
+//!
+//! ```text
+//! recv ─▶ batch (batch_size / batch_timeout) ─▶ decode ─┬─▶ sink.deliver ─ ok ─▶ store + commit
+//!                                                       └─ undecodable ─▶ dead-letter topic
+//! ```
+
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use model::Metric;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message, OwnedMessage};
+use tokio::sync::watch;
+
+use crate::context::{commit_stored, WorkerContext};
+use crate::dead_letter::DeadLetters;
+use crate::decode::decode;
+use crate::metrics::Metrics;
+use crate::sequence::{Seen, SequenceTracker};
+use crate::sinks::{SinkConfig, SinkError};
+use crate::Config;
+
+/// What every consumer of the process shares.
+pub struct Shared {
+    pub config: Config,
+    pub metrics: Metrics,
+    pub dead_letters: DeadLetters,
+    /// One tracker for the process: a partition that moves between instances keeps its history.
+    pub sequences: Mutex<SequenceTracker>,
+}
+
+/// One consumer: which sink, which instance, and whether it does the sequence accounting
+/// (the first sink's consumers do, so each record is counted once per process).
+pub struct Instance {
+    pub sink: SinkConfig,
+    pub index: usize,
+    pub lags: Arc<[AtomicI64]>,
+    pub tracks_sequence: bool,
+}
+
+pub async fn run(shared: Arc<Shared>, me: Instance, mut stop: watch::Receiver<bool>) -> Result<(), KafkaError> {
+    let name = me.sink.name().to_string();
+    let consumer = create(&shared, &me)?;
+    consumer.subscribe(&[shared.config.topic.as_str()])?;
+    let mut sink = me.sink.build();
+    tracing::info!(sink = %name, instance = me.index, group = %shared.config.group_of(&name), "consumer started");
+    loop {
+        let first = tokio::select! {
+            m = consumer.recv() => m,
+            _ = stop.changed() => break,
+        };
+        let first = match first {
+            Ok(m) => m.detach(),
+            Err(e) => {
+                tracing::warn!(sink = %name, error = %e, "consume error");
+                continue;
+            }
+        };
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + shared.config.batch_timeout;
+        while batch.len() < shared.config.batch_size {
+            match tokio::time::timeout_at(deadline, consumer.recv()).await {
+                Ok(Ok(m)) => batch.push(m.detach()),
+                Ok(Err(e)) => tracing::warn!(sink = %name, error = %e, "consume error"),
+                Err(_) => break,
+            }
+        }
+        let done = Batch {
+            shared: &shared,
+            sink_name: &name,
+            tracks_sequence: me.tracks_sequence,
+        }
+        .process(&batch, sink.as_mut(), &mut stop)
+        .await;
+        if !done {
+            break; // stopped while the sink was failing: nothing of this batch is committed
+        }
+        for m in &batch {
+            if let Err(e) = consumer.store_offset(m.topic(), m.partition(), m.offset()) {
+                // The partition went to another member mid-batch; it will deliver it again.
+                tracing::debug!(sink = %name, error = %e, "offset not stored");
+            }
+        }
+        commit_stored(&consumer, &name);
+    }
+    commit_stored(&consumer, &name);
+    consumer.unsubscribe();
+    tracing::info!(sink = %name, instance = me.index, "consumer stopped");
+    Ok(())
+}
+
+fn create(shared: &Shared, me: &Instance) -> Result<StreamConsumer<WorkerContext>, KafkaError> {
+    let name = me.sink.name();
+    ClientConfig::new()
+        .set("bootstrap.servers", shared.config.brokers.join(","))
+        .set("group.id", shared.config.group_of(name))
+        .set("client.id", format!("sluice-worker-{name}-{}", me.index))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("statistics.interval.ms", "1000")
+        .set("fetch.wait.max.ms", "100")
+        .create_with_context(WorkerContext {
+            sink: name.to_string(),
+            metrics: shared.metrics.clone(),
+            lags: me.lags.clone(),
+            instance: me.index,
+        })
+}
+
+struct Batch<'a> {
+    shared: &'a Shared,
+    sink_name: &'a str,
+    tracks_sequence: bool,
+}
+
+impl Batch<'_> {
+    /// Delivers `records` (or dead-letters them). False when `stop` came first.
+    async fn process(
+        &self,
+        records: &[OwnedMessage],
+        sink: &mut dyn crate::sinks::Sink,
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let mut metrics: Vec<Metric> = Vec::with_capacity(records.len());
+        let mut good: Vec<(&OwnedMessage, i64)> = Vec::with_capacity(records.len());
+        for r in records {
+            if self.tracks_sequence {
+                self.account_sequence(r);
+            }
+            match decode(r.payload().unwrap_or_default()) {
+                Ok(ms) => {
+                    let sample_ns = sample_time(r).unwrap_or(ms[0].timestamp);
+                    metrics.extend(ms);
+                    good.push((r, sample_ns));
+                }
+                Err(reason) => {
+                    if !self.dead_letter(r, &format!("decode: {reason}"), "decode", stop).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        if metrics.is_empty() {
+            return true;
+        }
+        let config = &self.shared.config;
+        let mut backoff = config.retry_initial_backoff;
+        loop {
+            match sink.deliver(&metrics).await {
+                Ok(()) => break,
+                Err(SinkError::Transient(e)) => {
+                    self.shared.metrics.retries.with_label_values(&[self.sink_name]).inc();
+                    tracing::warn!(sink = %self.sink_name, error = %e, retry_in = ?backoff, "sink failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stop.changed() => return false,
+                    }
+                    backoff = (backoff * 2).min(config.retry_max_backoff);
+                }
+                Err(SinkError::Rejected(reason)) => {
+                    tracing::warn!(sink = %self.sink_name, %reason, records = good.len(), "sink rejected a batch; dead-lettering it");
+                    for (r, _) in &good {
+                        if !self
+                            .dead_letter(r, &format!("rejected: {reason}"), "rejected", stop)
+                            .await
+                        {
+                            return false;
+                        }
+                    }
+                    return true;
+                }
+            }
+        }
+        let m = &self.shared.metrics;
+        m.delivered
+            .with_label_values(&[self.sink_name])
+            .inc_by(good.len() as u64);
+        let age = m.sample_age_of(self.sink_name);
+        let now = now_ns();
+        for (_, sample_ns) in &good {
+            age.observe(now.saturating_sub(*sample_ns).max(0) as f64 / 1e9);
+        }
+        true
+    }
+
+    /// Sends one record to the dead-letter topic, retrying until the broker takes it.
+    async fn dead_letter(&self, r: &OwnedMessage, reason: &str, kind: &str, stop: &mut watch::Receiver<bool>) -> bool {
+        let mut backoff = self.shared.config.retry_initial_backoff;
+        loop {
+            match self.shared.dead_letters.send(r, self.sink_name, reason).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(sink = %self.sink_name, error = %e, "dead-letter topic unreachable; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stop.changed() => return false,
+                    }
+                    backoff = (backoff * 2).min(self.shared.config.retry_max_backoff);
+                }
+            }
+        }
+        self.shared
+            .metrics
+            .dead_letter
+            .with_label_values(&[self.sink_name, kind])
+            .inc();
+        true
+    }
+
+    fn account_sequence(&self, r: &OwnedMessage) {
+        let (Some(agent), Some(seq)) = (header(r, "sluice-agent"), header(r, "sluice-seq")) else {
+            return;
+        };
+        let Ok(seq) = seq.parse::<u64>() else { return };
+        let seen = self
+            .shared
+            .sequences
+            .lock()
+            .expect("no panics while holding the tracker")
+            .observe(agent, seq);
+        let m = &self.shared.metrics;
+        match seen {
+            Seen::InOrder => {}
+            Seen::Lost(n) => m.lost.with_label_values(&[agent]).inc_by(n),
+            Seen::Duplicate => m.duplicate.with_label_values(&[agent]).inc(),
+        }
+    }
+}
+
+fn header<'a>(r: &'a OwnedMessage, key: &str) -> Option<&'a str> {
+    r.headers()?
+        .iter()
+        .find(|h| h.key == key)
+        .and_then(|h| std::str::from_utf8(h.value?).ok())
+}
+
+/// The agent's `sluice-time` header (ns), else the Kafka timestamp (ms).
+fn sample_time(r: &OwnedMessage) -> Option<i64> {
+    header(r, "sluice-time")
+        .and_then(|t| t.parse().ok())
+        .or_else(|| r.timestamp().to_millis().map(|ms| ms.saturating_mul(1_000_000)))
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_nanos() as i64
+}

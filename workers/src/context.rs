@@ -1,0 +1,78 @@
+//! The librdkafka consumer context of one sink consumer: commits what was delivered before a
+//! rebalance takes partitions away, and turns librdkafka's statistics into `records-lag-max`.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::statistics::Statistics;
+
+use crate::metrics::Metrics;
+
+pub struct WorkerContext {
+    pub sink: String,
+    pub metrics: Metrics,
+    /// The latest lag of each consumer instance of this sink in this process; the gauge shows
+    /// their maximum (Kafka's records-lag-max is a max over partitions, whoever holds them).
+    pub lags: Arc<[AtomicI64]>,
+    pub instance: usize,
+}
+
+impl ClientContext for WorkerContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Debug | RDKafkaLogLevel::Info | RDKafkaLogLevel::Notice => {
+                tracing::trace!(target: "librdkafka", "{fac} {message}")
+            }
+            _ => tracing::debug!(target: "librdkafka", "{fac} {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!(target: "librdkafka", sink = %self.sink, "{error}: {reason}");
+    }
+
+    /// `consumer_lag` is high watermark minus position per partition (-1 when unknown); the
+    /// internal partition -1 is librdkafka's "unassigned" bucket.
+    fn stats(&self, statistics: Statistics) {
+        let lag = statistics
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.iter())
+            .filter(|(p, _)| **p >= 0)
+            .map(|(_, p)| p.consumer_lag)
+            .filter(|l| *l >= 0)
+            .max()
+            .unwrap_or(0);
+        self.lags[self.instance].store(lag, Ordering::Relaxed);
+        let max = self.lags.iter().map(|l| l.load(Ordering::Relaxed)).max().unwrap_or(0);
+        self.metrics
+            .records_lag_max
+            .with_label_values(&[self.sink.as_str()])
+            .set(max);
+    }
+}
+
+impl ConsumerContext for WorkerContext {
+    /// Offsets are stored only after the sink acknowledged, so committing the stored state
+    /// here hands over exactly what was delivered.
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(_) = rebalance {
+            commit_stored(consumer, &self.sink);
+        }
+    }
+}
+
+/// Commits the stored offsets synchronously; "nothing to commit" is not an error.
+pub fn commit_stored<C: Consumer<WorkerContext>>(consumer: &C, sink: &str) {
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Ok(()) => {}
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Err(e) => {
+            tracing::warn!(sink, error = %e, "commit failed; the records since the last commit will be delivered again")
+        }
+    }
+}

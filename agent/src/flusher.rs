@@ -8,10 +8,15 @@ use tokio::time::Instant;
 
 use tokio::sync::watch;
 
+use rdkafka::error::KafkaError;
+
 use crate::output::{KafkaOutput, Outcome};
 use crate::queue::DropReason;
 use crate::record::Record;
 use crate::shared::Shared;
+
+/// After purging at shutdown, how long to wait for librdkafka to report the purged records.
+const PURGE_WAIT: Duration = Duration::from_secs(1);
 
 pub struct Flusher {
     pub shared: Arc<Shared>,
@@ -88,11 +93,18 @@ impl Flusher {
             let outcomes = {
                 let send = self.output.send(&batch);
                 tokio::pin!(send);
-                let mut purged = false;
+                let mut purged: Option<Instant> = None;
                 loop {
                     let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                    let given_up = purged.map_or(until, |at| at + PURGE_WAIT);
                     tokio::select! {
                         o = &mut send => break o,
+                        _ = tokio::time::sleep_until(given_up), if purged.is_some() => {
+                            // librdkafka does not always report purged records promptly (seen
+                            // with records queued while the broker was down); we are stopping,
+                            // so treat the batch as not delivered. The spool keeps it.
+                            break batch.iter().map(|_| Outcome::Failed(KafkaError::Canceled)).collect();
+                        }
                         _ = tokio::time::sleep(warn_after), if !warned => {
                             warned = true;
                             tracing::warn!(records = batch.len(), "the broker has not acknowledged the last batch yet; still trying, still sampling");
@@ -100,9 +112,9 @@ impl Flusher {
                         _ = stop.changed(), if deadline.is_none() => {
                             *deadline = Some(Instant::now() + self.shutdown_grace);
                         }
-                        _ = tokio::time::sleep_until(until), if deadline.is_some() && !purged => {
-                            // librdkafka answers every purged record with an error at once.
-                            purged = true;
+                        _ = tokio::time::sleep_until(until), if deadline.is_some() && purged.is_none() => {
+                            // librdkafka answers purged records with an error.
+                            purged = Some(Instant::now());
                             self.output.purge();
                         }
                     }

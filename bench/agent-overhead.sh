@@ -39,6 +39,7 @@ echo "# window ${window}s per interval; $(nproc) CPUs; $(uname -r); $(date -u +%
 echo
 echo "| interval | program | CPU time (s) | % of one core | VmHWM (MiB) | VmRSS (MiB) |"
 echo "|---|---|---|---|---|---|"
+notes=()
 for interval in $intervals; do
   cat >"$work/agent.toml" <<TOML
 [agent]
@@ -102,6 +103,11 @@ CONF
       -v hwm="$(status_kib "$pid" VmHWM)" -v rss="$(status_kib "$pid" VmRSS)" \
       'BEGIN { printf "| %ss | %s | %.2f | %.3f %% | %.1f | %.1f |\n", i, l, t/hz, 100*t/hz/w, hwm/1024, rss/1024 }'
   done
+  sent=$(curl -s http://127.0.0.1:19273/metrics | awk '$1 == "sluice_agent_records_sent_total" {print $2}')
+  dropped=$(curl -s http://127.0.0.1:19273/metrics | awk '$1 ~ /^sluice_agent_records_dropped_total/ {s += $2} END {print s + 0}')
+  notes+=("${interval}s: the sluice agent's broker acknowledged ${sent:-0} records, ${dropped} dropped")
   kill "$scraper" "$agent" "$collectd" "$exporter" 2>/dev/null || true
   wait "$agent" "$collectd" "$exporter" 2>/dev/null || true
 done
+echo
+for n in "${notes[@]}"; do echo "- $n"; done

@@ -48,7 +48,7 @@ fn spawn_agent(config: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["agent", "--config"])
         .arg(config)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("AGENT_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

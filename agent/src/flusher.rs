@@ -8,10 +8,15 @@ use tokio::time::Instant;
 
 use tokio::sync::watch;
 
+use rdkafka::error::KafkaError;
+
 use crate::output::{KafkaOutput, Outcome};
 use crate::queue::DropReason;
 use crate::record::Record;
 use crate::shared::Shared;
+
+/// After purging at shutdown, how long to wait for librdkafka to report the purged records.
+const PURGE_WAIT: Duration = Duration::from_secs(1);
 
 pub struct Flusher {
     pub shared: Arc<Shared>,
@@ -22,9 +27,6 @@ pub struct Flusher {
     /// How long to keep trying after the stop signal before giving up on what is left.
     pub shutdown_grace: Duration,
 }
-
-/// How often a stopping flusher purges librdkafka's queue until its last send completes.
-const PURGE_REPEAT: Duration = Duration::from_millis(200);
 
 impl Flusher {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
@@ -91,15 +93,21 @@ impl Flusher {
             let outcomes = {
                 let send = self.output.send(&batch);
                 tokio::pin!(send);
-                let mut next_purge: Option<Instant> = None;
+                let mut purged: Option<Instant> = None;
                 loop {
-                    let far = Instant::now() + Duration::from_secs(3600);
-                    let until = next_purge.or(*deadline).unwrap_or(far);
+                    let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                    let given_up = purged.map_or(until, |at| at + PURGE_WAIT);
                     tokio::select! {
                         // Polled first: the records must be handed to librdkafka before any
                         // purge, or the purge would miss them.
                         biased;
                         o = &mut send => break o,
+                        _ = tokio::time::sleep_until(given_up), if purged.is_some() => {
+                            // librdkafka does not always report purged records promptly (seen
+                            // with records queued while the broker was down); we are stopping,
+                            // so treat the batch as not delivered. The spool keeps it.
+                            break batch.iter().map(|_| Outcome::Failed(KafkaError::Canceled)).collect();
+                        }
                         _ = tokio::time::sleep(warn_after), if !warned => {
                             warned = true;
                             tracing::warn!(records = batch.len(), "the broker has not acknowledged the last batch yet; still trying, still sampling");
@@ -107,12 +115,10 @@ impl Flusher {
                         _ = stop.changed(), if deadline.is_none() => {
                             *deadline = Some(Instant::now() + self.shutdown_grace);
                         }
-                        _ = tokio::time::sleep_until(until), if deadline.is_some() => {
-                            // librdkafka answers every purged record with an error at once; a
-                            // record it re-queued after a purge is answered by the next one, so
-                            // keep purging until the send completes.
+                        _ = tokio::time::sleep_until(until), if deadline.is_some() && purged.is_none() => {
+                            // librdkafka answers purged records with an error.
+                            purged = Some(Instant::now());
                             self.output.purge();
-                            next_purge = Some(Instant::now() + PURGE_REPEAT);
                         }
                     }
                 }

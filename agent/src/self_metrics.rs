@@ -26,7 +26,7 @@ pub struct SelfMetrics {
     pub delivery_errors: IntCounter,
     /// Records given up, by `reason` (buffer_full, spool_full, spool_age, too_large, shutdown).
     pub records_dropped: IntCounterVec,
-    /// Records waiting in the buffer or spool, plus the batch in flight.
+    /// Records waiting in the buffer or spool (not counting the batch in flight).
     pub buffer_records: IntGauge,
     pub spool_bytes: IntGauge,
     /// From sample time to the broker's acknowledgement.

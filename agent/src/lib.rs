@@ -10,7 +10,7 @@
 //! - [`scheduler`]: the gather loop; tags, timestamps, encoding ([`record`]), into the queue.
 //! - [`queue`]: the bounded memory buffer or the on-disk spool; numbering, drop-oldest.
 //! - [`flusher`] and [`output`]: batches out to Kafka, each acknowledged before the next.
-//! - [`self_metrics`] and [`metrics_http`]: `/metrics` on 127.0.0.1:9273.
+//! - [`self_metrics`]: the agent's own metrics, served on 127.0.0.1:9273 by `metrics-endpoint`.
 //!
 //! A sample travels: input → scheduler (host and global tags, precision, encoding) → queue
 //! (sequence number; spool on disk) → flusher (batch) → librdkafka → broker acknowledgement →
@@ -20,7 +20,6 @@ pub mod config;
 pub mod filter;
 mod flusher;
 pub mod inputs;
-pub mod metrics_http;
 pub mod output;
 pub mod queue;
 pub mod record;

@@ -88,7 +88,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .metrics_listen
             .parse()
             .map_err(|_| ConfigError::invalid("agent.metrics_listen", "HOST:PORT", &agent.metrics_listen))?;
-        let (bound, task) = crate::metrics_http::bind(addr, metrics.registry.clone(), stopped.clone())
+        let (bound, task) = metrics_endpoint::bind(addr, metrics.registry.clone(), stopped.clone())
             .await
             .map_err(|source| AgentError::Listen { addr, source })?;
         metrics_addr = Some(bound);

@@ -3,8 +3,11 @@
 //! number must arrive, none twice, and sampling must not pause. The second run also restarts
 //! the agent during the outage, with a spool.
 
+mod support;
+use support::{free_port, spawn_broker};
+
 use std::collections::BTreeMap;
-use std::net::TcpStream;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,32 +20,6 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 const OUTAGE: Duration = Duration::from_secs(60);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn_broker(port: u16, dir: &Path) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["broker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir)
-        .args(["--config", "/dev/null"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sluice binary runs");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
 
 fn spawn_agent(config: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_sluice"))
@@ -115,7 +92,7 @@ async fn outage(restart_agent_with_spool: bool) {
     let broker_dir = dir.path().join("broker");
     let port = free_port();
     let bootstrap = format!("127.0.0.1:{port}");
-    let mut broker = spawn_broker(port, &broker_dir);
+    let mut broker = spawn_broker(port, &broker_dir, Path::new("/dev/null"));
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .create()
@@ -159,7 +136,7 @@ async fn outage(restart_agent_with_spool: bool) {
         restart_gap = t.elapsed();
     }
     tokio::time::sleep(OUTAGE.saturating_sub(down_at.elapsed())).await;
-    let mut broker = spawn_broker(port, &broker_dir);
+    let mut broker = spawn_broker(port, &broker_dir, Path::new("/dev/null"));
     // Long enough for librdkafka to reconnect and the backlog to drain.
     tokio::time::sleep(Duration::from_secs(10)).await;
     stop(&mut agent);

@@ -1,9 +1,12 @@
 //! Durability through the real binary: SIGKILL during acks=all produce, and clean restarts.
 
+mod support;
+use support::{free_port, spawn_broker};
+
 use std::collections::HashMap;
-use std::net::TcpStream;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,32 +17,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn_broker(port: u16, dir: &Path) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["broker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir)
-        .args(["--config", "/dev/null"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sluice binary runs");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
 
 /// Everything in `topic`, read from the beginning of each partition: partition → [(offset, value)].
 fn read_all(bootstrap: &str, topic: &str, partitions: i32) -> HashMap<i32, Vec<(i64, String)>> {
@@ -80,7 +57,7 @@ async fn acknowledged_records_survive_repeated_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let bootstrap = format!("127.0.0.1:{port}");
-    let mut child = spawn_broker(port, dir.path());
+    let mut child = spawn_broker(port, dir.path(), Path::new("/dev/null"));
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .create()
@@ -141,7 +118,7 @@ async fn acknowledged_records_survive_repeated_sigkill() {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        child = spawn_broker(port, dir.path());
+        child = spawn_broker(port, dir.path(), Path::new("/dev/null"));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -182,7 +159,7 @@ async fn topics_configs_and_data_survive_a_clean_restart() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let bootstrap = format!("127.0.0.1:{port}");
-    let mut child = spawn_broker(port, dir.path());
+    let mut child = spawn_broker(port, dir.path(), Path::new("/dev/null"));
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .create()
@@ -210,7 +187,7 @@ async fn topics_configs_and_data_survive_a_clean_restart() {
     let status = child.wait().unwrap();
     assert!(status.success(), "clean shutdown exits 0, got {status}");
 
-    let mut child = spawn_broker(port, dir.path());
+    let mut child = spawn_broker(port, dir.path(), Path::new("/dev/null"));
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .create()

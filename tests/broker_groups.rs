@@ -6,6 +6,9 @@
 //! without leaving the group runs in a child process (this test binary, re-run as the ignored
 //! `member_process` test) that is SIGKILLed.
 
+mod support;
+use support::free_port;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -458,14 +461,6 @@ async fn groups_are_described_listed_and_deleted_through_the_admin_api() {
     broker.shutdown().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The real binary, with a config that keeps group rebalances short.
 fn spawn_broker(port: u16, dir: &Path) -> Child {
     let config = dir.join("broker.toml");
@@ -474,22 +469,7 @@ fn spawn_broker(port: u16, dir: &Path) -> Child {
         "group.initial.rebalance.delay.ms = 100\ngroup.min.session.timeout.ms = 1000\n",
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["broker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sluice binary runs");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    support::spawn_broker(port, &dir.join("data"), &config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

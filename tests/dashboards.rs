@@ -2,6 +2,9 @@
 //! alert has a runbook, and a real Prometheus (Debian's package) with `prometheus.yml` scrapes a
 //! running pipeline (broker, agent, lag exporter) and gets data for every expression.
 
+mod support;
+use support::free_port;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -129,14 +132,6 @@ fn every_alert_has_a_runbook_in_the_repository() {
             assert!(book.contains(section), "{url}: {section}");
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// GET `path` on 127.0.0.1:`port`; the body.

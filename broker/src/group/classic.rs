@@ -228,32 +228,12 @@ impl Group {
 mod tests {
     use super::*;
 
-    pub fn member(id: &str, protocols: &[&str]) -> Member {
-        Member {
-            member_id: id.into(),
-            group_instance_id: None,
-            client_id: "c".into(),
-            client_host: "/127.0.0.1".into(),
-            session_timeout: Duration::from_secs(10),
-            rebalance_timeout: Duration::from_secs(30),
-            protocols: protocols
-                .iter()
-                .map(|p| (p.to_string(), Bytes::from(p.to_string())))
-                .collect(),
-            assignment: Bytes::new(),
-            awaiting_join: None,
-            awaiting_sync: None,
-            is_new: false,
-            session_timer: None,
-        }
-    }
-
     #[test]
     fn the_protocol_is_voted_among_those_every_member_supports() {
         let mut g = Group::new("g", 0);
-        g.add(member("a", &["roundrobin", "range"]), "consumer");
-        g.add(member("b", &["range", "roundrobin"]), "consumer");
-        g.add(member("c", &["range", "sticky"]), "consumer");
+        g.add(Member::for_test("a", &["roundrobin", "range"]), "consumer");
+        g.add(Member::for_test("b", &["range", "roundrobin"]), "consumer");
+        g.add(Member::for_test("c", &["range", "sticky"]), "consumer");
         assert_eq!(g.select_protocol().as_deref(), Some("range"));
         let offer = |p: &str| vec![(p.to_string(), Bytes::new())];
         assert!(g.supports_protocols("consumer", &offer("range")));
@@ -265,8 +245,8 @@ mod tests {
     #[test]
     fn the_leader_passes_on_when_it_leaves() {
         let mut g = Group::new("g", 0);
-        g.add(member("a", &["range"]), "consumer");
-        g.add(member("b", &["range"]), "consumer");
+        g.add(Member::for_test("a", &["range"]), "consumer");
+        g.add(Member::for_test("b", &["range"]), "consumer");
         assert!(g.is_leader("a"));
         g.remove("a");
         assert!(g.is_leader("b"));
@@ -277,7 +257,7 @@ mod tests {
     #[test]
     fn static_members_must_present_their_current_member_id() {
         let mut g = Group::new("g", 0);
-        let mut m = member("m-1", &["range"]);
+        let mut m = Member::for_test("m-1", &["range"]);
         m.group_instance_id = Some("host-a".into());
         g.add(m, "consumer");
         assert_eq!(g.validate_member("m-1", Some("host-a")), Ok(()));

@@ -1,0 +1,38 @@
+//! Helpers shared by the end-to-end tests that run the real `sluice` binary.
+// Each test binary includes this module and uses a subset of it.
+#![allow(dead_code)]
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `sluice broker` on 127.0.0.1:`port` over `data_dir` with the config file `config` (use
+/// `/dev/null` for Kafka's defaults); returns once it accepts connections.
+pub fn spawn_broker(port: u16, data_dir: &Path, config: &Path) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["broker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir)
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("sluice binary runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "broker did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}

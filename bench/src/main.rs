@@ -353,6 +353,8 @@ fn latency(broker: &Broker, topic: &str, rate: u64, seconds: u64) -> anyhow::Res
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &broker.bootstrap)
         .set("group.id", "sluice-bench-latency")
+        // Commits are not what is measured.
+        .set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", "500")
         .create()?;
     let mut tpl = TopicPartitionList::new();
@@ -405,8 +407,18 @@ fn latency(broker: &Broker, topic: &str, rate: u64, seconds: u64) -> anyhow::Res
         Ok(())
     });
     let mut samples = Vec::with_capacity(total as usize);
+    let mut last_record = Instant::now();
     while (samples.len() as u64) < total {
-        match consumer.poll(Duration::from_secs(10)) {
+        // `poll` also returns None after serving a non-message event (a commit result, an
+        // error callback), so a stall is 10 s without a record, not one empty poll.
+        if last_record.elapsed() > Duration::from_secs(10) {
+            // A sender that failed (queue full, broker error) explains the stall better.
+            if sender.is_finished() {
+                sender.join().map_err(|_| anyhow::anyhow!("sender thread panicked"))??;
+            }
+            bail!("{}: latency consumer stalled at {}", broker.name, samples.len());
+        }
+        match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
                 let now = base.elapsed().as_nanos() as u64;
                 let stamp = m
@@ -415,9 +427,10 @@ fn latency(broker: &Broker, topic: &str, rate: u64, seconds: u64) -> anyhow::Res
                     .map(u64::from_be_bytes)
                     .unwrap_or(now);
                 samples.push((now.saturating_sub(stamp)) as f64 / 1e6);
+                last_record = Instant::now();
             }
             Some(Err(e)) => bail!("latency consumer failed: {e}"),
-            None => bail!("{}: latency consumer stalled at {}", broker.name, samples.len()),
+            None => {}
         }
     }
     sender.join().map_err(|_| anyhow::anyhow!("sender thread panicked"))??;

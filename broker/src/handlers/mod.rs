@@ -91,6 +91,8 @@ pub async fn handle(broker: &Broker, peer: SocketAddr, frame: Bytes, out: &mut B
     };
     let version = request.header.request_api_version;
     let correlation_id = request.header.correlation_id;
+    // Kafka's request logger: RUST_LOG=broker::request=trace shows every request.
+    tracing::trace!(target: "broker::request", %peer, api = request.header.request_api_key, version, correlation_id, "request");
     macro_rules! answer {
         ($key:expr, $body:expr) => {
             codec::encode_response(out, $key, version, correlation_id, &$body)?

@@ -22,7 +22,6 @@ const AGENT_CONFIG: &str = r#"
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "stalls intermittently (no progress, tokio workers all parked) with the in-process broker; see the workers report"]
 async fn every_record_the_agent_sends_reaches_the_file_sink() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter("info,librdkafka=off")

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use model::Metric;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use tokio::sync::watch;
@@ -87,10 +87,20 @@ pub async fn run(shared: Arc<Shared>, me: Instance, mut stop: watch::Receiver<bo
                 tracing::debug!(sink = %name, error = %e, "offset not stored");
             }
         }
-        commit_stored(&consumer, &name);
+        commit_stored(&consumer, &name, CommitMode::Async);
     }
-    commit_stored(&consumer, &name);
-    consumer.unsubscribe();
+    // The last commit and the close (which leaves the group) wait for the broker, which may be
+    // the bundled one on this very runtime: they run on a blocking thread, never a runtime one.
+    let stopped = name.clone();
+    let closed = tokio::task::spawn_blocking(move || {
+        commit_stored(&consumer, &stopped, CommitMode::Sync);
+        consumer.unsubscribe();
+        drop(consumer);
+    })
+    .await;
+    if closed.is_err() {
+        tracing::warn!(sink = %name, "closing the consumer panicked");
+    }
     tracing::info!(sink = %name, instance = me.index, "consumer stopped");
     Ok(())
 }

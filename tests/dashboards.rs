@@ -1,6 +1,7 @@
 //! `dashboards/`: the Grafana dashboard and the alert rules refer to metrics that exist, every
 //! alert has a runbook, and a real Prometheus (Debian's package) with `prometheus.yml` scrapes a
-//! running pipeline (broker, agent, lag exporter) and gets data for every expression.
+//! running pipeline (broker, agent, workers with the prometheus sink, lag exporter) and gets
+//! data for every expression.
 
 mod support;
 use support::free_port;
@@ -8,12 +9,8 @@ use support::free_port;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn repo(path: &str) -> PathBuf {
@@ -70,10 +67,6 @@ fn selectors(expr: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Metric names of components not merged yet: the workers (and their prometheus sink). Their
-/// expressions are checked by name only until the workers land.
-const NOT_YET_LIVE: &[&str] = &["cpu_usage_idle", "mem_used_percent", "sluice_worker_records_lost_total"];
-
 fn known_metrics() -> BTreeSet<String> {
     let mut names: BTreeSet<String> = lag_exporter::metrics::FAMILIES
         .iter()
@@ -92,7 +85,10 @@ fn known_metrics() -> BTreeSet<String> {
     let agent = std::fs::read_to_string(repo("agent/src/self_metrics.rs")).unwrap();
     let re = regex::Regex::new(r#""(sluice_agent_[a-z_]+)""#).unwrap();
     names.extend(re.captures_iter(&agent).map(|c| c[1].to_string()));
-    names.extend(NOT_YET_LIVE.iter().map(|n| n.to_string()));
+    // Series of the workers and of their prometheus sink (host CPU and memory).
+    for n in ["sluice_worker_records_lost_total", "cpu_usage_idle", "mem_used_percent"] {
+        names.insert(n.to_string());
+    }
     names
 }
 
@@ -190,44 +186,6 @@ impl Drop for Prometheus {
     }
 }
 
-/// A consumer group standing in for the workers: consumes `metrics` and commits until stopped.
-struct FakeWorker {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl FakeWorker {
-    fn start(bootstrap: &str) -> FakeWorker {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", "sluice-workers")
-            .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "200")
-            .create()
-            .unwrap();
-        consumer.subscribe(&["metrics"]).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let _ = consumer.poll(Duration::from_millis(50));
-            }
-        });
-        FakeWorker {
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn stop(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
     let prometheus_bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
@@ -262,13 +220,25 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
     })
     .await
     .unwrap();
-    let worker = FakeWorker::start(&bootstrap);
+    // The workers as shipped would run them: a file sink and the prometheus sink.
+    let worker = workers::start(
+        workers::Config::parse(&format!(
+            "brokers = [\"{bootstrap}\"]\nmetrics_listen = \"127.0.0.1:0\"\n\
+             [[sinks]]\ntype = \"file\"\nname = \"archive\"\npath = \"{}\"\n\
+             [[sinks]]\ntype = \"prometheus\"\nname = \"prometheus\"\n",
+            dir.path().join("metrics.lp").display()
+        ))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
 
     // prometheus.yml as shipped, pointed at this test's ports and scraping every second.
     let config = std::fs::read_to_string(repo("dashboards/prometheus/prometheus.yml"))
         .unwrap()
         .replace("127.0.0.1:9273", &format!("127.0.0.1:{agent_port}"))
         .replace("127.0.0.1:9308", &exporter.local_addr().to_string())
+        .replace("127.0.0.1:9274", &worker.metrics_addr().unwrap().to_string())
         .replace("15s", "1s");
     std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
     std::fs::copy(repo("dashboards/prometheus/alerts.yml"), dir.path().join("alerts.yml")).unwrap();
@@ -284,9 +254,9 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
             .unwrap(),
     );
 
-    // Every target of a running component is up; the workers' target waits for the workers.
+    // Every target of a running component is up.
     let deadline = Instant::now() + Duration::from_secs(60);
-    for job in ["sluice-agent", "sluice-lag-exporter"] {
+    for job in ["sluice-agent", "sluice-workers", "sluice-lag-exporter"] {
         while query(prom_port, &format!("up{{job=\"{job}\"}} == 1")).await != Some(1) {
             assert!(Instant::now() < deadline, "target {job} never up");
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -294,17 +264,9 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
     }
 
     // Every expression of the dashboard, and every selector of the alert rules, returns data.
-    let mut pending: Vec<String> = dashboard_exprs()
-        .into_iter()
-        .filter(|e| !NOT_YET_LIVE.iter().any(|n| e.contains(n)))
-        .collect();
+    let mut pending: Vec<String> = dashboard_exprs();
     for (_, expr) in alert_rules() {
-        pending.extend(
-            selectors(&expr)
-                .into_iter()
-                .filter(|s| !NOT_YET_LIVE.contains(&name_of(s)))
-                .map(|s| format!("count({s})")),
-        );
+        pending.extend(selectors(&expr).into_iter().map(|s| format!("count({s})")));
     }
     pending.sort();
     pending.dedup();
@@ -333,7 +295,7 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
         .unwrap();
     assert!(lag_alert.ends_with("> 10000"), "{lag_alert}");
     let lagging = lag_alert.replace("> 10000", "> 0");
-    tokio::task::spawn_blocking(move || worker.stop()).await.unwrap();
+    worker.shutdown().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while query(
         prom_port,

@@ -65,6 +65,12 @@ impl From<String> for FieldValue {
     }
 }
 
+impl From<&str> for FieldValue {
+    fn from(v: &str) -> Self {
+        FieldValue::String(v.to_string())
+    }
+}
+
 impl Metric {
     /// A metric with no tags or fields yet.
     pub fn new(name: impl Into<String>, timestamp: i64) -> Self {

@@ -172,7 +172,21 @@ impl Config {
             return Err(ConfigError::invalid("sinks", "at least one [[sinks]] table", "none"));
         }
         let mut names = std::collections::HashSet::new();
+        let mut prometheus_sinks = 0;
         for s in &self.sinks {
+            if let Err((key, expected, got)) = s.validate() {
+                return Err(ConfigError::invalid(format!("sinks.{}.{key}", s.name()), expected, got));
+            }
+            if let SinkConfig::Prometheus(_) = s {
+                prometheus_sinks += 1;
+                if self.metrics_listen.is_empty() {
+                    return Err(ConfigError::invalid(
+                        "metrics_listen",
+                        "a HOST:PORT when a prometheus sink is configured (it serves there)",
+                        "\"\"",
+                    ));
+                }
+            }
             let name = s.name();
             if name.is_empty() || !names.insert(name) {
                 return Err(ConfigError::invalid(
@@ -181,6 +195,13 @@ impl Config {
                     format!("{name:?}"),
                 ));
             }
+        }
+        if prometheus_sinks > 1 {
+            return Err(ConfigError::invalid(
+                "sinks",
+                "at most one prometheus sink (they would serve the same series at one address)",
+                format!("{prometheus_sinks}"),
+            ));
         }
         Ok(())
     }

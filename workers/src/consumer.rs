@@ -23,7 +23,7 @@ use crate::dead_letter::DeadLetters;
 use crate::decode::decode;
 use crate::metrics::Metrics;
 use crate::sequence::{Seen, SequenceTracker};
-use crate::sinks::{SinkConfig, SinkError};
+use crate::sinks::{SinkError, SinkFactory};
 use crate::Config;
 
 /// What every consumer of the process shares.
@@ -38,17 +38,25 @@ pub struct Shared {
 /// One consumer: which sink, which instance, and whether it does the sequence accounting
 /// (the first sink's consumers do, so each record is counted once per process).
 pub struct Instance {
-    pub sink: SinkConfig,
+    pub sink: String,
+    pub factory: SinkFactory,
     pub index: usize,
     pub lags: Arc<[AtomicI64]>,
     pub tracks_sequence: bool,
 }
 
 pub async fn run(shared: Arc<Shared>, me: Instance, mut stop: watch::Receiver<bool>) -> Result<(), KafkaError> {
-    let name = me.sink.name().to_string();
-    let consumer = create(&shared, &me)?;
+    let name = me.sink.clone();
+    let consumer = Arc::new(create(&shared, &me)?);
     consumer.subscribe(&[shared.config.topic.as_str()])?;
-    let mut sink = me.sink.build();
+    let lag = tokio::spawn(crate::lag::report(
+        consumer.clone(),
+        shared.metrics.clone(),
+        name.clone(),
+        me.lags.clone(),
+        me.index,
+    ));
+    let mut sink = (me.factory)();
     tracing::info!(sink = %name, instance = me.index, group = %shared.config.group_of(&name), "consumer started");
     loop {
         let first = tokio::select! {
@@ -87,13 +95,15 @@ pub async fn run(shared: Arc<Shared>, me: Instance, mut stop: watch::Receiver<bo
                 tracing::debug!(sink = %name, error = %e, "offset not stored");
             }
         }
-        commit_stored(&consumer, &name, CommitMode::Async);
+        commit_stored(consumer.as_ref(), &name, CommitMode::Async);
     }
     // The last commit and the close (which leaves the group) wait for the broker, which may be
     // the bundled one on this very runtime: they run on a blocking thread, never a runtime one.
+    lag.abort();
+    let _ = lag.await;
     let stopped = name.clone();
     let closed = tokio::task::spawn_blocking(move || {
-        commit_stored(&consumer, &stopped, CommitMode::Sync);
+        commit_stored(consumer.as_ref(), &stopped, CommitMode::Sync);
         consumer.unsubscribe();
         drop(consumer);
     })
@@ -106,7 +116,7 @@ pub async fn run(shared: Arc<Shared>, me: Instance, mut stop: watch::Receiver<bo
 }
 
 fn create(shared: &Shared, me: &Instance) -> Result<StreamConsumer<WorkerContext>, KafkaError> {
-    let name = me.sink.name();
+    let name = me.sink.as_str();
     ClientConfig::new()
         .set("bootstrap.servers", shared.config.brokers.join(","))
         .set("group.id", shared.config.group_of(name))
@@ -114,14 +124,8 @@ fn create(shared: &Shared, me: &Instance) -> Result<StreamConsumer<WorkerContext
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("statistics.interval.ms", "1000")
         .set("fetch.wait.max.ms", "100")
-        .create_with_context(WorkerContext {
-            sink: name.to_string(),
-            metrics: shared.metrics.clone(),
-            lags: me.lags.clone(),
-            instance: me.index,
-        })
+        .create_with_context(WorkerContext { sink: name.to_string() })
 }
 
 struct Batch<'a> {
@@ -235,11 +239,16 @@ impl Batch<'_> {
             .lock()
             .expect("no panics while holding the tracker")
             .observe(agent, seq);
+        // Both series exist from an agent's first record, at 0, so `increase()` sees the first loss.
         let m = &self.shared.metrics;
+        let (lost, duplicate) = (
+            m.lost.with_label_values(&[agent]),
+            m.duplicate.with_label_values(&[agent]),
+        );
         match seen {
             Seen::InOrder => {}
-            Seen::Lost(n) => m.lost.with_label_values(&[agent]).inc_by(n),
-            Seen::Duplicate => m.duplicate.with_label_values(&[agent]).inc(),
+            Seen::Lost(n) => lost.inc_by(n),
+            Seen::Duplicate => duplicate.inc(),
         }
     }
 }

@@ -1,25 +1,14 @@
 //! The librdkafka consumer context of one sink consumer: commits what was delivered before a
-//! rebalance takes partitions away, and turns librdkafka's statistics into `records-lag-max`.
-
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+//! rebalance takes partitions away, and logs what librdkafka reports.
 
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::statistics::Statistics;
 use rdkafka::TopicPartitionList;
-
-use crate::metrics::Metrics;
 
 pub struct WorkerContext {
     pub sink: String,
-    pub metrics: Metrics,
-    /// The latest lag of each consumer instance of this sink in this process; the gauge shows
-    /// their maximum (Kafka's records-lag-max is a max over partitions, whoever holds them).
-    pub lags: Arc<[AtomicI64]>,
-    pub instance: usize,
 }
 
 impl ClientContext for WorkerContext {
@@ -34,26 +23,6 @@ impl ClientContext for WorkerContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::debug!(target: "librdkafka", sink = %self.sink, "{error}: {reason}");
-    }
-
-    /// `consumer_lag` is high watermark minus position per partition (-1 when unknown); the
-    /// internal partition -1 is librdkafka's "unassigned" bucket.
-    fn stats(&self, statistics: Statistics) {
-        let lag = statistics
-            .topics
-            .values()
-            .flat_map(|t| t.partitions.iter())
-            .filter(|(p, _)| **p >= 0)
-            .map(|(_, p)| p.consumer_lag)
-            .filter(|l| *l >= 0)
-            .max()
-            .unwrap_or(0);
-        self.lags[self.instance].store(lag, Ordering::Relaxed);
-        let max = self.lags.iter().map(|l| l.load(Ordering::Relaxed)).max().unwrap_or(0);
-        self.metrics
-            .records_lag_max
-            .with_label_values(&[self.sink.as_str()])
-            .set(max);
     }
 }
 

@@ -21,6 +21,7 @@ mod consumer;
 mod context;
 pub mod dead_letter;
 mod decode;
+mod lag;
 pub mod metrics;
 mod sequence;
 pub mod sinks;
@@ -44,6 +45,8 @@ pub enum WorkerError {
     Listen { addr: String, source: std::io::Error },
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("sink {sink}: {message}")]
+    Sink { sink: String, message: String },
 }
 
 /// Workers running in this process.
@@ -83,10 +86,15 @@ pub async fn start(config: Config) -> Result<RunningWorkers, WorkerError> {
     });
     let mut tasks = JoinSet::new();
     for (i, sink) in shared.config.sinks.iter().enumerate() {
+        let factory = sink.open(&metrics.registry).map_err(|e| WorkerError::Sink {
+            sink: sink.name().to_string(),
+            message: e.to_string(),
+        })?;
         let lags: Arc<[AtomicI64]> = (0..shared.config.instances).map(|_| AtomicI64::new(0)).collect();
         for index in 0..shared.config.instances {
             let me = consumer::Instance {
-                sink: sink.clone(),
+                sink: sink.name().to_string(),
+                factory: factory.clone(),
                 index,
                 lags: lags.clone(),
                 tracks_sequence: i == 0,

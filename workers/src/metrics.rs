@@ -18,8 +18,8 @@ pub struct Metrics {
     pub retries: IntCounterVec,
     /// `sluice_worker_sample_age_seconds{sink}`: sample time to sink acknowledgement.
     pub sample_age: HistogramVec,
-    /// `sluice_worker_records_lag_max{sink}`: librdkafka's `consumer_lag` (high watermark minus
-    /// position), the maximum over the partitions assigned to this process's consumers.
+    /// `sluice_worker_records_lag_max{sink}`: high watermark minus the position of the next
+    /// record the worker will be handed, the maximum over this process's assigned partitions.
     pub records_lag_max: IntGaugeVec,
 }
 

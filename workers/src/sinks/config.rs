@@ -1,8 +1,12 @@
 //! The `[[sinks]]` table: `type` picks the sink, `name` names its consumer group.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use super::file::FileSink;
+use super::http::{HttpConfig, HttpSink};
+use super::prometheus::{LatestValues, LatestValuesCollector, PrometheusConfig, PrometheusSink};
 use super::stdout::StdoutSink;
 use super::{FileConfig, Sink, StdoutConfig};
 
@@ -11,21 +15,55 @@ use super::{FileConfig, Sink, StdoutConfig};
 pub enum SinkConfig {
     Stdout(StdoutConfig),
     File(FileConfig),
+    Http(HttpConfig),
+    Prometheus(PrometheusConfig),
 }
+
+/// Builds one sink per consumer instance; sinks with shared state (prometheus) share it.
+pub type SinkFactory = Arc<dyn Fn() -> Box<dyn Sink> + Send + Sync>;
+
+/// A sink setting that is well-formed TOML but cannot work: (key, what was expected, what was given).
+pub type SinkConfigError = (String, String, String);
 
 impl SinkConfig {
     pub fn name(&self) -> &str {
         match self {
             SinkConfig::Stdout(c) => &c.name,
             SinkConfig::File(c) => &c.name,
+            SinkConfig::Http(c) => &c.name,
+            SinkConfig::Prometheus(c) => &c.name,
         }
     }
 
-    /// A fresh sink (one per consumer instance).
-    pub fn build(&self) -> Box<dyn Sink> {
+    /// Checks what the types alone cannot.
+    pub fn validate(&self) -> Result<(), SinkConfigError> {
         match self {
-            SinkConfig::Stdout(c) => Box::new(StdoutSink::new(c)),
-            SinkConfig::File(c) => Box::new(FileSink::new(c)),
+            SinkConfig::Http(c) => c.validate(),
+            _ => Ok(()),
         }
+    }
+
+    /// Prepares the sink once per process: shared state is created and, for the prometheus
+    /// sink, registered in `registry` (the worker's `/metrics`).
+    pub fn open(&self, registry: &prometheus::Registry) -> Result<SinkFactory, prometheus::Error> {
+        Ok(match self {
+            SinkConfig::Stdout(c) => {
+                let c = c.clone();
+                Arc::new(move || Box::new(StdoutSink::new(&c)))
+            }
+            SinkConfig::File(c) => {
+                let c = c.clone();
+                Arc::new(move || Box::new(FileSink::new(&c)))
+            }
+            SinkConfig::Http(c) => {
+                let c = c.clone();
+                Arc::new(move || Box::new(HttpSink::new(&c)))
+            }
+            SinkConfig::Prometheus(c) => {
+                let values = LatestValues::new(c.expiration_interval);
+                registry.register(Box::new(LatestValuesCollector(values.clone())))?;
+                Arc::new(move || Box::new(PrometheusSink::new(values.clone())))
+            }
+        })
     }
 }

@@ -4,11 +4,15 @@
 mod config;
 mod file;
 mod format;
+mod http;
+mod prometheus;
 mod sink;
 mod stdout;
 
-pub use config::SinkConfig;
+pub use config::{SinkConfig, SinkFactory};
 pub use file::FileConfig;
 pub use format::Format;
+pub use http::HttpConfig;
+pub use prometheus::{LatestValues, PrometheusConfig};
 pub use sink::{Sink, SinkError, SinkFuture};
 pub use stdout::StdoutConfig;

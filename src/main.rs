@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod tools;
+mod up;
 
 /// The metric topic `sluice up` creates for the agent and the workers.
 const METRIC_TOPIC: &str = "metrics";
@@ -21,12 +21,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the whole pipeline on this machine (for now: the bundled broker and the metric topic).
+    /// Run the whole pipeline on this machine: broker, agent, workers and lag exporter.
     Up {
-        /// Directory holding broker.toml (and, as components land, agent.toml, workers.toml, …).
+        /// Directory holding broker.toml, agent.toml, workers.toml and lag-exporter.toml.
         #[arg(long, default_value = "config")]
         config_dir: PathBuf,
-        /// Where the broker keeps its data.
+        /// Where the broker's log, the agent's spool and the file sinks' relative paths go.
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
     },
@@ -184,14 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             workers::run(config, shutdown_signal()).await?;
         }
-        Command::Up { config_dir, data_dir } => {
-            let config = broker_config(&config_dir.join("broker.toml"), None, Some(data_dir), true)?;
-            let running = broker::start(config.clone()).await?;
-            ensure_metric_topic(&running).await?;
-            print_banner(&running, &config);
-            shutdown_signal().await;
-            running.shutdown().await;
-        }
+        Command::Up { config_dir, data_dir } => up::run(&config_dir, data_dir).await?,
     }
     Ok(())
 }
@@ -226,25 +219,6 @@ fn broker_config(
         config.data_dir = dir;
     }
     Ok(config)
-}
-
-async fn ensure_metric_topic(running: &broker::RunningBroker) -> anyhow::Result<()> {
-    running
-        .ensure_topic(METRIC_TOPIC, METRIC_PARTITIONS)
-        .with_context(|| format!("creating the metric topic '{METRIC_TOPIC}'"))
-}
-
-fn print_banner(running: &broker::RunningBroker, config: &broker::BrokerConfig) {
-    println!(
-        "sluice is up.\n\
-         \n  broker (Kafka protocol)  {bootstrap}\n  data                     {data}\n  metric topic             {METRIC_TOPIC} ({METRIC_PARTITIONS} partitions)\n\
-         \nOnly the bundled broker runs so far; the agent, workers and lag exporter join `sluice up`\n\
-         as they land. Any Kafka client works against it, for example:\n\
-         \n  kcat -b {bootstrap} -L\n  echo hello | kcat -b {bootstrap} -t {METRIC_TOPIC} -P\n  kcat -b {bootstrap} -t {METRIC_TOPIC} -C -e\n\
-         \nCtrl-C stops it cleanly.",
-        bootstrap = running.bootstrap(),
-        data = config.data_dir.display(),
-    );
 }
 
 async fn shutdown_signal() {

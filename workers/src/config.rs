@@ -43,6 +43,11 @@ pub struct Config {
     /// Cap of the retry delay.
     #[serde(default = "default_retry_max_backoff", deserialize_with = "duration")]
     pub retry_max_backoff: Duration,
+    /// librdkafka settings passed as is to every sink's consumer (`session.timeout.ms`,
+    /// `security.protocol`, …); they win over the worker's defaults, except the two that
+    /// at-least-once rests on (`enable.auto.commit` and `enable.auto.offset.store` stay false).
+    #[serde(default)]
+    pub librdkafka: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub sinks: Vec<SinkConfig>,
 }

@@ -117,15 +117,21 @@ pub async fn run(shared: Arc<Shared>, me: Instance, mut stop: watch::Receiver<bo
 
 fn create(shared: &Shared, me: &Instance) -> Result<StreamConsumer<WorkerContext>, KafkaError> {
     let name = me.sink.as_str();
-    ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", shared.config.brokers.join(","))
         .set("group.id", shared.config.group_of(name))
         .set("client.id", format!("sluice-worker-{name}-{}", me.index))
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", "100")
-        .create_with_context(WorkerContext { sink: name.to_string() })
+        .set("fetch.wait.max.ms", "100");
+    for (key, value) in &shared.config.librdkafka {
+        config.set(key, value);
+    }
+    // At-least-once rests on these two: offsets are stored and committed only after delivery.
+    config
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false");
+    config.create_with_context(WorkerContext { sink: name.to_string() })
 }
 
 struct Batch<'a> {

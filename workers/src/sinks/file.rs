@@ -61,8 +61,12 @@ impl FileSink {
             if let Some(dir) = self.config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
-            let f = OpenOptions::new().create(true).append(true).open(&self.config.path)?;
-            self.size = f.metadata()?.len();
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .read(true)
+                .open(&self.config.path)?;
+            self.size = drop_torn_tail(&f)?;
             self.file = Some(f);
         }
         let f = self.file.as_mut().expect("opened above");
@@ -75,6 +79,34 @@ impl FileSink {
         }
         result
     }
+}
+
+/// A process killed mid-write can leave a last line without its newline; that batch was never
+/// acknowledged (it is delivered again), so the partial line is cut off rather than glued to the
+/// next batch. Returns the file's length afterwards.
+fn drop_torn_tail(f: &File) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let len = f.metadata()?.len();
+    let mut end = len;
+    let mut chunk = [0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let buf = &mut chunk[..(end - start) as usize];
+        f.read_exact_at(buf, start)?;
+        if let Some(i) = buf.iter().rposition(|b| *b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end < len {
+        tracing::warn!(
+            cut_bytes = len - end,
+            "file sink: dropped a partial last line left by an interrupted write"
+        );
+        f.set_len(end)?;
+    }
+    Ok(end)
 }
 
 fn rotate(path: &Path, max_files: usize) -> std::io::Result<()> {
@@ -105,6 +137,27 @@ impl Sink for FileSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_partial_last_line_from_an_interrupted_write_is_cut_off_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.lp");
+        std::fs::write(&path, "cpu usage_idle=1 1\ncpu usage_id").unwrap();
+        let mut sink = FileSink::new(&FileConfig {
+            name: "f".into(),
+            path: path.clone(),
+            format: Format::Influx,
+            max_bytes: 0,
+            max_files: 1,
+        });
+        sink.deliver(&[Metric::new("cpu", 2).field("usage_idle", 2.0)])
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "cpu usage_idle=1 1\ncpu usage_idle=2 2\n"
+        );
+    }
 
     #[tokio::test]
     async fn rotates_by_size_and_keeps_max_files() {

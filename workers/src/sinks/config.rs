@@ -3,14 +3,16 @@
 use serde::Deserialize;
 
 use super::file::FileSink;
+use super::postgres::PostgresSink;
 use super::stdout::StdoutSink;
-use super::{FileConfig, Sink, StdoutConfig};
+use super::{FileConfig, PostgresConfig, Sink, StdoutConfig};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum SinkConfig {
     Stdout(StdoutConfig),
     File(FileConfig),
+    Postgres(PostgresConfig),
 }
 
 impl SinkConfig {
@@ -18,6 +20,7 @@ impl SinkConfig {
         match self {
             SinkConfig::Stdout(c) => &c.name,
             SinkConfig::File(c) => &c.name,
+            SinkConfig::Postgres(c) => &c.name,
         }
     }
 
@@ -26,6 +29,7 @@ impl SinkConfig {
         match self {
             SinkConfig::Stdout(c) => Box::new(StdoutSink::new(c)),
             SinkConfig::File(c) => Box::new(FileSink::new(c)),
+            SinkConfig::Postgres(c) => Box::new(PostgresSink::new(c)),
         }
     }
 }

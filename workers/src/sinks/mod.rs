@@ -4,11 +4,13 @@
 mod config;
 mod file;
 mod format;
+mod postgres;
 mod sink;
 mod stdout;
 
 pub use config::SinkConfig;
 pub use file::FileConfig;
 pub use format::Format;
+pub use postgres::{PostgresConfig, TagsAs};
 pub use sink::{Sink, SinkError, SinkFuture};
 pub use stdout::StdoutConfig;

@@ -25,7 +25,10 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 
 #[derive(Parser)]
-#[command(name = "sluice-fleet", about = "Simulated agents into one `sluice up`: CPU, memory, latency, lag")]
+#[command(
+    name = "sluice-fleet",
+    about = "Simulated agents into one `sluice up`: CPU, memory, latency, lag"
+)]
 struct Args {
     /// The sluice binary (release build).
     #[arg(long, default_value = "target/release/sluice")]
@@ -114,10 +117,22 @@ fn main() -> anyhow::Result<()> {
                 seqs[agent] += 1;
                 let ts_text = ts.to_string();
                 let headers = OwnedHeaders::new()
-                    .insert(Header { key: "sluice-agent", value: Some(host.as_str()) })
-                    .insert(Header { key: "sluice-seq", value: Some(seq.as_str()) })
-                    .insert(Header { key: "sluice-time", value: Some(ts_text.as_str()) });
-                let mut r = BaseRecord::to("metrics").key(host.as_str()).payload(record.as_str()).headers(headers);
+                    .insert(Header {
+                        key: "sluice-agent",
+                        value: Some(host.as_str()),
+                    })
+                    .insert(Header {
+                        key: "sluice-seq",
+                        value: Some(seq.as_str()),
+                    })
+                    .insert(Header {
+                        key: "sluice-time",
+                        value: Some(ts_text.as_str()),
+                    });
+                let mut r = BaseRecord::to("metrics")
+                    .key(host.as_str())
+                    .payload(record.as_str())
+                    .headers(headers);
                 loop {
                     match producer.send(r) {
                         Ok(()) => break,
@@ -161,7 +176,10 @@ fn main() -> anyhow::Result<()> {
     std::mem::forget(up);
 
     if latencies_ms.is_empty() {
-        bail!("no fleet sample reached the file sink; see {}", dir.path().join("up.log").display());
+        bail!(
+            "no fleet sample reached the file sink; see {}",
+            dir.path().join("up.log").display()
+        );
     }
     latencies_ms.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies_ms[((latencies_ms.len() as f64 * p) as usize).min(latencies_ms.len() - 1)];
@@ -200,7 +218,16 @@ fn throughput(sluice: &Path, records: u64) -> anyhow::Result<()> {
         .spawn()?);
     wait_for_port(port)?;
     let created = Command::new(sluice)
-        .args(["topics", "--bootstrap-server", &bootstrap, "--create", "--topic", "metrics", "--partitions", "6"])
+        .args([
+            "topics",
+            "--bootstrap-server",
+            &bootstrap,
+            "--create",
+            "--topic",
+            "metrics",
+            "--partitions",
+            "6",
+        ])
         .output()?;
     if !created.status.success() {
         bail!("creating the topic: {}", String::from_utf8_lossy(&created.stderr));
@@ -255,7 +282,8 @@ fn throughput(sluice: &Path, records: u64) -> anyhow::Result<()> {
         .spawn()?);
     let mut first: Option<Instant> = None;
     let done = loop {
-        let delivered = scrape_counter(metrics_port, "sluice_worker_records_delivered_total{sink=\"archive\"}").unwrap_or(0);
+        let delivered =
+            scrape_counter(metrics_port, "sluice_worker_records_delivered_total{sink=\"archive\"}").unwrap_or(0);
         if delivered > 0 {
             first.get_or_insert_with(Instant::now);
         }
@@ -275,7 +303,19 @@ fn throughput(sluice: &Path, records: u64) -> anyhow::Result<()> {
     let out = std::fs::File::create(dir.path().join("kcat.lp"))?;
     let kcat_started = Instant::now();
     let status = Command::new("kcat")
-        .args(["-C", "-b", &bootstrap, "-t", "metrics", "-o", "beginning", "-e", "-q", "-c", &records.to_string()])
+        .args([
+            "-C",
+            "-b",
+            &bootstrap,
+            "-t",
+            "metrics",
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-c",
+            &records.to_string(),
+        ])
         .stdout(out)
         .status()
         .context("running kcat (Debian's kcat; `bash .ci/install` installs it)")?;
@@ -392,11 +432,16 @@ fn write_configs(from: &Path, dir: &Path, ports: &[u16]) -> anyhow::Result<PathB
         ("broker.toml", ("127.0.0.1:9092", format!("127.0.0.1:{}", ports[0]))),
         ("agent.toml", ("127.0.0.1:9273", format!("127.0.0.1:{}", ports[1]))),
         ("workers.toml", ("127.0.0.1:9274", format!("127.0.0.1:{}", ports[2]))),
-        ("lag-exporter.toml", ("127.0.0.1:9308", format!("127.0.0.1:{}", ports[3]))),
+        (
+            "lag-exporter.toml",
+            ("127.0.0.1:9308", format!("127.0.0.1:{}", ports[3])),
+        ),
     ]);
     for (file, (old, new)) in replace {
         let text = std::fs::read_to_string(from.join(file)).with_context(|| format!("reading {file}"))?;
-        let text = text.replace(old, &new).replace("interval = \"15s\"", "interval = \"5s\"");
+        let text = text
+            .replace(old, &new)
+            .replace("interval = \"15s\"", "interval = \"5s\"");
         std::fs::write(to.join(file), text)?;
     }
     Ok(to)

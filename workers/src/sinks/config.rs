@@ -6,9 +6,10 @@ use serde::Deserialize;
 
 use super::file::FileSink;
 use super::http::{HttpConfig, HttpSink};
+use super::postgres::PostgresSink;
 use super::prometheus::{LatestValues, LatestValuesCollector, PrometheusConfig, PrometheusSink};
 use super::stdout::StdoutSink;
-use super::{FileConfig, Sink, StdoutConfig};
+use super::{FileConfig, PostgresConfig, Sink, StdoutConfig};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -17,6 +18,7 @@ pub enum SinkConfig {
     File(FileConfig),
     Http(HttpConfig),
     Prometheus(PrometheusConfig),
+    Postgres(PostgresConfig),
 }
 
 /// Builds one sink per consumer instance; sinks with shared state (prometheus) share it.
@@ -32,6 +34,7 @@ impl SinkConfig {
             SinkConfig::File(c) => &c.name,
             SinkConfig::Http(c) => &c.name,
             SinkConfig::Prometheus(c) => &c.name,
+            SinkConfig::Postgres(c) => &c.name,
         }
     }
 
@@ -58,6 +61,10 @@ impl SinkConfig {
             SinkConfig::Http(c) => {
                 let c = c.clone();
                 Arc::new(move || Box::new(HttpSink::new(&c)))
+            }
+            SinkConfig::Postgres(c) => {
+                let c = c.clone();
+                Arc::new(move || Box::new(PostgresSink::new(&c)))
             }
             SinkConfig::Prometheus(c) => {
                 let values = LatestValues::new(c.expiration_interval);

@@ -1,0 +1,104 @@
+//! The `[[sinks]] type = "postgres"` table.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    pub name: String,
+    /// A libpq connection string (`host=… user=… dbname=…`) or a `postgres://` URL.
+    #[serde(deserialize_with = "connection_string")]
+    pub url: String,
+    /// Where the tables go; it must exist (the sink creates tables, never schemas).
+    #[serde(default = "default_schema")]
+    pub schema: String,
+    #[serde(default)]
+    pub tags_as: TagsAs,
+    /// Put before every measurement name to make the table name.
+    #[serde(default)]
+    pub table_prefix: String,
+    /// Longest a connection attempt (TCP, startup, authentication) may take.
+    #[serde(default = "default_connect_timeout", deserialize_with = "crate::config::duration")]
+    pub connect_timeout: Duration,
+}
+
+/// A connection string tokio-postgres understands, checked when the config is read. The
+/// error leaves the string out: it may hold a password.
+fn connection_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.parse::<tokio_postgres::Config>() {
+        Ok(_) => Ok(s),
+        Err(e) => Err(serde::de::Error::custom(format!(
+            "invalid connection string ({}): expected \"host=… user=… dbname=…\" or \"postgres://user@host/db\"",
+            std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
+        ))),
+    }
+}
+
+fn default_schema() -> String {
+    "public".into()
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// Where a metric's tags go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TagsAs {
+    /// One `text` column per tag key, marked with the column comment `tag`.
+    #[default]
+    Columns,
+    /// One `tags jsonb` column holding every tag.
+    Jsonb,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::sinks::SinkConfig;
+    use crate::Config;
+
+    /// The example is commented out in `config/workers.toml` (it needs a server); uncommented,
+    /// it must parse and show every key with its default.
+    #[test]
+    fn the_commented_example_parses_with_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/workers.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text
+            .find("# [[sinks]]\n# type = \"postgres\"")
+            .expect("the example is there");
+        let example: String = text[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| format!("{}\n", l.trim_start_matches('#')))
+            .collect();
+        let config = Config::parse(&example).unwrap();
+        let Some(SinkConfig::Postgres(c)) = config.sinks.first() else {
+            panic!("{example}");
+        };
+        let defaults = Config::parse("[[sinks]]\ntype = \"postgres\"\nname = \"x\"\nurl = \"host=h\"\n").unwrap();
+        let Some(SinkConfig::Postgres(d)) = defaults.sinks.first() else {
+            panic!("defaults");
+        };
+        assert_eq!(
+            (&c.schema, c.tags_as, &c.table_prefix, c.connect_timeout),
+            (&d.schema, d.tags_as, &d.table_prefix, d.connect_timeout)
+        );
+        assert_eq!(c.url, "host=127.0.0.1 user=sluice dbname=metrics");
+    }
+
+    #[test]
+    fn a_connection_string_that_does_not_parse_is_a_config_error() {
+        let e = Config::parse(
+            "[[sinks]]\ntype = \"postgres\"\nname = \"x\"\nurl = \"host=h port=notaport password=s3cret\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("invalid connection string") && e.contains("port"), "{e}");
+        assert!(!e.contains("s3cret"), "the password stays out of the message: {e}");
+    }
+}

@@ -116,6 +116,9 @@ impl Pipeline {
                 out.push((addr.clone(), setting.to_string(), file));
             }
         }
+        if let Some(http) = self.broker.http_listen {
+            out.push((http.to_string(), "sluice.http.listen".into(), self.files.broker.as_path()));
+        }
         out
     }
 

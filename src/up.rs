@@ -117,7 +117,11 @@ impl Pipeline {
             }
         }
         if let Some(http) = self.broker.http_listen {
-            out.push((http.to_string(), "sluice.http.listen".into(), self.files.broker.as_path()));
+            out.push((
+                http.to_string(),
+                "sluice.http.listen".into(),
+                self.files.broker.as_path(),
+            ));
         }
         out
     }

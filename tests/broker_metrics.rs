@@ -12,13 +12,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// GET `path`; (status code, body). The endpoint sends whole bodies with a content-length.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("the HTTP endpoint accepts");
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("the HTTP endpoint accepts");
     let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     let (head, body) = out.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("a status code");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
     (status, body.to_string())
 }
 
@@ -27,10 +33,13 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 async fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
     let (status, body) = get(addr, "/metrics").await;
     assert_eq!(status, 200, "{body}");
-    let line_re = regex::Regex::new(r#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? (\S+)$"#).unwrap();
+    let line_re =
+        regex::Regex::new(r#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? (\S+)$"#).unwrap();
     let mut samples = BTreeMap::new();
     for line in body.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let c = line_re.captures(line).unwrap_or_else(|| panic!("not `name{{labels}} value`: {line}"));
+        let c = line_re
+            .captures(line)
+            .unwrap_or_else(|| panic!("not `name{{labels}} value`: {line}"));
         let value: f64 = c[4].parse().unwrap_or_else(|_| panic!("bad value: {line}"));
         let series = line.rsplit_once(' ').unwrap().0.to_string();
         assert!(samples.insert(series, value).is_none(), "duplicate series: {line}");
@@ -70,7 +79,10 @@ async fn metrics_count_what_a_real_client_produced_and_fetched() {
 
     let before = scrape(http).await;
     assert_eq!(value(&before, "sluice_broker_partitions{topic=\"metered\"}"), 2.0);
-    assert_eq!(value(&before, "sluice_broker_produced_records_total{topic=\"metered\"}"), 0.0);
+    assert_eq!(
+        value(&before, "sluice_broker_produced_records_total{topic=\"metered\"}"),
+        0.0
+    );
     assert_eq!(value(&before, "sluice_broker_consumer_groups{state=\"Stable\"}"), 0.0);
 
     let producer: FutureProducer = ClientConfig::new()
@@ -120,8 +132,15 @@ async fn metrics_count_what_a_real_client_produced_and_fetched() {
     let produced_bytes = v("sluice_broker_produced_bytes_total{topic=\"metered\"}");
     assert!(produced_bytes > 10.0 * 61.0, "{produced_bytes}");
     // Batches are served as they were stored, each once.
-    assert_eq!(v("sluice_broker_fetched_bytes_total{topic=\"metered\"}"), produced_bytes);
-    let end = |p: i32| v(&format!("sluice_broker_log_end_offset{{partition=\"{p}\",topic=\"metered\"}}"));
+    assert_eq!(
+        v("sluice_broker_fetched_bytes_total{topic=\"metered\"}"),
+        produced_bytes
+    );
+    let end = |p: i32| {
+        v(&format!(
+            "sluice_broker_log_end_offset{{partition=\"{p}\",topic=\"metered\"}}"
+        ))
+    };
     assert_eq!((end(0), end(1)), (5.0, 5.0));
     assert_eq!(
         v("sluice_broker_log_start_offset{partition=\"0\",topic=\"metered\"}"),
@@ -130,7 +149,14 @@ async fn metrics_count_what_a_real_client_produced_and_fetched() {
     assert!(v("sluice_broker_log_size_bytes{partition=\"0\",topic=\"metered\"}") >= produced_bytes / 2.0);
     let requests = |api: &str| v(&format!("sluice_broker_requests_total{{api=\"{api}\"}}"));
     assert!(requests("Produce") >= 10.0, "{}", requests("Produce"));
-    for api in ["ApiVersions", "Metadata", "Fetch", "FindCoordinator", "JoinGroup", "SyncGroup"] {
+    for api in [
+        "ApiVersions",
+        "Metadata",
+        "Fetch",
+        "FindCoordinator",
+        "JoinGroup",
+        "SyncGroup",
+    ] {
         assert!(requests(api) >= 1.0, "no {api} request counted");
     }
     assert!(v("sluice_broker_connections") >= 2.0);
@@ -170,6 +196,10 @@ async fn an_http_address_in_use_fails_start_up_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = broker::BrokerConfig::ephemeral(dir.path());
     config.http_listen = Some(taken.local_addr().unwrap());
-    let err = broker::start(config).await.err().expect("the port is taken").to_string();
+    let err = broker::start(config)
+        .await
+        .err()
+        .expect("the port is taken")
+        .to_string();
     assert!(err.contains("sluice.http.listen"), "{err}");
 }

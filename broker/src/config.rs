@@ -459,7 +459,11 @@ impl Settings<'_> {
         let expected = "an IP address and port such as \"127.0.0.1:9644\", or \"\" to turn the endpoint off";
         match &v {
             toml::Value::String(s) if s.trim().is_empty() => Ok(None),
-            toml::Value::String(s) => s.trim().parse().map(Some).map_err(|_| self.bad("sluice.http.listen", expected, &v)),
+            toml::Value::String(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| self.bad("sluice.http.listen", expected, &v)),
             _ => Err(self.bad("sluice.http.listen", expected, &v)),
         }
     }
@@ -616,12 +620,19 @@ mod tests {
         assert_eq!(c.http_listen, None);
         let (c, _) = parse("").unwrap();
         assert_eq!(c.http_listen, Some(DEFAULT_HTTP_LISTEN));
-        assert_eq!(BrokerConfig::ephemeral(Path::new("d")).http_listen.map(|a| a.port()), Some(0));
+        assert_eq!(
+            BrokerConfig::ephemeral(Path::new("d")).http_listen.map(|a| a.port()),
+            Some(0)
+        );
     }
 
     #[test]
     fn a_bad_http_listen_names_file_key_and_expectation() {
-        for bad in ["sluice.http.listen = \"localhost\"", "sluice.http.listen = \"127.0.0.1:99999\"", "sluice.http.listen = 9644"] {
+        for bad in [
+            "sluice.http.listen = \"localhost\"",
+            "sluice.http.listen = \"127.0.0.1:99999\"",
+            "sluice.http.listen = 9644",
+        ] {
             let err = parse(bad).unwrap_err().to_string();
             assert!(
                 err.starts_with("broker.toml: `sluice.http.listen` expects") && err.contains("127.0.0.1:9644"),

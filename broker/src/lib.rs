@@ -165,7 +165,11 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
         None => None,
     };
     tasks.push(tokio::spawn(server::serve(listener, broker.clone(), stopped.clone())));
-    tasks.push(tokio::spawn(retention_loop(broker.clone(), retention_interval, stopped)));
+    tasks.push(tokio::spawn(retention_loop(
+        broker.clone(),
+        retention_interval,
+        stopped,
+    )));
     tracing::info!(listener = %addr, advertised = %broker.advertised.addr(), http = ?http_addr, data_dir = %broker.config.data_dir.display(), "broker started");
     Ok(RunningBroker {
         addr,

@@ -49,7 +49,8 @@ pub struct PartitionStats {
 impl PartitionStats {
     /// One stored batch (a producer's retry of a stored batch is not counted again).
     pub fn produced(&self, records: i32, bytes: usize) {
-        self.produced_records.fetch_add(records.max(0) as u64, Ordering::Relaxed);
+        self.produced_records
+            .fetch_add(records.max(0) as u64, Ordering::Relaxed);
         self.produced_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
@@ -73,7 +74,9 @@ fn records_in(mut batches: &[u8]) -> u64 {
         let len = i32::from_be_bytes([batches[8], batches[9], batches[10], batches[11]]);
         let count = i32::from_be_bytes([batches[57], batches[58], batches[59], batches[60]]);
         records += count.max(0) as u64;
-        let Some(next) = (len.max(0) as usize).checked_add(12) else { break };
+        let Some(next) = (len.max(0) as usize).checked_add(12) else {
+            break;
+        };
         batches = batches.get(next..).unwrap_or_default();
     }
     records
@@ -145,7 +148,10 @@ impl Metrics {
             ),
             connections_accepted: register(
                 &registry,
-                IntCounter::new("sluice_broker_connections_accepted_total", "Client connections accepted"),
+                IntCounter::new(
+                    "sluice_broker_connections_accepted_total",
+                    "Client connections accepted",
+                ),
             ),
             groups,
             accepting: AtomicBool::new(false),
@@ -371,8 +377,14 @@ mod tests {
         m.request(-1);
         m.request(999);
         let text = gather(&m.registry);
-        assert!(text.contains("sluice_broker_requests_total{api=\"Fetch\"} 2\n"), "{text}");
-        assert!(text.contains("sluice_broker_requests_total{api=\"Produce\"} 0\n"), "{text}");
+        assert!(
+            text.contains("sluice_broker_requests_total{api=\"Fetch\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sluice_broker_requests_total{api=\"Produce\"} 0\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -383,7 +395,10 @@ mod tests {
         drop(a);
         let text = gather(&m.registry);
         assert!(text.contains("\nsluice_broker_connections 1\n"), "{text}");
-        assert!(text.contains("\nsluice_broker_connections_accepted_total 2\n"), "{text}");
+        assert!(
+            text.contains("\nsluice_broker_connections_accepted_total 2\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -392,14 +407,22 @@ mod tests {
         m.set_group_states(["Stable", "Stable", "Empty"]);
         m.set_group_states(["Stable"]);
         let text = gather(&m.registry);
-        assert!(text.contains("sluice_broker_consumer_groups{state=\"Stable\"} 1\n"), "{text}");
-        assert!(text.contains("sluice_broker_consumer_groups{state=\"Empty\"} 0\n"), "{text}");
+        assert!(
+            text.contains("sluice_broker_consumer_groups{state=\"Stable\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sluice_broker_consumer_groups{state=\"Empty\"} 0\n"),
+            "{text}"
+        );
     }
 
     fn gather(registry: &Registry) -> String {
         use prometheus::Encoder;
         let mut out = Vec::new();
-        prometheus::TextEncoder::new().encode(&registry.gather(), &mut out).unwrap();
+        prometheus::TextEncoder::new()
+            .encode(&registry.gather(), &mut out)
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 }

@@ -141,7 +141,10 @@ mod tests {
         assert!(page.contains("\nsluice_test_total 3\n"), "{page}");
         assert!(get(addr, "/").await.starts_with("HTTP/1.1 404"));
         let health = get(addr, "/health").await;
-        assert!(health.starts_with("HTTP/1.1 200") && health.ends_with("\r\n\r\nok\n"), "{health}");
+        assert!(
+            health.starts_with("HTTP/1.1 200") && health.ends_with("\r\n\r\nok\n"),
+            "{health}"
+        );
         stop_tx.send(true).unwrap();
         task.await.unwrap();
     }

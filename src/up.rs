@@ -116,6 +116,13 @@ impl Pipeline {
                 out.push((addr.clone(), setting.to_string(), file));
             }
         }
+        if let Some(http) = self.broker.http_listen {
+            out.push((
+                http.to_string(),
+                "sluice.http.listen".into(),
+                self.files.broker.as_path(),
+            ));
+        }
         out
     }
 
@@ -174,7 +181,7 @@ pub async fn run(config_dir: &Path, data_dir: PathBuf) -> anyhow::Result<()> {
     let mut agent = tokio::spawn(agent::run(pipeline.agent, async {
         let _ = agent_stopped.await;
     }));
-    banner.print(workers.metrics_addr(), exporter.local_addr());
+    banner.print(broker.http_addr(), workers.metrics_addr(), exporter.local_addr());
 
     let mut failed = None;
     tokio::select! {
@@ -264,7 +271,8 @@ impl Banner {
         }
     }
 
-    fn print(&self, workers_metrics: Option<SocketAddr>, exporter: SocketAddr) {
+    fn print(&self, broker_http: Option<SocketAddr>, workers_metrics: Option<SocketAddr>, exporter: SocketAddr) {
+        let broker_http = broker_http.map_or_else(|| "HTTP off".to_string(), |a| format!("http://{a}/metrics"));
         let workers_metrics = workers_metrics.map_or_else(|| "off".to_string(), |a| format!("http://{a}/metrics"));
         let sink_file = self
             .sinks
@@ -273,7 +281,7 @@ impl Banner {
         let b = &self.bootstrap;
         let mut text = format!(
             "\nsluice is up: broker, agent, workers and lag exporter in one process.\n\n\
-             \x20 broker        {b} (Kafka protocol)   data in {data}\n\
+             \x20 broker        {b} (Kafka protocol)   {broker_http}   data in {data}\n\
              \x20 metric topic  {METRIC_TOPIC} ({METRIC_PARTITIONS} partitions)\n\
              \x20 agent         {agent} → {METRIC_TOPIC}   {agent_metrics}\n\
              \x20 workers       {sinks}   {workers_metrics} (worker metrics and host CPU/memory gauges)\n\

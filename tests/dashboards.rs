@@ -239,6 +239,7 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
         .replace("127.0.0.1:9273", &format!("127.0.0.1:{agent_port}"))
         .replace("127.0.0.1:9308", &exporter.local_addr().to_string())
         .replace("127.0.0.1:9274", &worker.metrics_addr().unwrap().to_string())
+        .replace("127.0.0.1:9644", &broker.http_addr().unwrap().to_string())
         .replace("15s", "1s");
     std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
     std::fs::copy(repo("dashboards/prometheus/alerts.yml"), dir.path().join("alerts.yml")).unwrap();
@@ -256,7 +257,7 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
 
     // Every target of a running component is up.
     let deadline = Instant::now() + Duration::from_secs(60);
-    for job in ["sluice-agent", "sluice-workers", "sluice-lag-exporter"] {
+    for job in ["sluice-agent", "sluice-workers", "sluice-lag-exporter", "sluice-broker"] {
         while query(prom_port, &format!("up{{job=\"{job}\"}} == 1")).await != Some(1) {
             assert!(Instant::now() < deadline, "target {job} never up");
             tokio::time::sleep(Duration::from_millis(500)).await;

@@ -17,6 +17,7 @@ use support::free_port;
 
 struct Ports {
     broker: u16,
+    broker_http: u16,
     agent: u16,
     workers: u16,
     exporter: u16,
@@ -31,6 +32,7 @@ fn write_configs(dir: &Path, ports: &Ports) -> PathBuf {
         |name: &str| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name)).unwrap();
     let broker = shipped("broker.toml")
         .replace("127.0.0.1:9092", &format!("127.0.0.1:{}", ports.broker))
+        .replace("127.0.0.1:9644", &format!("127.0.0.1:{}", ports.broker_http))
         .replace(
             "group.initial.rebalance.delay.ms = 3000",
             "group.initial.rebalance.delay.ms = 0",
@@ -169,6 +171,7 @@ fn up_runs_the_pipeline_stops_on_sigterm_and_continues_where_it_left_off() {
     let dir = tempfile::tempdir().unwrap();
     let ports = Ports {
         broker: free_port(),
+        broker_http: free_port(),
         agent: free_port(),
         workers: free_port(),
         exporter: free_port(),
@@ -276,6 +279,7 @@ fn up_names_the_setting_when_a_port_is_taken() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let ports = Ports {
         broker: free_port(),
+        broker_http: free_port(),
         agent: free_port(),
         workers: taken.local_addr().unwrap().port(),
         exporter: free_port(),

@@ -5,9 +5,10 @@
 //! flattening every table back into dotted names before looking the keys up. Every key is
 //! checked: a known key with a bad value, or an unknown key, fails start-up with a message naming
 //! the file, the key and what was expected. Kafka settings that mean nothing on a single node are
-//! accepted with one warning each.
+//! accepted with one warning each. Settings Kafka has no name for live under `sluice.`.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -191,7 +192,12 @@ pub struct BrokerConfig {
     pub retention_check_interval: Duration,
     pub socket_request_max_bytes: usize,
     pub groups: GroupConfig,
+    /// `sluice.http.listen`: where `/metrics` and `/health` are served; None (`""`) = nowhere.
+    pub http_listen: Option<SocketAddr>,
 }
+
+/// DESIGN.md's port for the broker's HTTP endpoint.
+pub const DEFAULT_HTTP_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9644);
 
 impl Default for BrokerConfig {
     fn default() -> Self {
@@ -216,13 +222,14 @@ impl Default for BrokerConfig {
             retention_check_interval: Duration::from_millis(300_000),
             socket_request_max_bytes: 104_857_600,
             groups: GroupConfig::default(),
+            http_listen: Some(DEFAULT_HTTP_LISTEN),
         }
     }
 }
 
 impl BrokerConfig {
-    /// Kafka's defaults, listening on any free port of 127.0.0.1 with data in `data_dir`: what
-    /// tests and embedders want.
+    /// Kafka's defaults, listening (Kafka and HTTP) on any free ports of 127.0.0.1 with data in
+    /// `data_dir`: what tests and embedders want.
     pub fn ephemeral(data_dir: &Path) -> BrokerConfig {
         BrokerConfig {
             listeners: vec![Listener {
@@ -230,6 +237,7 @@ impl BrokerConfig {
                 port: 0,
             }],
             data_dir: data_dir.to_path_buf(),
+            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             ..BrokerConfig::default()
         }
     }
@@ -325,6 +333,9 @@ impl Settings<'_> {
             c.socket_request_max_bytes = v as usize;
         }
         self.groups(&mut c.groups)?;
+        if let Some(v) = self.take("sluice.http.listen") {
+            c.http_listen = self.http_listen(v)?;
+        }
         for (key, why) in IGNORED {
             if self.flat.remove(*key).is_some() {
                 self.warnings
@@ -440,6 +451,20 @@ impl Settings<'_> {
             None => Ok(None),
             Some(toml::Value::String(s)) => Ok(Some(s)),
             Some(v) => Err(self.bad(key, "a string", &v)),
+        }
+    }
+
+    /// `sluice.http.listen`: `"IP:port"`, or `""` for no HTTP endpoint.
+    fn http_listen(&self, v: toml::Value) -> Result<Option<SocketAddr>, ConfigError> {
+        let expected = "an IP address and port such as \"127.0.0.1:9644\", or \"\" to turn the endpoint off";
+        match &v {
+            toml::Value::String(s) if s.trim().is_empty() => Ok(None),
+            toml::Value::String(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| self.bad("sluice.http.listen", expected, &v)),
+            _ => Err(self.bad("sluice.http.listen", expected, &v)),
         }
     }
 
@@ -584,6 +609,38 @@ mod tests {
         assert_eq!((c.listeners, c.data_dir, c.log), (d.listeners, d.data_dir, d.log));
         assert_eq!(c.retention_check_interval, d.retention_check_interval);
         assert_eq!(c.groups, d.groups);
+        assert_eq!(c.http_listen, Some(DEFAULT_HTTP_LISTEN));
+    }
+
+    #[test]
+    fn http_listen_takes_an_address_or_empty_for_off() {
+        let (c, _) = parse("sluice.http.listen = \"0.0.0.0:19644\"\n").unwrap();
+        assert_eq!(c.http_listen, Some("0.0.0.0:19644".parse().unwrap()));
+        let (c, _) = parse("[sluice.http]\nlisten = \"\"\n").unwrap();
+        assert_eq!(c.http_listen, None);
+        let (c, _) = parse("").unwrap();
+        assert_eq!(c.http_listen, Some(DEFAULT_HTTP_LISTEN));
+        assert_eq!(
+            BrokerConfig::ephemeral(Path::new("d")).http_listen.map(|a| a.port()),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn a_bad_http_listen_names_file_key_and_expectation() {
+        for bad in [
+            "sluice.http.listen = \"localhost\"",
+            "sluice.http.listen = \"127.0.0.1:99999\"",
+            "sluice.http.listen = 9644",
+        ] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with("broker.toml: `sluice.http.listen` expects") && err.contains("127.0.0.1:9644"),
+                "{err}"
+            );
+        }
+        let err = parse("sluice.http.listn = \"127.0.0.1:1\"").unwrap_err().to_string();
+        assert!(err.contains("unknown setting `sluice.http.listn`"), "{err}");
     }
 
     #[test]

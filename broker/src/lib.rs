@@ -15,6 +15,8 @@
 //! - [`group`]: the group coordinator, one task owning every consumer group, with offsets and
 //!   group metadata kept in `__consumer_offsets` in Kafka's record format.
 //! - [`log`]: storage that knows bytes, offsets and files and nothing of the protocol.
+//! - [`metrics`]: what `/metrics` shows (at `sluice.http.listen`, beside `/health`); the hot
+//!   paths only bump atomics, everything per partition is read at scrape time.
 //!
 //! A produce travels: server → codec → handlers::produce (checks the batch) → partition (sequence
 //! check, append) → log (stamps the offset, writes the segment) → for `acks=all`, one shared fsync
@@ -29,6 +31,7 @@ pub mod config;
 pub mod group;
 mod handlers;
 pub mod log;
+pub mod metrics;
 pub mod partition;
 pub mod producer_state;
 pub mod server;
@@ -53,6 +56,8 @@ use topics::{RegistryError, Topics};
 pub enum StartError {
     #[error("cannot listen on {addr} (set `listeners` in broker.toml or pass --listen): {source}")]
     Bind { addr: String, source: std::io::Error },
+    #[error("cannot serve HTTP on {addr} (set `sluice.http.listen` in broker.toml; \"\" turns it off): {source}")]
+    HttpBind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Storage(#[from] RegistryError),
     #[error("cannot load consumer groups: {0}")]
@@ -62,6 +67,7 @@ pub enum StartError {
 /// A running broker. Dropping it does not stop it; call [`RunningBroker::shutdown`].
 pub struct RunningBroker {
     addr: SocketAddr,
+    http_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     broker: Arc<Broker>,
@@ -71,6 +77,11 @@ impl RunningBroker {
     /// The address the Kafka listener is bound to (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address `/metrics` and `/health` are served on (None when `sluice.http.listen = ""`).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
     }
 
     /// `host:port` clients should bootstrap from.
@@ -140,16 +151,63 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     let retention_interval = config.retention_check_interval;
     let (stop, stopped) = watch::channel(false);
     let (groups, coordinator) = group::start(&topics, config.groups.clone(), handlers::now_ms(), stopped.clone())?;
+    let http_listen = config.http_listen;
     let broker = Arc::new(Broker::new(config, advertised, topics, groups)?);
-    let serve = tokio::spawn(server::serve(listener, broker.clone(), stopped.clone()));
-    let retention = tokio::spawn(retention_loop(broker.clone(), retention_interval, stopped));
-    tracing::info!(listener = %addr, advertised = %broker.advertised.addr(), data_dir = %broker.config.data_dir.display(), "broker started");
+    broker.metrics.watch_topics(Arc::downgrade(&broker));
+    let mut tasks = vec![coordinator];
+    let http_addr = match http_listen {
+        Some(http) => {
+            let (bound, task) = serve_http(&broker, http, stopped.clone()).await?;
+            tasks.push(task);
+            tasks.push(tokio::spawn(group_states_loop(broker.clone(), stopped.clone())));
+            Some(bound)
+        }
+        None => None,
+    };
+    tasks.push(tokio::spawn(server::serve(listener, broker.clone(), stopped.clone())));
+    tasks.push(tokio::spawn(retention_loop(
+        broker.clone(),
+        retention_interval,
+        stopped,
+    )));
+    tracing::info!(listener = %addr, advertised = %broker.advertised.addr(), http = ?http_addr, data_dir = %broker.config.data_dir.display(), "broker started");
     Ok(RunningBroker {
         addr,
+        http_addr,
         stop,
-        tasks: vec![serve, retention, coordinator],
+        tasks,
         broker,
     })
+}
+
+/// Serves `/metrics` and `/health` on `addr`; healthy while the Kafka listener accepts.
+async fn serve_http(
+    broker: &Arc<Broker>,
+    addr: SocketAddr,
+    stop: watch::Receiver<bool>,
+) -> Result<(SocketAddr, JoinHandle<()>), StartError> {
+    // Weak: the endpoint must not keep a shut-down broker's state alive.
+    let weak = Arc::downgrade(broker);
+    let health = Arc::new(move || weak.upgrade().is_some_and(|b| b.metrics.accepting()));
+    metrics_endpoint::bind_with_health(addr, broker.metrics.registry.clone(), stop, health)
+        .await
+        .map_err(|source| StartError::HttpBind { addr, source })
+}
+
+/// Keeps `sluice_broker_consumer_groups` current: the coordinator owns group state and answers
+/// only by message, which a scrape (synchronous) cannot wait for.
+async fn group_states_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(metrics::GROUP_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Ok(groups) = broker.groups.list(Vec::new()).await {
+            broker.metrics.set_group_states(groups.iter().map(|g| g.state));
+        }
+    }
 }
 
 /// Runs until `shutdown` completes, then stops cleanly.

@@ -51,6 +51,8 @@ pub struct Partition {
     state: RwLock<State>,
     /// The log end offset known to be on disk.
     synced: tokio::sync::Mutex<i64>,
+    /// Records and bytes produced to and fetched from this partition, read at scrape time.
+    pub stats: crate::metrics::PartitionStats,
 }
 
 impl std::fmt::Debug for Partition {
@@ -92,6 +94,7 @@ impl Partition {
                 dir: dir.to_path_buf(),
                 state,
                 synced: tokio::sync::Mutex::new(synced),
+                stats: Default::default(),
             },
             report,
         ))

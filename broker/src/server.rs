@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::handlers;
+use crate::metrics::BadRequest;
 use crate::state::Broker;
 
 /// The smallest frame that can hold a request header's fixed part (key, version, correlation id).
@@ -41,6 +42,7 @@ pub enum FrameError {
 
 pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
+    broker.metrics.set_accepting(true);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -57,11 +59,13 @@ pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut shutdown: wat
             _ = shutdown.changed() => break,
         }
     }
+    broker.metrics.set_accepting(false);
     connections.abort_all();
     while connections.join_next().await.is_some() {}
 }
 
 async fn connection(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
+    let _open = broker.metrics.connection_opened();
     // Small responses (acks, heartbeats) must not wait for Nagle.
     let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
@@ -73,11 +77,15 @@ async fn connection(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
             Ok(Some(frame)) => frame,
             Ok(None) => return,
             Err(e) => {
+                if !matches!(e, FrameError::Io(_)) {
+                    broker.metrics.bad_request(BadRequest::Frame);
+                }
                 tracing::warn!(%peer, error = %e, "closing connection");
                 return;
             }
         };
         if let Err(e) = handlers::handle(&broker, peer, frame, &mut out).await {
+            broker.metrics.bad_request(BadRequest::Request);
             tracing::warn!(%peer, error = %e, "closing connection after a bad request");
             let _ = write.write_all(&out).await;
             return;

@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use crate::config::{BrokerConfig, Listener};
 use crate::group::Coordinator;
+use crate::metrics::Metrics;
 use crate::topics::{write_atomically, RegistryError, Topics};
 
 /// The only node id a single-node broker has.
@@ -24,6 +25,7 @@ pub struct Broker {
     pub topics: Topics,
     /// The group coordinator's handle (its state lives in its own task).
     pub groups: Coordinator,
+    pub metrics: Metrics,
     producer_ids: Mutex<ProducerIds>,
     /// Bumped after every append; waiting fetches watch it.
     appended: watch::Sender<u64>,
@@ -50,6 +52,7 @@ impl Broker {
             advertised,
             topics,
             groups,
+            metrics: Metrics::new(crate::handlers::HANDLED),
             producer_ids: Mutex::new(ProducerIds {
                 next: block_start,
                 block_end: block_start,

@@ -1,8 +1,11 @@
-//! Serves a Prometheus registry at `GET /metrics` over HTTP/1.1 (hyper). Nothing here knows a
-//! component: the agent, the workers and the lag exporter each can serve its registry with [`serve`].
+//! Serves a Prometheus registry at `GET /metrics`, and a liveness answer at `GET /health`, over
+//! HTTP/1.1 (hyper). Nothing here knows a component: the agent, the workers, the lag exporter and
+//! the broker each serve their registry with [`serve`] (or [`serve_with_health`] when "alive"
+//! means more than "this endpoint answers").
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -13,19 +16,42 @@ use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// Whether the component is healthy: `GET /health` answers 200 "ok" when true, 503 otherwise.
+pub type Health = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// Binds `addr` (port 0 picks a free one) and returns the bound address and the server task.
 pub async fn bind(
     addr: SocketAddr,
     registry: Registry,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    bind_with_health(addr, registry, stop, Arc::new(|| true)).await
+}
+
+/// [`bind`], with `/health` answered by `health`.
+pub async fn bind_with_health(
+    addr: SocketAddr,
+    registry: Registry,
+    stop: watch::Receiver<bool>,
+    health: Health,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    Ok((local, tokio::spawn(serve(listener, registry, stop))))
+    Ok((local, tokio::spawn(serve_with_health(listener, registry, stop, health))))
 }
 
 /// Answers until `stop` turns true. A failed connection is that connection's problem only.
-pub async fn serve(listener: TcpListener, registry: Registry, mut stop: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, registry: Registry, stop: watch::Receiver<bool>) {
+    serve_with_health(listener, registry, stop, Arc::new(|| true)).await
+}
+
+/// [`serve`], with `/health` answered by `health`.
+pub async fn serve_with_health(
+    listener: TcpListener,
+    registry: Registry,
+    mut stop: watch::Receiver<bool>,
+    health: Health,
+) {
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -38,8 +64,9 @@ pub async fn serve(listener: TcpListener, registry: Registry, mut stop: watch::R
             _ = stop.changed() => return,
         };
         let registry = registry.clone();
+        let health = health.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| answer(req, registry.clone()));
+            let service = hyper::service::service_fn(move |req| answer(req, registry.clone(), health.clone()));
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
@@ -50,11 +77,28 @@ pub async fn serve(listener: TcpListener, registry: Registry, mut stop: watch::R
     }
 }
 
-async fn answer(req: Request<Incoming>, registry: Registry) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    req: Request<Incoming>,
+    registry: Registry,
+    health: Health,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let mut response = Response::new(Full::new(Bytes::new()));
-    if req.uri().path() != "/metrics" {
-        *response.status_mut() = StatusCode::NOT_FOUND;
-        return Ok(response);
+    match req.uri().path() {
+        "/metrics" => {}
+        "/health" | "/healthz" => {
+            let (status, body) = if health() {
+                (StatusCode::OK, "ok\n")
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, "unhealthy\n")
+            };
+            *response.status_mut() = status;
+            *response.body_mut() = Full::new(Bytes::from_static(body.as_bytes()));
+            return Ok(response);
+        }
+        _ => {
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            return Ok(response);
+        }
     }
     let encoder = TextEncoder::new();
     let mut body = Vec::new();
@@ -96,6 +140,27 @@ mod tests {
         assert!(page.contains("text/plain; version=0.0.4"), "{page}");
         assert!(page.contains("\nsluice_test_total 3\n"), "{page}");
         assert!(get(addr, "/").await.starts_with("HTTP/1.1 404"));
+        let health = get(addr, "/health").await;
+        assert!(
+            health.starts_with("HTTP/1.1 200") && health.ends_with("\r\n\r\nok\n"),
+            "{health}"
+        );
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn health_answers_503_while_the_component_says_it_is_unhealthy() {
+        let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = healthy.clone();
+        let check: Health = Arc::new(move || flag.load(std::sync::atomic::Ordering::Relaxed));
+        let (stop_tx, stop) = watch::channel(false);
+        let (addr, task) = bind_with_health("127.0.0.1:0".parse().unwrap(), Registry::new(), stop, check)
+            .await
+            .unwrap();
+        assert!(get(addr, "/health").await.starts_with("HTTP/1.1 503"));
+        healthy.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
         stop_tx.send(true).unwrap();
         task.await.unwrap();
     }

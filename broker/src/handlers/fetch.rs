@@ -15,6 +15,7 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use crate::log::LogError;
+use crate::partition::PartitionRef;
 use crate::state::Broker;
 
 pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> FetchResponse {
@@ -28,21 +29,40 @@ pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> Fet
     loop {
         // Subscribe before reading so an append between the read and the wait still wakes us.
         appends.borrow_and_update();
-        let (response, bytes, errors) = read_all(broker, &request, version);
-        let satisfied = bytes >= request.min_bytes.max(0) as usize || errors || request.topics.is_empty();
+        let read = read_all(broker, &request, version);
+        let satisfied = read.bytes >= request.min_bytes.max(0) as usize || read.errors || request.topics.is_empty();
         if satisfied || tokio::time::Instant::now() >= deadline {
-            return response;
+            return read.answer();
         }
         match tokio::time::timeout_at(deadline, appends.changed()).await {
             Ok(Ok(())) => continue,
             // Timed out, or the broker is shutting down: answer with what there is.
-            _ => return read_all(broker, &request, version).0,
+            _ => return read_all(broker, &request, version).answer(),
         }
     }
 }
 
-/// One pass over the requested partitions: (response, record bytes, whether any partition erred).
-fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResponse, usize, bool) {
+/// One pass over the requested partitions.
+struct Read {
+    response: FetchResponse,
+    /// Record bytes in the response.
+    bytes: usize,
+    /// Whether any partition erred.
+    errors: bool,
+    /// What each partition contributed; counted only if this pass is the answer.
+    served: Vec<(PartitionRef, Bytes)>,
+}
+
+impl Read {
+    fn answer(self) -> FetchResponse {
+        for (partition, batches) in &self.served {
+            partition.stats.fetched(batches);
+        }
+        self.response
+    }
+}
+
+fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> Read {
     // v3+ carries a response-wide limit; before that only the per-partition limits apply.
     let mut budget = if request.max_bytes > 0 {
         request.max_bytes as usize
@@ -51,6 +71,7 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
     };
     let mut total = 0usize;
     let mut errors = false;
+    let mut served = Vec::new();
     let mut response = FetchResponse::default();
     for wanted in &request.topics {
         let topic = broker.topics.get(&wanted.topic);
@@ -90,6 +111,9 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
                             if version >= 5 {
                                 data.log_start_offset = read.log_start_offset;
                             }
+                            if !read.data.is_empty() {
+                                served.push((partition.clone(), read.data.clone()));
+                            }
                             data.records = Some(read.data);
                         }
                         Err(e) => {
@@ -113,5 +137,10 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> (FetchResp
         }
         response.responses.push(topic_response);
     }
-    (response, total, errors)
+    Read {
+        response,
+        bytes: total,
+        errors,
+        served,
+    }
 }

@@ -83,6 +83,7 @@ pub async fn handle(broker: &Broker, peer: SocketAddr, frame: Bytes, out: &mut B
         }) => {
             // KIP-511: answer a too-new ApiVersions with a v0 body listing what we support.
             let (_, _, correlation_id) = codec::peek_header(&frame)?;
+            broker.metrics.request(ApiKey::ApiVersions as i16);
             let body = api_versions::unsupported_version();
             codec::encode_response(out, ApiKey::ApiVersions, 0, correlation_id, &body)?;
             return Ok(());
@@ -91,6 +92,7 @@ pub async fn handle(broker: &Broker, peer: SocketAddr, frame: Bytes, out: &mut B
     };
     let version = request.header.request_api_version;
     let correlation_id = request.header.correlation_id;
+    broker.metrics.request(request.header.request_api_key);
     // Kafka's request logger: RUST_LOG=broker::request=trace shows every request.
     tracing::trace!(target: "broker::request", %peer, api = request.header.request_api_key, version, correlation_id, "request");
     macro_rules! answer {

@@ -129,6 +129,9 @@ fn append(
         ),
         AppendError::Log(e) => (ResponseError::KafkaStorageError, e.to_string()),
     })?;
+    if let Appended::New(_) = appended {
+        partition.stats.produced(header.record_count, batch.len());
+    }
     Ok((partition.clone(), appended, append_time))
 }
 

@@ -1,0 +1,428 @@
+//! The broker's metrics, served with `/health` at `sluice.http.listen` (DESIGN.md port 9644).
+//!
+//! Every name is declared here, with the `sluice_broker_` prefix and Prometheus conventions
+//! (`_total` counters, base units). The Kafka JMX exporter equivalent is noted beside each where
+//! one is well known, so a Kafka dashboard can be ported by renaming.
+//!
+//! Cost on the hot paths is a few relaxed atomic adds per request or per partition of a request,
+//! never per record and never a lock or a map lookup: a request's counter is picked by its API
+//! key from a table, and each partition carries its own [`PartitionStats`]. Everything per topic
+//! or per partition (offsets, sizes, the sums of those stats) is computed only when Prometheus
+//! scrapes, by [`TopicsCollector`]; group states are refreshed by a small task
+//! ([`GROUP_REFRESH`]) because the coordinator answers only asynchronously.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Weak;
+use std::time::Duration;
+
+use kafka_protocol::messages::ApiKey;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+use crate::state::Broker;
+
+/// How often `sluice_broker_consumer_groups` is refreshed from the coordinator.
+pub const GROUP_REFRESH: Duration = Duration::from_secs(5);
+
+/// Kafka's group states (KIP-848 names aside), always exported so a state can read 0.
+const GROUP_STATES: &[&str] = &["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"];
+
+/// Why a connection was closed because of what the client sent.
+#[derive(Debug, Clone, Copy)]
+pub enum BadRequest {
+    /// A frame size outside the limits, or a frame cut short.
+    Frame,
+    /// A request that could not be decoded, or an API this broker does not offer.
+    Request,
+}
+
+/// Counters a partition keeps for itself, summed per topic at scrape time.
+#[derive(Debug, Default)]
+pub struct PartitionStats {
+    produced_records: AtomicU64,
+    produced_bytes: AtomicU64,
+    fetched_records: AtomicU64,
+    fetched_bytes: AtomicU64,
+}
+
+impl PartitionStats {
+    /// One stored batch (a producer's retry of a stored batch is not counted again).
+    pub fn produced(&self, records: i32, bytes: usize) {
+        self.produced_records
+            .fetch_add(records.max(0) as u64, Ordering::Relaxed);
+        self.produced_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The whole batches one fetch response carries from this partition.
+    pub fn fetched(&self, batches: &[u8]) {
+        self.fetched_records.fetch_add(records_in(batches), Ordering::Relaxed);
+        self.fetched_bytes.fetch_add(batches.len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Records in consecutive v2 record batches, from their headers alone:
+///
+/// ```text
+/// offset  0       8             12 ...           57            61
+///         | base  | batchLength | ... (header) | recordCount | records ...
+///         | i64   | i32         |               | i32         |
+/// ```
+fn records_in(mut batches: &[u8]) -> u64 {
+    let mut records = 0u64;
+    while batches.len() >= 61 {
+        let len = i32::from_be_bytes([batches[8], batches[9], batches[10], batches[11]]);
+        let count = i32::from_be_bytes([batches[57], batches[58], batches[59], batches[60]]);
+        records += count.max(0) as u64;
+        let Some(next) = (len.max(0) as usize).checked_add(12) else {
+            break;
+        };
+        batches = batches.get(next..).unwrap_or_default();
+    }
+    records
+}
+
+/// The broker-wide metrics; per-topic ones come from [`TopicsCollector`].
+pub struct Metrics {
+    pub registry: Registry,
+    /// Indexed by API key; None for keys the broker does not answer.
+    requests: Vec<Option<IntCounter>>,
+    bad_frames: IntCounter,
+    bad_requests: IntCounter,
+    connections: IntGauge,
+    connections_accepted: IntCounter,
+    groups: IntGaugeVec,
+    accepting: AtomicBool,
+}
+
+impl Metrics {
+    pub fn new(handled: &[ApiKey]) -> Metrics {
+        let registry = Registry::new();
+        // Kafka: kafka_network_requestmetrics_requests_total{request}.
+        let requests_vec = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new("sluice_broker_requests_total", "Requests answered, by API"),
+                &["api"],
+            ),
+        );
+        let mut requests = Vec::new();
+        for key in handled {
+            let i = *key as usize;
+            if requests.len() <= i {
+                requests.resize(i + 1, None);
+            }
+            requests[i] = Some(requests_vec.with_label_values(&[format!("{key:?}").as_str()]));
+        }
+        let bad = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "sluice_broker_bad_requests_total",
+                    "Connections closed for what the client sent: a frame outside the size limits or cut \
+                     short (frame), or a request that cannot be decoded or is not offered (request)",
+                ),
+                &["reason"],
+            ),
+        );
+        let groups = register(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "sluice_broker_consumer_groups",
+                    "Consumer groups by state (refreshed every 5 s)",
+                ),
+                &["state"],
+            ),
+        );
+        for state in GROUP_STATES {
+            groups.with_label_values(&[state]).set(0);
+        }
+        Metrics {
+            requests,
+            bad_frames: bad.with_label_values(&["frame"]),
+            bad_requests: bad.with_label_values(&["request"]),
+            connections: register(
+                &registry,
+                IntGauge::new("sluice_broker_connections", "Open client connections"),
+            ),
+            connections_accepted: register(
+                &registry,
+                IntCounter::new(
+                    "sluice_broker_connections_accepted_total",
+                    "Client connections accepted",
+                ),
+            ),
+            groups,
+            accepting: AtomicBool::new(false),
+            registry,
+        }
+    }
+
+    /// Adds the per-topic and per-partition families, read from `broker` at scrape time.
+    pub fn watch_topics(&self, broker: Weak<Broker>) {
+        let _ = self.registry.register(Box::new(TopicsCollector::new(broker)));
+    }
+
+    pub fn request(&self, api_key: i16) {
+        if let Some(Some(c)) = usize::try_from(api_key).ok().and_then(|i| self.requests.get(i)) {
+            c.inc();
+        }
+    }
+
+    pub fn bad_request(&self, why: BadRequest) {
+        match why {
+            BadRequest::Frame => self.bad_frames.inc(),
+            BadRequest::Request => self.bad_requests.inc(),
+        }
+    }
+
+    /// Counts an accepted connection as open until the guard drops.
+    pub fn connection_opened(&self) -> OpenConnection {
+        self.connections_accepted.inc();
+        self.connections.inc();
+        OpenConnection(self.connections.clone())
+    }
+
+    /// Whether the Kafka listener is accepting connections (what `/health` reports).
+    pub fn set_accepting(&self, accepting: bool) {
+        self.accepting.store(accepting, Ordering::Relaxed);
+    }
+
+    pub fn accepting(&self) -> bool {
+        self.accepting.load(Ordering::Relaxed)
+    }
+
+    /// Sets the group-state gauges from the states of every group.
+    pub fn set_group_states<'a>(&self, states: impl IntoIterator<Item = &'a str>) {
+        let mut counts: Vec<(&str, i64)> = GROUP_STATES.iter().map(|s| (*s, 0)).collect();
+        for state in states {
+            match counts.iter_mut().find(|(s, _)| *s == state) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((state, 1)),
+            }
+        }
+        for (state, n) in counts {
+            self.groups.with_label_values(&[state]).set(n);
+        }
+    }
+}
+
+/// Decrements `sluice_broker_connections` when the connection ends, however it ends.
+pub struct OpenConnection(IntGauge);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+fn register<C: Collector + Clone + 'static>(registry: &Registry, c: prometheus::Result<C>) -> C {
+    // Names and labels are constants of this file, and each is registered once in a new registry.
+    let c = c.expect("metric definitions are valid");
+    registry.register(Box::new(c.clone())).expect("metric names are unique");
+    c
+}
+
+/// Per-topic counters and per-partition gauges, computed from the topic registry at scrape time.
+pub struct TopicsCollector {
+    broker: Weak<Broker>,
+    descs: Vec<Desc>,
+}
+
+/// (name, help, labels, is a counter).
+const TOPIC_FAMILIES: &[(&str, &str, &[&str], bool)] = &[
+    // Kafka: kafka_server_brokertopicmetrics_messagesin_total{topic}.
+    (
+        "sluice_broker_produced_records_total",
+        "Records stored by Produce (producer retries of stored batches excluded)",
+        &["topic"],
+        true,
+    ),
+    // Kafka: kafka_server_brokertopicmetrics_bytesin_total{topic}.
+    (
+        "sluice_broker_produced_bytes_total",
+        "Record-batch bytes stored by Produce",
+        &["topic"],
+        true,
+    ),
+    (
+        "sluice_broker_fetched_records_total",
+        "Records in the batches returned by Fetch",
+        &["topic"],
+        true,
+    ),
+    // Kafka: kafka_server_brokertopicmetrics_bytesout_total{topic}.
+    (
+        "sluice_broker_fetched_bytes_total",
+        "Record-batch bytes returned by Fetch",
+        &["topic"],
+        true,
+    ),
+    ("sluice_broker_partitions", "Partitions per topic", &["topic"], false),
+    // Kafka: kafka_log_log_logendoffset{topic,partition}.
+    (
+        "sluice_broker_log_end_offset",
+        "Log end offset (high watermark) of each partition",
+        &["topic", "partition"],
+        false,
+    ),
+    // Kafka: kafka_log_log_logstartoffset{topic,partition}.
+    (
+        "sluice_broker_log_start_offset",
+        "Log start offset of each partition",
+        &["topic", "partition"],
+        false,
+    ),
+    // Kafka: kafka_log_log_size{topic,partition}.
+    (
+        "sluice_broker_log_size_bytes",
+        "Bytes of all segments of each partition",
+        &["topic", "partition"],
+        false,
+    ),
+];
+
+impl TopicsCollector {
+    fn new(broker: Weak<Broker>) -> TopicsCollector {
+        let descs = TOPIC_FAMILIES
+            .iter()
+            .map(|(name, help, labels, _)| {
+                let labels = labels.iter().map(|l| l.to_string()).collect();
+                Desc::new(name.to_string(), help.to_string(), labels, Default::default())
+                    .expect("topic family definitions are valid")
+            })
+            .collect();
+        TopicsCollector { broker, descs }
+    }
+}
+
+impl Collector for TopicsCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let Some(broker) = self.broker.upgrade() else {
+            return Vec::new();
+        };
+        // Fresh vectors per scrape: topics come and go, and a deleted one must disappear.
+        let counters: Vec<IntCounterVec> = TOPIC_FAMILIES[..4]
+            .iter()
+            .map(|(name, help, labels, _)| IntCounterVec::new(Opts::new(*name, *help), labels))
+            .collect::<Result<_, _>>()
+            .expect("topic family definitions are valid");
+        let gauges: Vec<IntGaugeVec> = TOPIC_FAMILIES[4..]
+            .iter()
+            .map(|(name, help, labels, _)| IntGaugeVec::new(Opts::new(*name, *help), labels))
+            .collect::<Result<_, _>>()
+            .expect("topic family definitions are valid");
+        for topic in broker.topics.list() {
+            let t = topic.name.as_str();
+            let mut sums = [0u64; 4];
+            for p in &topic.partitions {
+                let s = &p.stats;
+                for (sum, v) in sums.iter_mut().zip([
+                    &s.produced_records,
+                    &s.produced_bytes,
+                    &s.fetched_records,
+                    &s.fetched_bytes,
+                ]) {
+                    *sum += v.load(Ordering::Relaxed);
+                }
+                let index = p.index.to_string();
+                let (start, end) = p.offsets();
+                gauges[1].with_label_values(&[t, index.as_str()]).set(end);
+                gauges[2].with_label_values(&[t, index.as_str()]).set(start);
+                gauges[3]
+                    .with_label_values(&[t, index.as_str()])
+                    .set(p.size_bytes().min(i64::MAX as u64) as i64);
+            }
+            for (family, sum) in counters.iter().zip(sums) {
+                family.with_label_values(&[t]).inc_by(sum);
+            }
+            gauges[0].with_label_values(&[t]).set(topic.partitions.len() as i64);
+        }
+        counters
+            .iter()
+            .flat_map(|c| c.collect())
+            .chain(gauges.iter().flat_map(|g| g.collect()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_counted_from_batch_headers_alone() {
+        let mut two = Vec::new();
+        for (count, body) in [(3i32, 10usize), (5, 0)] {
+            let mut b = vec![0u8; 61 + body];
+            b[8..12].copy_from_slice(&((61 + body - 12) as i32).to_be_bytes());
+            b[57..61].copy_from_slice(&count.to_be_bytes());
+            two.extend(b);
+        }
+        assert_eq!(records_in(&two), 8);
+        assert_eq!(records_in(&two[..20]), 0);
+        assert_eq!(records_in(&[]), 0);
+    }
+
+    #[test]
+    fn requests_are_counted_by_api_name_and_unknown_keys_are_ignored() {
+        let m = Metrics::new(&[ApiKey::Produce, ApiKey::Fetch]);
+        m.request(ApiKey::Fetch as i16);
+        m.request(ApiKey::Fetch as i16);
+        m.request(-1);
+        m.request(999);
+        let text = gather(&m.registry);
+        assert!(
+            text.contains("sluice_broker_requests_total{api=\"Fetch\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sluice_broker_requests_total{api=\"Produce\"} 0\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn connections_are_open_until_their_guard_drops() {
+        let m = Metrics::new(&[]);
+        let a = m.connection_opened();
+        let _b = m.connection_opened();
+        drop(a);
+        let text = gather(&m.registry);
+        assert!(text.contains("\nsluice_broker_connections 1\n"), "{text}");
+        assert!(
+            text.contains("\nsluice_broker_connections_accepted_total 2\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_group_state_is_exported_even_at_zero() {
+        let m = Metrics::new(&[]);
+        m.set_group_states(["Stable", "Stable", "Empty"]);
+        m.set_group_states(["Stable"]);
+        let text = gather(&m.registry);
+        assert!(
+            text.contains("sluice_broker_consumer_groups{state=\"Stable\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sluice_broker_consumer_groups{state=\"Empty\"} 0\n"),
+            "{text}"
+        );
+    }
+
+    fn gather(registry: &Registry) -> String {
+        use prometheus::Encoder;
+        let mut out = Vec::new();
+        prometheus::TextEncoder::new()
+            .encode(&registry.gather(), &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+}

@@ -1,0 +1,205 @@
+//! The broker's HTTP endpoint with a real client: librdkafka produces and consumes in a group,
+//! and `/metrics` shows exactly that much; `/health` answers while the broker accepts.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// GET `path`; (status code, body). The endpoint sends whole bodies with a content-length.
+async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("the HTTP endpoint accepts");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").expect("an HTTP response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    (status, body.to_string())
+}
+
+/// Every sample of a scrape, `name{labels}` → value; panics on a line that is not
+/// `name{labels} value` or `name value` (comments aside).
+async fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
+    let (status, body) = get(addr, "/metrics").await;
+    assert_eq!(status, 200, "{body}");
+    let line_re =
+        regex::Regex::new(r#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? (\S+)$"#).unwrap();
+    let mut samples = BTreeMap::new();
+    for line in body.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let c = line_re
+            .captures(line)
+            .unwrap_or_else(|| panic!("not `name{{labels}} value`: {line}"));
+        let value: f64 = c[4].parse().unwrap_or_else(|_| panic!("bad value: {line}"));
+        let series = line.rsplit_once(' ').unwrap().0.to_string();
+        assert!(samples.insert(series, value).is_none(), "duplicate series: {line}");
+    }
+    samples
+}
+
+fn value(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
+    *samples
+        .get(series)
+        .unwrap_or_else(|| panic!("{series} missing from {samples:#?}"))
+}
+
+/// Scrapes until `series` has `want` (group states are refreshed every few seconds).
+async fn wait_for(addr: SocketAddr, series: &str, want: f64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = scrape(addr).await.get(series).copied();
+        if got == Some(want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{series} is {got:?}, never {want}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_a_real_client_produced_and_fetched() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = broker::BrokerConfig::ephemeral(dir.path());
+    config.groups.initial_rebalance_delay = Duration::ZERO;
+    let broker = broker::start(config).await.unwrap();
+    let http = broker.http_addr().expect("ephemeral brokers serve HTTP on a free port");
+    assert_ne!(http.port(), 0);
+    assert_eq!(get(http, "/health").await, (200, "ok\n".to_string()));
+    broker.ensure_topic("metered", 2).unwrap();
+
+    let before = scrape(http).await;
+    assert_eq!(value(&before, "sluice_broker_partitions{topic=\"metered\"}"), 2.0);
+    assert_eq!(
+        value(&before, "sluice_broker_produced_records_total{topic=\"metered\"}"),
+        0.0
+    );
+    assert_eq!(value(&before, "sluice_broker_consumer_groups{state=\"Stable\"}"), 0.0);
+
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .unwrap();
+    for i in 0..10 {
+        let payload = format!("cpu,host=h{i} usage_idle=9{i}");
+        producer
+            .send(
+                FutureRecord::to("metered").partition(i % 2).key("k").payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("delivered");
+    }
+
+    let bootstrap = broker.bootstrap();
+    let consumer = tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", "metered-readers")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "100")
+            .create()
+            .unwrap();
+        consumer.subscribe(&["metered"]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut received = 0;
+        while received < 10 {
+            assert!(Instant::now() < deadline, "received {received} of 10");
+            if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+                m.expect("a message");
+                received += 1;
+            }
+        }
+        consumer
+    })
+    .await
+    .unwrap();
+
+    let after = scrape(http).await;
+    let v = |s: &str| value(&after, s);
+    assert_eq!(v("sluice_broker_produced_records_total{topic=\"metered\"}"), 10.0);
+    assert_eq!(v("sluice_broker_fetched_records_total{topic=\"metered\"}"), 10.0);
+    let produced_bytes = v("sluice_broker_produced_bytes_total{topic=\"metered\"}");
+    assert!(produced_bytes > 10.0 * 61.0, "{produced_bytes}");
+    // Batches are served as they were stored, each once.
+    assert_eq!(
+        v("sluice_broker_fetched_bytes_total{topic=\"metered\"}"),
+        produced_bytes
+    );
+    let end = |p: i32| {
+        v(&format!(
+            "sluice_broker_log_end_offset{{partition=\"{p}\",topic=\"metered\"}}"
+        ))
+    };
+    assert_eq!((end(0), end(1)), (5.0, 5.0));
+    assert_eq!(
+        v("sluice_broker_log_start_offset{partition=\"0\",topic=\"metered\"}"),
+        0.0
+    );
+    assert!(v("sluice_broker_log_size_bytes{partition=\"0\",topic=\"metered\"}") >= produced_bytes / 2.0);
+    let requests = |api: &str| v(&format!("sluice_broker_requests_total{{api=\"{api}\"}}"));
+    assert!(requests("Produce") >= 10.0, "{}", requests("Produce"));
+    for api in [
+        "ApiVersions",
+        "Metadata",
+        "Fetch",
+        "FindCoordinator",
+        "JoinGroup",
+        "SyncGroup",
+    ] {
+        assert!(requests(api) >= 1.0, "no {api} request counted");
+    }
+    assert!(v("sluice_broker_connections") >= 2.0);
+    assert!(v("sluice_broker_connections_accepted_total") >= v("sluice_broker_connections"));
+    assert_eq!(v("sluice_broker_bad_requests_total{reason=\"frame\"}"), 0.0);
+    wait_for(http, "sluice_broker_consumer_groups{state=\"Stable\"}", 1.0).await;
+
+    // A frame below the minimum size closes its connection and is counted.
+    let mut bad = tokio::net::TcpStream::connect(broker.local_addr()).await.unwrap();
+    bad.write_all(&3i32.to_be_bytes()).await.unwrap();
+    let mut rest = Vec::new();
+    let _ = bad.read_to_end(&mut rest).await;
+    wait_for(http, "sluice_broker_bad_requests_total{reason=\"frame\"}", 1.0).await;
+
+    drop(consumer);
+    drop(producer);
+    broker.shutdown().await;
+    assert!(
+        tokio::net::TcpStream::connect(http).await.is_err(),
+        "the HTTP endpoint stops with the broker"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_http_address_serves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = broker::BrokerConfig::ephemeral(dir.path());
+    config.http_listen = None;
+    let broker = broker::start(config).await.unwrap();
+    assert_eq!(broker.http_addr(), None);
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_http_address_in_use_fails_start_up_naming_the_setting() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = broker::BrokerConfig::ephemeral(dir.path());
+    config.http_listen = Some(taken.local_addr().unwrap());
+    let err = broker::start(config)
+        .await
+        .err()
+        .expect("the port is taken")
+        .to_string();
+    assert!(err.contains("sluice.http.listen"), "{err}");
+}

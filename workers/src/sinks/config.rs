@@ -46,6 +46,15 @@ impl SinkConfig {
         }
     }
 
+    /// One sink on its own, outside a worker (benchmarks, tests): a prometheus sink gets a
+    /// registry of its own that nothing serves.
+    pub fn build(&self) -> Box<dyn Sink> {
+        let factory = self
+            .open(&prometheus::Registry::new())
+            .expect("a fresh registry takes any one collector");
+        factory()
+    }
+
     /// Prepares the sink once per process: shared state is created and, for the prometheus
     /// sink, registered in `registry` (the worker's `/metrics`).
     pub fn open(&self, registry: &prometheus::Registry) -> Result<SinkFactory, prometheus::Error> {

@@ -27,7 +27,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-"$sluice" broker --listen 127.0.0.1:$port --data-dir "$work/broker" --config /dev/null 2>"$work/broker.log" &
+"$sluice" broker --listen 127.0.0.1:$port --data-dir "$work/broker" --config /dev/null --http-listen "" 2>"$work/broker.log" &
 pids+=($!)
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 

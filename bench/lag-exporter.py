@@ -52,7 +52,7 @@ def main():
     d = tempfile.mkdtemp(prefix="lag-bench-")
     kport, mport = free_port(), free_port()
     bootstrap = f"127.0.0.1:{kport}"
-    broker = subprocess.Popen([SLUICE, "broker", "--listen", bootstrap, "--data-dir", f"{d}/data"],
+    broker = subprocess.Popen([SLUICE, "broker", "--listen", bootstrap, "--data-dir", f"{d}/data", "--http-listen", ""],
                               stdout=subprocess.DEVNULL, stderr=open(f"{d}/broker.log", "w"))
     exporter = None
     try:

@@ -41,6 +41,10 @@ enum Command {
         /// Keep data in DIR instead of the config's `log.dirs`.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        /// Serve /metrics and /health on HOST:PORT instead of the config's `sluice.http.listen`
+        /// ("" turns it off).
+        #[arg(long, value_name = "HOST:PORT")]
+        http_listen: Option<String>,
     },
     /// Create, list, describe, alter and delete topics (Kafka's kafka-topics.sh).
     Topics(tools::topics::TopicsArgs),
@@ -125,8 +129,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             listen,
             data_dir,
+            http_listen,
         } => {
-            let config = broker_config(&config, listen.as_deref(), data_dir, config_was_given())?;
+            let mut config = broker_config(&config, listen.as_deref(), data_dir, config_was_given())?;
+            if let Some(http) = http_listen {
+                config.http_listen = match http.trim() {
+                    "" => None,
+                    addr => Some(addr.parse().map_err(|e| {
+                        anyhow::anyhow!("--http-listen {http:?}: expected an IP address and port or \"\": {e}")
+                    })?),
+                };
+            }
             broker::run(config, shutdown_signal()).await?;
         }
         Command::Topics(args) => tools::topics::run(args).await?,

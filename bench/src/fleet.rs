@@ -210,7 +210,16 @@ fn throughput(sluice: &Path, records: u64) -> anyhow::Result<()> {
     let (port, metrics_port) = (free_port()?, free_port()?);
     let bootstrap = format!("127.0.0.1:{port}");
     let _broker = Up(Command::new(sluice)
-        .args(["broker", "--listen", &bootstrap, "--config", "/dev/null", "--data-dir"])
+        .args([
+            "broker",
+            "--listen",
+            &bootstrap,
+            "--config",
+            "/dev/null",
+            "--http-listen",
+            "",
+            "--data-dir",
+        ])
         .arg(dir.path().join("broker"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

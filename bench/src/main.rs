@@ -96,6 +96,8 @@ impl Broker {
                 "/dev/null",
                 "--listen",
                 &format!("127.0.0.1:{port}"),
+                "--http-listen",
+                "",
                 "--data-dir",
             ])
             .arg(&dir)

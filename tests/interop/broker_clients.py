@@ -237,7 +237,7 @@ def main():
         port = free_port()
         bootstrap = f"127.0.0.1:{port}"
         broker = subprocess.Popen(
-            [sluice, "broker", "--listen", bootstrap, "--data-dir", data, "--config", "/dev/null"],
+            [sluice, "broker", "--listen", bootstrap, "--data-dir", data, "--config", "/dev/null", "--http-listen", ""],
             env={**os.environ, "RUST_LOG": "warn"},
         )
         try:

@@ -17,13 +17,15 @@ pub fn free_port() -> u16 {
 }
 
 /// `sluice broker` on 127.0.0.1:`port` over `data_dir` with the config file `config` (use
-/// `/dev/null` for Kafka's defaults); returns once it accepts connections.
+/// `/dev/null` for Kafka's defaults); returns once it accepts connections. Its HTTP endpoint is
+/// off, so tests running side by side never fight over the default port 9644.
 pub fn spawn_broker(port: u16, data_dir: &Path, config: &Path) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["broker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
         .arg("--config")
         .arg(config)
+        .args(["--http-listen", ""])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

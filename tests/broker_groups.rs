@@ -47,6 +47,8 @@ async fn start_broker() -> (broker::RunningBroker, tempfile::TempDir) {
             port: 0,
         }],
         data_dir: dir.path().to_path_buf(),
+        // No HTTP endpoint: tests run side by side, and 9644 can be had by one of them only.
+        http_listen: None,
         ..Default::default()
     };
     config.groups.min_session_timeout = Duration::from_secs(1);

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::file::FileSink;
+use super::file::{FileSink, FileWriter};
 use super::http::{HttpConfig, HttpSink};
 use super::postgres::PostgresSink;
 use super::prometheus::{LatestValues, LatestValuesCollector, PrometheusConfig, PrometheusSink};
@@ -65,7 +65,8 @@ impl SinkConfig {
             }
             SinkConfig::File(c) => {
                 let c = c.clone();
-                Arc::new(move || Box::new(FileSink::new(&c)))
+                let writer = FileWriter::new(&c);
+                Arc::new(move || Box::new(FileSink::sharing(writer.clone(), &c)))
             }
             SinkConfig::Http(c) => {
                 let c = c.clone();

@@ -4,6 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use model::Metric;
 use serde::Deserialize;
@@ -32,45 +33,58 @@ fn default_max_files() -> usize {
     5
 }
 
-pub struct FileSink {
+/// One per `[[sinks]]` table and process: the open file, its size and the rotation, shared by
+/// the sink's `instances`. One writer, not one per instance, because two writers appending to
+/// one path would each count only their own bytes (rotating late or twice) and each would cut
+/// off as "torn" a line the other was in the middle of writing when it reopened.
+pub struct FileWriter {
     config: FileConfig,
     file: Option<File>,
     size: u64,
+}
+
+/// A consumer's handle on the sink's [`FileWriter`]; it encodes into its own buffer and holds
+/// the writer's lock only to write and fsync.
+pub struct FileSink {
+    writer: Arc<Mutex<FileWriter>>,
+    format: Format,
+    path: PathBuf,
     buf: String,
 }
 
-impl FileSink {
-    pub fn new(config: &FileConfig) -> Self {
-        FileSink {
+impl FileWriter {
+    pub fn new(config: &FileConfig) -> Arc<Mutex<FileWriter>> {
+        Arc::new(Mutex::new(FileWriter {
             config: config.clone(),
             file: None,
             size: 0,
-            buf: String::new(),
-        }
+        }))
     }
 
-    /// Writes the encoded batch and fsyncs. Blocking file I/O on the runtime: one small write
-    /// and one fsync per batch, which the batch size amortizes.
-    fn write(&mut self) -> std::io::Result<()> {
-        let len = self.buf.len() as u64;
+    /// Appends `buf` and fsyncs. Blocking file I/O on the runtime: one small write and one
+    /// fsync per batch, which the batch size amortizes.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let len = buf.len() as u64;
         if self.config.max_bytes > 0 && self.size > 0 && self.size + len > self.config.max_bytes {
             self.file = None;
             rotate(&self.config.path, self.config.max_files)?;
         }
-        if self.file.is_none() {
-            if let Some(dir) = self.config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
+        let f = match &mut self.file {
+            Some(f) => f,
+            None => {
+                if let Some(dir) = self.config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .read(true)
+                    .open(&self.config.path)?;
+                self.size = drop_torn_tail(&f)?;
+                self.file.insert(f)
             }
-            let f = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .read(true)
-                .open(&self.config.path)?;
-            self.size = drop_torn_tail(&f)?;
-            self.file = Some(f);
-        }
-        let f = self.file.as_mut().expect("opened above");
-        let result = f.write_all(self.buf.as_bytes()).and_then(|()| f.sync_data());
+        };
+        let result = f.write_all(buf).and_then(|()| f.sync_data());
         if result.is_err() {
             // Reopen next time: a partial write may have moved the end.
             self.file = None;
@@ -78,6 +92,23 @@ impl FileSink {
             self.size += len;
         }
         result
+    }
+}
+
+impl FileSink {
+    /// A sink with a writer of its own (one instance, or a test).
+    pub fn new(config: &FileConfig) -> Self {
+        FileSink::sharing(FileWriter::new(config), config)
+    }
+
+    /// A sink that writes through `writer`, shared with the sink's other instances.
+    pub fn sharing(writer: Arc<Mutex<FileWriter>>, config: &FileConfig) -> Self {
+        FileSink {
+            writer,
+            format: config.format,
+            path: config.path.clone(),
+            buf: String::new(),
+        }
     }
 }
 
@@ -126,10 +157,14 @@ fn rotate(path: &Path, max_files: usize) -> std::io::Result<()> {
 impl Sink for FileSink {
     fn deliver<'a>(&'a mut self, batch: &'a [Metric]) -> SinkFuture<'a> {
         self.buf.clear();
-        self.config.format.encode(batch, &mut self.buf);
-        let result = self
-            .write()
-            .map_err(|e| SinkError::Transient(format!("{}: {e}", self.config.path.display())));
+        self.format.encode(batch, &mut self.buf);
+        // A poisoned lock means another instance panicked mid-write; the writer's state is
+        // still only a file handle and a byte count, and reopening re-reads both.
+        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let result = writer
+            .write(self.buf.as_bytes())
+            .map_err(|e| SinkError::Transient(format!("{}: {e}", self.path.display())));
+        drop(writer);
         Box::pin(async move { result })
     }
 }
@@ -183,5 +218,35 @@ mod tests {
         );
         assert!(dir.path().join("m.lp.2").exists());
         assert!(!dir.path().join("m.lp.3").exists());
+    }
+
+    #[tokio::test]
+    async fn instances_sharing_a_writer_rotate_by_their_combined_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.lp");
+        let config = FileConfig {
+            name: "f".into(),
+            path: path.clone(),
+            format: Format::Influx,
+            max_bytes: 100,
+            max_files: 10,
+        };
+        let writer = FileWriter::new(&config);
+        let mut sinks = [
+            FileSink::sharing(writer.clone(), &config),
+            FileSink::sharing(writer.clone(), &config),
+        ];
+        let line = "cpu usage_idle=1 1\n";
+        for i in 0..20 {
+            let batch = vec![Metric::new("cpu", 1).field("usage_idle", 1.0)];
+            sinks[i % 2].deliver(&batch).await.unwrap();
+        }
+        // 20 lines of 19 bytes, at most 5 per 100-byte file: m.lp.3, .2, .1 full, m.lp the rest.
+        // Writers of their own would each have counted 10 lines and let the file reach 190 bytes.
+        for name in ["m.lp.3", "m.lp.2", "m.lp.1", "m.lp"] {
+            let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+            assert_eq!(text, line.repeat(5), "{name}");
+        }
+        assert!(!dir.path().join("m.lp.4").exists());
     }
 }

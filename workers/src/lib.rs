@@ -7,9 +7,10 @@
 //!   `<group>-<sink name>`, so a slow or failing sink lags on its own (visible as that group's
 //!   consumer lag) while the others keep delivering.
 //! - [`sinks`]: one sink per file behind the [`sinks::Sink`] trait.
-//! - `decode`, `sequence`, `dead_letter`, `context`: decoding (line protocol or JSON), loss and
-//!   duplicate accounting from the agent's headers, the dead-letter topic, and librdkafka's
-//!   rebalance and statistics callbacks.
+//! - `decode`, `sequence`, `dead_letter`, `context`, `lag`: decoding (line protocol or JSON), loss
+//!   and duplicate accounting from the agent's headers, the dead-letter topic, librdkafka's
+//!   rebalance callback, and `records-lag-max` from the consumer's position and cached high
+//!   watermarks.
 //! - [`metrics`]: every metric the workers publish, served at `metrics_listen` `/metrics`.
 //!
 //! A record's path: librdkafka fetch → batch → decode (undecodable → dead-letter topic) → sink

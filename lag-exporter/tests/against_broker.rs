@@ -245,14 +245,17 @@ async fn lag_equals_produced_minus_committed_and_deleted_groups_disappear() {
     assert_eq!(m[r#"kafka_consumergroup_state{group="g",state="Empty"}"#], 1.0);
 
     // The oldest unconsumed record: offset 4 of partition 0 or offset 1 of partition 2.
+    // Lag seconds are dated at the collection, which ends just before
+    // `last_success_timestamp_seconds` is set: the two agree within one collection interval.
     let first_unconsumed = record_ts(t0, 0, 4).min(record_ts(t0, 2, 1));
-    let expected = (scraped_at - first_unconsumed) as f64 / 1000.0;
+    let collected_at_ms = m["sluice_lag_exporter_last_success_timestamp_seconds"] * 1000.0;
+    let expected = (collected_at_ms - first_unconsumed as f64) / 1000.0;
     let seen = m[r#"kafka_consumergroup_lag_seconds{group="g",topic="t"}"#];
-    let tolerance = INTERVAL.as_secs_f64() * 2.0 + 0.5;
     assert!(
-        (seen - expected).abs() <= tolerance,
-        "lag_seconds {seen}, expected {expected}"
+        (seen - expected).abs() <= INTERVAL.as_secs_f64(),
+        "lag_seconds {seen}, expected {expected} (the collection at {collected_at_ms} ms)"
     );
+    assert!(collected_at_ms <= scraped_at as f64 + 1.0);
 
     // A group that never committed: its partitions are counted, and no lag is made up.
     assert_eq!(
@@ -285,6 +288,25 @@ async fn lag_equals_produced_minus_committed_and_deleted_groups_disappear() {
     assert!(deleted[0].is_ok(), "{deleted:?}");
     wait_for(&mut exporter, "group g disappears", |m| {
         !m.keys().any(|k| k.contains(r#"group="g""#))
+    })
+    .await;
+
+    // A deleted topic's series are gone at the next collection, with the lag of groups on it.
+    create_topic(&bootstrap, "doomed", 2).await;
+    produce(&bootstrap, "doomed", &[3, 2], t0).await;
+    let b = bootstrap.clone();
+    tokio::task::spawn_blocking(move || consume_and_commit(&b, "d", "doomed", &[1, 1]))
+        .await
+        .unwrap();
+    wait_for(&mut exporter, "topic doomed and group d appear", |m| {
+        m.get(r#"kafka_consumergroup_records_lag_max{group="d",topic="doomed"}"#) == Some(&2.0)
+            && m.contains_key(r#"kafka_topic_partition_high_watermark{partition="1",topic="doomed"}"#)
+    })
+    .await;
+    let deleted = admin.delete_topics(&["doomed"], &AdminOptions::new()).await.unwrap();
+    assert!(deleted[0].is_ok(), "{deleted:?}");
+    wait_for(&mut exporter, "topic doomed disappears", |m| {
+        !m.keys().any(|k| k.contains(r#"topic="doomed""#))
     })
     .await;
 

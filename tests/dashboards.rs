@@ -85,8 +85,16 @@ fn known_metrics() -> BTreeSet<String> {
     let agent = std::fs::read_to_string(repo("agent/src/self_metrics.rs")).unwrap();
     let re = regex::Regex::new(r#""(sluice_agent_[a-z_]+)""#).unwrap();
     names.extend(re.captures_iter(&agent).map(|c| c[1].to_string()));
-    // Series of the workers and of their prometheus sink (host CPU and memory).
-    for n in ["sluice_worker_records_lost_total", "cpu_usage_idle", "mem_used_percent"] {
+    let workers = std::fs::read_to_string(repo("workers/src/metrics.rs")).unwrap();
+    let re = regex::Regex::new(r#""(sluice_worker_[a-z_]+)""#).unwrap();
+    for c in re.captures_iter(&workers) {
+        // A histogram's series: its buckets, sum and count.
+        for suffix in ["", "_bucket", "_sum", "_count"] {
+            names.insert(format!("{}{suffix}", &c[1]));
+        }
+    }
+    // Series of the workers' prometheus sink (host CPU and memory).
+    for n in ["cpu_usage_idle", "mem_used_percent"] {
         names.insert(n.to_string());
     }
     names

@@ -231,6 +231,49 @@ async fn console_producer_and_consumer_round_trip_keys_and_values() {
         ["Offset:0\thost-1\tcpu usage_idle=97", "Offset:1\thost-2\tmem used=5"]
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("Processed a total of 2 messages"));
+
+    // key.separator separates every column, as in Kafka's formatter; --group commits what it read.
+    let out = ok(
+        &[
+            "consume",
+            "--bootstrap-server",
+            &bs,
+            "--topic",
+            "lines",
+            "--from-beginning",
+            "--group",
+            "readers",
+            "--max-messages",
+            "2",
+            "--property",
+            "print.key=true",
+            "--property",
+            "print.partition=true",
+            "--property",
+            "key.separator= | ",
+        ],
+        None,
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "Partition:0 | host-1 | cpu usage_idle=97",
+            "Partition:0 | host-2 | mem used=5"
+        ]
+    );
+    let described = ok(
+        &["groups", "--bootstrap-server", &bs, "--describe", "--group", "readers"],
+        None,
+    );
+    let rows = table_rows(
+        &described,
+        "GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID",
+    );
+    assert_eq!(
+        rows.iter().map(|r| r[..6].join(" ")).collect::<Vec<_>>(),
+        ["readers lines 0 2 2 0"],
+        "{described}"
+    );
     b.shutdown().await;
 }
 
@@ -418,6 +461,30 @@ async fn groups_describe_reset_and_delete_like_kafka_consumer_groups() {
         ],
         None,
     );
+    let reset = |to: &[&str]| {
+        let mut args = vec![
+            "groups",
+            "--bootstrap-server",
+            &bs,
+            "--reset-offsets",
+            "--group",
+            "workers",
+            "--topic",
+            "g",
+            "--execute",
+        ];
+        args.extend_from_slice(to);
+        let out = ok(&args, None);
+        table_rows(&out, "GROUP TOPIC PARTITION NEW-OFFSET")
+            .into_iter()
+            .map(|r| r.join(" "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(reset(&["--to-latest"]), ["workers g 0 5", "workers g 1 5"]);
+    assert_eq!(reset(&["--to-offset", "3"]), ["workers g 0 3", "workers g 1 3"]);
+    // An offset past the end is clamped to the log-end offset, as Kafka's tool does.
+    assert_eq!(reset(&["--to-offset", "99"]), ["workers g 0 5", "workers g 1 5"]);
+    assert_eq!(reset(&["--to-earliest"]), ["workers g 0 0", "workers g 1 0"]);
     let shifted = ok(
         &[
             "groups",

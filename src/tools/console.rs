@@ -3,7 +3,8 @@
 //! The producer sends one record per line of standard input; with `parse.key=true` the text
 //! before `key.separator` (a tab by default) is the key. The consumer prints one record per line:
 //! optional timestamp, partition and offset columns, then the key (with `print.key=true`) and
-//! the value, tab-separated, as Kafka's default message formatter does.
+//! the value, each column followed by `key.separator` (a tab by default), as Kafka's default
+//! message formatter does.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, Timestamp};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -205,16 +206,16 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
         let mut line = Vec::new();
         if is_true(&props, "print.timestamp") {
             match m.timestamp() {
-                Timestamp::CreateTime(t) => write!(line, "CreateTime:{t}\t")?,
-                Timestamp::LogAppendTime(t) => write!(line, "LogAppendTime:{t}\t")?,
-                Timestamp::NotAvailable => write!(line, "NO_TIMESTAMP\t")?,
+                Timestamp::CreateTime(t) => write!(line, "CreateTime:{t}{separator}")?,
+                Timestamp::LogAppendTime(t) => write!(line, "LogAppendTime:{t}{separator}")?,
+                Timestamp::NotAvailable => write!(line, "NO_TIMESTAMP{separator}")?,
             }
         }
         if is_true(&props, "print.partition") {
-            write!(line, "Partition:{}\t", m.partition())?;
+            write!(line, "Partition:{}{separator}", m.partition())?;
         }
         if is_true(&props, "print.offset") {
-            write!(line, "Offset:{}\t", m.offset())?;
+            write!(line, "Offset:{}{separator}", m.offset())?;
         }
         if is_true(&props, "print.key") {
             line.extend_from_slice(m.key().unwrap_or(b"null"));
@@ -224,6 +225,13 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
         line.push(b'\n');
         stdout.lock().write_all(&line)?;
         printed += 1;
+    }
+    if args.group.is_some() && printed > 0 {
+        // Kafka's console consumer commits on close; doing it here, synchronously, means the
+        // group's offsets cover every printed record by the time the command exits.
+        if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+            eprintln!("warning: could not commit the group's offsets: {e}");
+        }
     }
     eprintln!("Processed a total of {printed} messages");
     Ok(())

@@ -46,6 +46,27 @@ enum Command {
         #[arg(long, value_name = "HOST:PORT")]
         http_listen: Option<String>,
     },
+    /// Add, delete and list the bundled broker's SASL users (PLAIN and SCRAM credentials).
+    #[command(group(clap::ArgGroup::new("action").required(true).args(["add", "delete", "list"])))]
+    Users {
+        /// The broker's config file; its `log.dirs` says where `users.toml` lives.
+        #[arg(long, default_value = "config/broker.toml")]
+        config: PathBuf,
+        /// The broker's data directory instead of the config's `log.dirs`.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Add NAME, or set a new password for it. The password is read from the first line of
+        /// standard input (or the environment variable SLUICE_USER_PASSWORD), never from the
+        /// command line, so it does not show in `ps` or the shell's history.
+        #[arg(long, value_name = "NAME")]
+        add: Option<String>,
+        /// Delete NAME.
+        #[arg(long, value_name = "NAME")]
+        delete: Option<String>,
+        /// List the users.
+        #[arg(long)]
+        list: bool,
+    },
     /// Create, list, describe, alter and delete topics (Kafka's kafka-topics.sh).
     Topics(tools::topics::TopicsArgs),
     /// List, describe, reset and delete consumer groups (Kafka's kafka-consumer-groups.sh).
@@ -142,6 +163,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             broker::run(config, shutdown_signal()).await?;
         }
+        Command::Users {
+            config,
+            data_dir,
+            add,
+            delete,
+            list,
+        } => {
+            let config = broker_config(&config, None, data_dir, config_was_given())?;
+            let path = config.data_dir.join(broker::auth::users::FILE_NAME);
+            if let Some(name) = add {
+                let password = read_password()?;
+                broker::auth::users::add(&path, &name, &password)?;
+                println!(
+                    "User '{name}' added with SCRAM-SHA-256 and SCRAM-SHA-512 credentials in {}.",
+                    path.display()
+                );
+            } else if let Some(name) = delete {
+                broker::auth::users::delete(&path, &name)?;
+                println!("User '{name}' deleted.");
+            } else if list {
+                for name in broker::auth::users::list(&path)? {
+                    println!("{name}");
+                }
+            }
+        }
         Command::Topics(args) => tools::topics::run(args).await?,
         Command::Groups(args) => tools::groups::run(args).await?,
         Command::Produce(args) => tools::console::produce(args).await?,
@@ -200,6 +246,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up { config_dir, data_dir } => up::run(&config_dir, data_dir).await?,
     }
     Ok(())
+}
+
+/// A new user's password: SLUICE_USER_PASSWORD, or the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("SLUICE_USER_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password: give it on standard input (echo \"$PASSWORD\" | sluice users --add NAME) or in SLUICE_USER_PASSWORD"
+    );
+    Ok(password)
 }
 
 /// True when `--config` was on the command line (then a missing file is an error).

@@ -42,10 +42,7 @@ const MEMBER_SETTINGS: &[(&str, &str)] = &[
 async fn start_broker() -> (broker::RunningBroker, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = broker::BrokerConfig {
-        listeners: vec![broker::Listener {
-            host: "127.0.0.1".into(),
-            port: 0,
-        }],
+        listeners: vec![broker::Listener::plaintext("127.0.0.1", 0)],
         data_dir: dir.path().to_path_buf(),
         // No HTTP endpoint: tests run side by side, and 9644 can be had by one of them only.
         http_listen: None,

@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::auth::config::{ClientAuth, SecurityProtocol, TlsSettings, SUPPORTED_MECHANISMS};
+
 /// Settings that exist in Kafka but have no meaning for one node, with the reason we give.
 const IGNORED: &[(&str, &str)] = &[
     (
@@ -84,30 +86,53 @@ pub enum ConfigError {
     },
 }
 
-/// How one listener is reached: Kafka's `NAME://host:port`.
+/// How one listener is reached: Kafka's `NAME://host:port`, and how it is secured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
+    /// The listener's name (`PLAINTEXT`, `SASL_SSL`, or a name of `listener.security.protocol.map`).
+    pub name: String,
+    pub protocol: SecurityProtocol,
     pub host: String,
     pub port: u16,
 }
 
 impl Listener {
-    /// Parses `PLAINTEXT://host:port` or a bare `host:port`.
+    /// A `PLAINTEXT` listener on `host:port`.
+    pub fn plaintext(host: &str, port: u16) -> Listener {
+        Listener {
+            name: "PLAINTEXT".into(),
+            protocol: SecurityProtocol::Plaintext,
+            host: host.into(),
+            port,
+        }
+    }
+
+    /// Parses `NAME://host:port` (NAME one of Kafka's security protocols) or a bare `host:port`
+    /// (PLAINTEXT).
     pub fn parse(s: &str) -> Result<Listener, String> {
-        let rest = match s.split_once("://") {
-            Some(("PLAINTEXT", rest)) => rest,
-            Some((proto, _)) => {
-                return Err(format!(
-                    "security protocol {proto} is not supported yet (only PLAINTEXT)"
-                ))
-            }
-            None => s,
-        };
+        Listener::parse_with(s, &BTreeMap::new())
+    }
+
+    /// Parses with `listener.security.protocol.map` (listener name → protocol).
+    pub fn parse_with(s: &str, map: &BTreeMap<String, SecurityProtocol>) -> Result<Listener, String> {
+        let (name, rest) = s.split_once("://").unwrap_or(("PLAINTEXT", s));
+        let protocol = map
+            .get(name)
+            .copied()
+            .or_else(|| SecurityProtocol::from_name(name))
+            .ok_or_else(|| {
+                format!(
+                    "listener name {name} is not a security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, \
+                     SASL_SSL); map it in listener.security.protocol.map"
+                )
+            })?;
         let (host, port) = rest.rsplit_once(':').ok_or("no :port")?;
         let port = port.parse::<u16>().map_err(|_| format!("bad port `{port}`"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let host = if host.is_empty() { "0.0.0.0" } else { host };
         Ok(Listener {
+            name: name.to_string(),
+            protocol,
             host: host.to_string(),
             port,
         })
@@ -194,6 +219,10 @@ pub struct BrokerConfig {
     pub groups: GroupConfig,
     /// `sluice.http.listen`: where `/metrics` and `/health` are served; None (`""`) = nowhere.
     pub http_listen: Option<SocketAddr>,
+    /// `ssl.*`: the certificate of SSL and SASL_SSL listeners, and the CAs of client certificates.
+    pub tls: TlsSettings,
+    /// `sasl.enabled.mechanisms`: offered on SASL_PLAINTEXT and SASL_SSL listeners.
+    pub sasl_mechanisms: Vec<String>,
 }
 
 /// DESIGN.md's port for the broker's HTTP endpoint.
@@ -202,10 +231,7 @@ pub const DEFAULT_HTTP_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
-            listeners: vec![Listener {
-                host: "127.0.0.1".into(),
-                port: 9092,
-            }],
+            listeners: vec![Listener::plaintext("127.0.0.1", 9092)],
             advertised_listeners: None,
             data_dir: PathBuf::from("./data"),
             num_partitions: 1,
@@ -223,6 +249,8 @@ impl Default for BrokerConfig {
             socket_request_max_bytes: 104_857_600,
             groups: GroupConfig::default(),
             http_listen: Some(DEFAULT_HTTP_LISTEN),
+            tls: TlsSettings::default(),
+            sasl_mechanisms: SUPPORTED_MECHANISMS.iter().map(|m| m.to_string()).collect(),
         }
     }
 }
@@ -232,10 +260,7 @@ impl BrokerConfig {
     /// `data_dir`: what tests and embedders want.
     pub fn ephemeral(data_dir: &Path) -> BrokerConfig {
         BrokerConfig {
-            listeners: vec![Listener {
-                host: "127.0.0.1".into(),
-                port: 0,
-            }],
+            listeners: vec![Listener::plaintext("127.0.0.1", 0)],
             data_dir: data_dir.to_path_buf(),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             ..BrokerConfig::default()
@@ -279,10 +304,12 @@ struct Settings<'a> {
 impl Settings<'_> {
     fn resolve(&mut self) -> Result<BrokerConfig, ConfigError> {
         let mut c = BrokerConfig::default();
-        if let Some(l) = self.listeners("listeners")? {
+        let map = self.protocol_map()?;
+        if let Some(l) = self.listeners("listeners", &map)? {
             c.listeners = l;
         }
-        c.advertised_listeners = self.listeners("advertised.listeners")?;
+        c.advertised_listeners = self.listeners("advertised.listeners", &map)?;
+        self.security(&mut c)?;
         if let Some(dirs) = self.take("log.dirs").or_else(|| self.take("log.dir")) {
             c.data_dir = self.single_dir(dirs)?;
         }
@@ -468,9 +495,88 @@ impl Settings<'_> {
         }
     }
 
-    /// A list of listeners, as a TOML array or Kafka's comma-separated string.
-    fn listeners(&mut self, key: &str) -> Result<Option<Vec<Listener>>, ConfigError> {
-        let expected = "a list of listeners such as [\"PLAINTEXT://127.0.0.1:9092\"]";
+    /// `listener.security.protocol.map`: `"CLIENT:SASL_SSL,INTERNAL:PLAINTEXT"` or a list.
+    fn protocol_map(&mut self) -> Result<BTreeMap<String, SecurityProtocol>, ConfigError> {
+        let key = "listener.security.protocol.map";
+        let expected = "NAME:PROTOCOL pairs such as \"CLIENT:SASL_SSL,INTERNAL:PLAINTEXT\"";
+        let mut map = BTreeMap::new();
+        for pair in self.list(key, expected)?.unwrap_or_default() {
+            let protocol = pair
+                .split_once(':')
+                .and_then(|(name, p)| Some((name.trim(), SecurityProtocol::from_name(p.trim())?)));
+            match protocol {
+                Some((name, p)) if !name.is_empty() => map.insert(name.to_string(), p),
+                _ => return Err(self.bad(key, expected, &format!("`{pair}`"))),
+            };
+        }
+        Ok(map)
+    }
+
+    /// `ssl.*` and `sasl.enabled.mechanisms`; TLS listeners need a certificate.
+    fn security(&mut self, c: &mut BrokerConfig) -> Result<(), ConfigError> {
+        for key in ["ssl.keystore.type", "ssl.truststore.type"] {
+            if let Some(t) = self.string(key)? {
+                if !t.eq_ignore_ascii_case("PEM") {
+                    return Err(self.bad(
+                        key,
+                        "PEM (JKS and PKCS12 stores are not read; convert with openssl)",
+                        &t,
+                    ));
+                }
+            }
+        }
+        for key in ["ssl.key.password", "ssl.keystore.password", "ssl.truststore.password"] {
+            // The value is a secret: it is never echoed.
+            if self.take(key).is_some() {
+                return Err(self.bad(
+                    key,
+                    "no password: encrypted keys and password-protected stores are not read; \
+                     give unencrypted PEM files readable only by the broker",
+                    &"a password (not shown)",
+                ));
+            }
+        }
+        c.tls.keystore = self.string("ssl.keystore.location")?.map(PathBuf::from);
+        c.tls.key = self.string("ssl.key.location")?.map(PathBuf::from);
+        c.tls.truststore = self.string("ssl.truststore.location")?.map(PathBuf::from);
+        if let Some(v) = self.string("ssl.client.auth")? {
+            c.tls.client_auth = match v.as_str() {
+                "none" => ClientAuth::None,
+                "requested" => ClientAuth::Requested,
+                "required" => ClientAuth::Required,
+                _ => return Err(self.bad("ssl.client.auth", "none, requested or required", &v)),
+            };
+        }
+        let expected = "a list of SASL mechanisms from PLAIN, SCRAM-SHA-256, SCRAM-SHA-512";
+        if let Some(mechanisms) = self.list("sasl.enabled.mechanisms", expected)? {
+            if let Some(bad) = mechanisms.iter().find(|m| !SUPPORTED_MECHANISMS.contains(&m.as_str())) {
+                return Err(self.bad("sasl.enabled.mechanisms", expected, &format!("`{bad}`")));
+            }
+            if mechanisms.is_empty() {
+                return Err(self.bad("sasl.enabled.mechanisms", expected, &"an empty list"));
+            }
+            c.sasl_mechanisms = mechanisms;
+        }
+        let tls_listener = c.listeners.iter().find(|l| l.protocol.tls());
+        if let (Some(l), None) = (tls_listener, &c.tls.keystore) {
+            return Err(self.bad(
+                "ssl.keystore.location",
+                "a PEM file with the broker's certificate chain and private key",
+                &format!("nothing, while listener {}://{} uses TLS", l.name, l.addr()),
+            ));
+        }
+        if c.tls.client_auth != ClientAuth::None && c.tls.truststore.is_none() {
+            return Err(self.bad(
+                "ssl.truststore.location",
+                "a PEM file with the CAs that sign client certificates (ssl.client.auth is on)",
+                &"nothing",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A list of strings, as a TOML array or Kafka's comma-separated string.
+    fn list(&mut self, key: &str, expected: &str) -> Result<Option<Vec<String>>, ConfigError> {
         let items: Vec<String> = match self.take(key) {
             None => return Ok(None),
             Some(toml::Value::String(s)) => s.split(',').map(|p| p.trim().to_string()).collect(),
@@ -486,9 +592,24 @@ impl Settings<'_> {
             }
             Some(v) => return Err(self.bad(key, expected, &v)),
         };
+        Ok(Some(items.into_iter().filter(|s| !s.is_empty()).collect()))
+    }
+
+    /// A list of listeners, as a TOML array or Kafka's comma-separated string.
+    fn listeners(
+        &mut self,
+        key: &str,
+        map: &BTreeMap<String, SecurityProtocol>,
+    ) -> Result<Option<Vec<Listener>>, ConfigError> {
+        let expected = "a list of listeners such as [\"PLAINTEXT://127.0.0.1:9092\"]";
+        let Some(items) = self.list(key, expected)? else {
+            return Ok(None);
+        };
         let mut out = Vec::new();
-        for item in items.iter().filter(|s| !s.is_empty()) {
-            out.push(Listener::parse(item).map_err(|why| self.bad(key, expected, &format!("`{item}` ({why})")))?);
+        for item in &items {
+            out.push(
+                Listener::parse_with(item, map).map_err(|why| self.bad(key, expected, &format!("`{item}` ({why})")))?,
+            );
         }
         if out.is_empty() {
             return Err(self.bad(key, expected, &"an empty list"));
@@ -585,19 +706,53 @@ mod tests {
     #[test]
     fn listeners_parse_kafka_urls_and_reject_unsupported_protocols() {
         let (c, _) = parse("listeners = [\"PLAINTEXT://0.0.0.0:19092\"]\n").unwrap();
-        assert_eq!(
-            c.listeners,
-            vec![Listener {
-                host: "0.0.0.0".into(),
-                port: 19092
-            }]
-        );
+        assert_eq!(c.listeners, vec![Listener::plaintext("0.0.0.0", 19092)]);
         let (c, _) = parse("listeners = \"PLAINTEXT://:9093\"\n").unwrap();
         assert_eq!(c.listeners[0].host, "0.0.0.0");
-        let err = parse("listeners = [\"SSL://127.0.0.1:9093\"]\n")
+        let err = parse("listeners = [\"CLIENT://127.0.0.1:9093\"]\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("SSL") && err.contains("not supported"), "{err}");
+        assert!(
+            err.contains("CLIENT") && err.contains("listener.security.protocol.map"),
+            "{err}"
+        );
+        let (c, _) = parse(
+            "listeners = [\"CLIENT://127.0.0.1:9093\"]\n\
+             listener.security.protocol.map = \"CLIENT:SASL_PLAINTEXT\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.listeners[0].name.as_str(), c.listeners[0].protocol),
+            ("CLIENT", SecurityProtocol::SaslPlaintext)
+        );
+    }
+
+    #[test]
+    fn tls_listeners_need_a_pem_certificate_and_sasl_mechanisms_are_checked() {
+        let err = parse("listeners = [\"SASL_SSL://127.0.0.1:9093\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ssl.keystore.location") && err.contains("SASL_SSL"),
+            "{err}"
+        );
+        let (c, _) = parse(
+            "listeners = [\"SASL_SSL://127.0.0.1:9093\"]\nssl.keystore.location = \"/etc/sluice/broker.pem\"\n\
+             sasl.enabled.mechanisms = \"SCRAM-SHA-512\"\nssl.client.auth = \"none\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.tls.keystore, Some(PathBuf::from("/etc/sluice/broker.pem")));
+        assert_eq!(c.sasl_mechanisms, ["SCRAM-SHA-512"]);
+        let err = parse("sasl.enabled.mechanisms = [\"GSSAPI\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("GSSAPI") && err.contains("SCRAM-SHA-256"), "{err}");
+        let err = parse("ssl.keystore.type = \"JKS\"\n").unwrap_err().to_string();
+        assert!(err.contains("ssl.keystore.type") && err.contains("PEM"), "{err}");
+        let err = parse("ssl.key.password = \"hunter2\"\n").unwrap_err().to_string();
+        assert!(err.contains("ssl.key.password") && !err.contains("hunter2"), "{err}");
+        let err = parse("ssl.client.auth = \"required\"\n").unwrap_err().to_string();
+        assert!(err.contains("ssl.truststore.location"), "{err}");
     }
 
     #[test]

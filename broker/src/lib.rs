@@ -15,6 +15,7 @@
 //! - [`group`]: the group coordinator, one task owning every consumer group, with offsets and
 //!   group metadata kept in `__consumer_offsets` in Kafka's record format.
 //! - [`log`]: storage that knows bytes, offsets and files and nothing of the protocol.
+//! - [`auth`]: TLS for SSL/SASL_SSL listeners, SASL (PLAIN, SCRAM) and the users file.
 //! - [`metrics`]: what `/metrics` shows (at `sluice.http.listen`, beside `/health`); the hot
 //!   paths only bump atomics, everything per partition is read at scrape time.
 //!
@@ -26,6 +27,7 @@
 //! park a JoinGroup/SyncGroup answer until its rebalance step completes) → records appended to
 //! `__consumer_offsets` → the handler waits for their fsync → the answer.
 
+pub mod auth;
 pub mod codec;
 pub mod config;
 pub mod group;
@@ -58,6 +60,8 @@ pub enum StartError {
     Bind { addr: String, source: std::io::Error },
     #[error("cannot serve HTTP on {addr} (set `sluice.http.listen` in broker.toml; \"\" turns it off): {source}")]
     HttpBind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot set up TLS for the listener: {0}")]
+    Tls(#[from] auth::tls::TlsError),
     #[error(transparent)]
     Storage(#[from] RegistryError),
     #[error("cannot load consumer groups: {0}")]
@@ -146,8 +150,22 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
         None => Listener {
             host: advertised_host(&listener_cfg.host),
             port: addr.port(),
+            ..listener_cfg.clone()
         },
     };
+    let security = server::Security {
+        tls: match listener_cfg.protocol.tls() {
+            true => Some(auth::tls::acceptor(&config.tls)?),
+            false => None,
+        },
+        sasl: listener_cfg.protocol.sasl(),
+    };
+    if !addr.ip().is_loopback() && !security.sasl {
+        tracing::warn!(
+            listener = %addr, protocol = listener_cfg.protocol.name(),
+            "listening beyond this machine without authentication: anyone who can reach {addr} can produce and consume; use a SASL_SSL listener"
+        );
+    }
     let retention_interval = config.retention_check_interval;
     let (stop, stopped) = watch::channel(false);
     let (groups, coordinator) = group::start(&topics, config.groups.clone(), handlers::now_ms(), stopped.clone())?;
@@ -164,13 +182,18 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
         }
         None => None,
     };
-    tasks.push(tokio::spawn(server::serve(listener, broker.clone(), stopped.clone())));
+    tasks.push(tokio::spawn(server::serve(
+        listener,
+        broker.clone(),
+        security,
+        stopped.clone(),
+    )));
     tasks.push(tokio::spawn(retention_loop(
         broker.clone(),
         retention_interval,
         stopped,
     )));
-    tracing::info!(listener = %addr, advertised = %broker.advertised.addr(), http = ?http_addr, data_dir = %broker.config.data_dir.display(), "broker started");
+    tracing::info!(listener = %addr, protocol = listener_cfg.protocol.name(), advertised = %broker.advertised.addr(), http = ?http_addr, data_dir = %broker.config.data_dir.display(), "broker started");
     Ok(RunningBroker {
         addr,
         http_addr,

@@ -35,6 +35,10 @@ pub enum BadRequest {
     Frame,
     /// A request that could not be decoded, or an API this broker does not offer.
     Request,
+    /// A TLS handshake that failed or never came.
+    Tls,
+    /// A failed SASL exchange, or a request before authentication.
+    Authentication,
 }
 
 /// Counters a partition keeps for itself, summed per topic at scrape time.
@@ -89,6 +93,8 @@ pub struct Metrics {
     requests: Vec<Option<IntCounter>>,
     bad_frames: IntCounter,
     bad_requests: IntCounter,
+    bad_tls: IntCounter,
+    bad_authentication: IntCounter,
     connections: IntGauge,
     connections_accepted: IntCounter,
     groups: IntGaugeVec,
@@ -120,7 +126,8 @@ impl Metrics {
                 Opts::new(
                     "sluice_broker_bad_requests_total",
                     "Connections closed for what the client sent: a frame outside the size limits or cut \
-                     short (frame), or a request that cannot be decoded or is not offered (request)",
+                     short (frame), a request that cannot be decoded or is not offered (request), a failed TLS \
+                     handshake (tls), a failed SASL authentication or a request before it (authentication)",
                 ),
                 &["reason"],
             ),
@@ -142,6 +149,8 @@ impl Metrics {
             requests,
             bad_frames: bad.with_label_values(&["frame"]),
             bad_requests: bad.with_label_values(&["request"]),
+            bad_tls: bad.with_label_values(&["tls"]),
+            bad_authentication: bad.with_label_values(&["authentication"]),
             connections: register(
                 &registry,
                 IntGauge::new("sluice_broker_connections", "Open client connections"),
@@ -174,6 +183,8 @@ impl Metrics {
         match why {
             BadRequest::Frame => self.bad_frames.inc(),
             BadRequest::Request => self.bad_requests.inc(),
+            BadRequest::Tls => self.bad_tls.inc(),
+            BadRequest::Authentication => self.bad_authentication.inc(),
         }
     }
 

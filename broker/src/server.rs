@@ -4,17 +4,22 @@
 //! does (it mutes a socket until its response is sent; kafka-python and sarama depend on the
 //! order). Pipelined requests are still cheap: answers collect in one buffer and are written when
 //! no complete request is waiting. A frame that breaks the rules closes that connection alone,
-//! with one log line; nothing a client sends can stop the broker or another client.
+//! with one log line; nothing a client sends can stop the broker or another client. On SSL and
+//! SASL_SSL listeners the same loop runs over a TLS stream; on SASL listeners the session lets
+//! nothing but ApiVersions and the SASL exchange through until the client has authenticated.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use tokio_rustls::TlsAcceptor;
+
+use crate::auth::sasl::{SaslSession, Step};
 use crate::handlers;
 use crate::metrics::BadRequest;
 use crate::state::Broker;
@@ -30,7 +35,7 @@ const WRITE_HIGH_WATER: usize = 1 << 20;
 /// Why a connection was closed early.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    #[error("frame size {0} is below the minimum of {MIN_FRAME} bytes")]
+    #[error("frame size {0} is below the minimum for a request header ({MIN_FRAME} bytes)")]
     TooSmall(i32),
     #[error("frame size {size} exceeds socket.request.max.bytes ({max})")]
     TooLarge { size: i32, max: usize },
@@ -40,14 +45,37 @@ pub enum FrameError {
     Io(#[from] std::io::Error),
 }
 
-pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+/// How long a client may take over its TLS handshake before the connection is dropped.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Kafka's `sasl.server.max.receive.size`: the largest frame before authentication.
+const MAX_FRAME_BEFORE_AUTH: usize = 524_288;
+
+/// One connection's state beyond its socket: who it is and how far it has authenticated.
+pub struct Session {
+    pub peer: SocketAddr,
+    pub sasl: SaslSession,
+}
+
+/// How the listener's connections are secured.
+#[derive(Clone)]
+pub struct Security {
+    pub tls: Option<TlsAcceptor>,
+    pub sasl: bool,
+}
+
+pub async fn serve(
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    security: Security,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     broker.metrics.set_accepting(true);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    connections.spawn(connection(stream, peer, broker.clone()));
+                    connections.spawn(accept(stream, peer, broker.clone(), security.clone()));
                 }
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning; existing clients go on.
@@ -64,16 +92,54 @@ pub async fn serve(listener: TcpListener, broker: Arc<Broker>, mut shutdown: wat
     while connections.join_next().await.is_some() {}
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
+/// Completes the TLS handshake where the listener asks for one, then serves the connection.
+async fn accept(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, security: Security) {
     let _open = broker.metrics.connection_opened();
     // Small responses (acks, heartbeats) must not wait for Nagle.
     let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
+    let session = Session {
+        peer,
+        sasl: SaslSession::new(security.sasl),
+    };
+    match security.tls {
+        None => {
+            let (read, write) = stream.into_split();
+            connection(read, write, session, broker).await
+        }
+        Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => {
+                let (read, write) = tokio::io::split(tls);
+                connection(read, write, session, broker).await
+            }
+            Ok(Err(e)) => {
+                broker.metrics.bad_request(BadRequest::Tls);
+                tracing::warn!(%peer, error = %e, "closing connection: TLS handshake failed");
+            }
+            Err(_) => {
+                broker.metrics.bad_request(BadRequest::Tls);
+                tracing::warn!(%peer, "closing connection: no TLS handshake within 10 s");
+            }
+        },
+    }
+}
+
+async fn connection<R, W>(read: R, mut write: W, mut session: Session, broker: Arc<Broker>)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let peer = session.peer;
     let mut read = BufReader::with_capacity(READ_CHUNK, read);
     let mut out = BytesMut::with_capacity(READ_CHUNK);
     let max = broker.config.socket_request_max_bytes;
     loop {
-        let frame = match read_frame(&mut read, max).await {
+        let limit = if session.sasl.authenticated() {
+            max
+        } else {
+            max.min(MAX_FRAME_BEFORE_AUTH)
+        };
+        let min = if session.sasl.expects_raw_token() { 0 } else { MIN_FRAME };
+        let frame = match read_sized(&mut read, min, limit).await {
             Ok(Some(frame)) => frame,
             Ok(None) => return,
             Err(e) => {
@@ -84,14 +150,34 @@ async fn connection(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
                 return;
             }
         };
-        if let Err(e) = handlers::handle(&broker, peer, frame, &mut out).await {
-            broker.metrics.bad_request(BadRequest::Request);
+        if session.sasl.expects_raw_token() {
+            // After SaslHandshake v0 a token is a bare frame and so is the answer; a failure
+            // closes the connection without one, as Kafka does.
+            match session.sasl.authenticate(&frame, &broker.users) {
+                Step::Continue(token) => {
+                    out.extend_from_slice(&(token.len() as i32).to_be_bytes());
+                    out.extend_from_slice(&token);
+                }
+                Step::Failed(message) => {
+                    let user = SaslSession::claimed_user(&frame).unwrap_or_else(|| "?".into());
+                    broker.metrics.bad_request(BadRequest::Authentication);
+                    tracing::warn!(%peer, "closing connection: SASL authentication of user {user:?} failed: {message}");
+                    return;
+                }
+            }
+        } else if let Err(e) = handlers::handle(&broker, &mut session, frame, &mut out).await {
+            let reason = match e {
+                handlers::HandleError::Authentication(_) => BadRequest::Authentication,
+                _ => BadRequest::Request,
+            };
+            broker.metrics.bad_request(reason);
             tracing::warn!(%peer, error = %e, "closing connection after a bad request");
             let _ = write.write_all(&out).await;
+            let _ = write.flush().await;
             return;
         }
         if !out.is_empty() && (out.len() >= WRITE_HIGH_WATER || !holds_complete_frame(read.buffer())) {
-            if let Err(e) = write.write_all(&out).await {
+            if let Err(e) = write.write_all(&out).await.and(write.flush().await) {
                 tracing::debug!(%peer, error = %e, "client went away");
                 return;
             }
@@ -113,12 +199,18 @@ fn holds_complete_frame(buf: &[u8]) -> bool {
 
 /// Reads one size-prefixed frame. `Ok(None)` is a clean close between frames.
 pub async fn read_frame<R: AsyncRead + Unpin>(read: &mut R, max: usize) -> Result<Option<Bytes>, FrameError> {
+    read_sized(read, MIN_FRAME, max).await
+}
+
+/// Reads one size-prefixed frame of `min..=max` bytes (a bare SASL token may be shorter than
+/// a request header).
+async fn read_sized<R: AsyncRead + Unpin>(read: &mut R, min: i32, max: usize) -> Result<Option<Bytes>, FrameError> {
     let size = match read.read_i32().await {
         Ok(size) => size,
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    if size < MIN_FRAME {
+    if size < min {
         return Err(FrameError::TooSmall(size));
     }
     if size as usize > max {

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use tokio::sync::watch;
 
+use crate::auth::users::Users;
 use crate::config::{BrokerConfig, Listener};
 use crate::group::Coordinator;
 use crate::metrics::Metrics;
@@ -26,6 +27,8 @@ pub struct Broker {
     /// The group coordinator's handle (its state lives in its own task).
     pub groups: Coordinator,
     pub metrics: Metrics,
+    /// The users SASL checks against (`users.toml` in the data directory).
+    pub users: Users,
     producer_ids: Mutex<ProducerIds>,
     /// Bumped after every append; waiting fetches watch it.
     appended: watch::Sender<u64>,
@@ -44,6 +47,7 @@ impl Broker {
         groups: Coordinator,
     ) -> Result<Broker, RegistryError> {
         let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
+        let users = Users::open(&config.data_dir);
         let block_start = read_i64(&config.data_dir.join("producer_id_block"))?.unwrap_or(0);
         let (appended, _) = watch::channel(0);
         Ok(Broker {
@@ -53,6 +57,7 @@ impl Broker {
             topics,
             groups,
             metrics: Metrics::new(crate::handlers::HANDLED),
+            users,
             producer_ids: Mutex::new(ProducerIds {
                 next: block_start,
                 block_end: block_start,

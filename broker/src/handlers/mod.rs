@@ -24,18 +24,19 @@ mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod produce;
+mod sasl_authenticate;
+mod sasl_handshake;
 mod sync_group;
-
-use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
 
 use crate::codec::{self, DecodeError, EncodeError, Request};
+use crate::server::Session;
 use crate::state::Broker;
 
 /// The APIs this broker has a handler for. ApiVersions advertises the codec's version ranges
-/// for exactly these; the codec decodes more (SASL) than is answered yet.
+/// for exactly these.
 pub const HANDLED: &[ApiKey] = &[
     ApiKey::ApiVersions,
     ApiKey::Metadata,
@@ -58,7 +59,12 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::ListGroups,
     ApiKey::DeleteGroups,
     ApiKey::OffsetDelete,
+    ApiKey::SaslHandshake,
+    ApiKey::SaslAuthenticate,
 ];
+
+/// What a client may send on a SASL listener before it has authenticated.
+const BEFORE_AUTHENTICATION: &[ApiKey] = &[ApiKey::ApiVersions, ApiKey::SaslHandshake, ApiKey::SaslAuthenticate];
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
@@ -66,15 +72,21 @@ pub enum HandleError {
     Decode(#[from] DecodeError),
     #[error("could not encode the response: {0}")]
     Encode(#[from] EncodeError),
-    #[error("{0:?} is not advertised by this broker")]
-    NotAdvertised(ApiKey),
     #[error("an acks=0 produce failed on {0}; Kafka closes the connection so the producer notices")]
     AcksZeroFailed(String),
+    #[error("{0}")]
+    Authentication(String),
 }
 
 /// Decodes one frame, runs its handler and appends the framed answer (if any) to `out`.
-/// `peer` is the client's address (Kafka shows it as a group member's host).
-pub async fn handle(broker: &Broker, peer: SocketAddr, frame: Bytes, out: &mut BytesMut) -> Result<(), HandleError> {
+/// `session.peer` is the client's address (Kafka shows it as a group member's host).
+pub async fn handle(
+    broker: &Broker,
+    session: &mut Session,
+    frame: Bytes,
+    out: &mut BytesMut,
+) -> Result<(), HandleError> {
+    let peer = session.peer;
     let request = match codec::decode_request(frame.clone()) {
         Ok(request) => request,
         Err(DecodeError::UnsupportedVersion {
@@ -92,6 +104,16 @@ pub async fn handle(broker: &Broker, peer: SocketAddr, frame: Bytes, out: &mut B
     };
     let version = request.header.request_api_version;
     let correlation_id = request.header.correlation_id;
+    if !session.sasl.authenticated() {
+        let key = ApiKey::try_from(request.header.request_api_key).ok();
+        if !key.is_some_and(|k| BEFORE_AUTHENTICATION.contains(&k)) {
+            // Kafka's IllegalSaslStateException: the connection is closed without an answer.
+            return Err(HandleError::Authentication(format!(
+                "request {} before SASL authentication; only ApiVersions, SaslHandshake and SaslAuthenticate are served",
+                request.header.request_api_key
+            )));
+        }
+    }
     broker.metrics.request(request.header.request_api_key);
     // Kafka's request logger: RUST_LOG=broker::request=trace shows every request.
     tracing::trace!(target: "broker::request", %peer, api = request.header.request_api_key, version, correlation_id, "request");
@@ -141,12 +163,23 @@ pub async fn handle(broker: &Broker, peer: SocketAddr, frame: Bytes, out: &mut B
         Request::ListGroups(r) => answer!(ApiKey::ListGroups, list_groups::handle(broker, r, version).await),
         Request::DeleteGroups(r) => answer!(ApiKey::DeleteGroups, delete_groups::handle(broker, r).await),
         Request::OffsetDelete(r) => answer!(ApiKey::OffsetDelete, offset_delete::handle(broker, r).await),
-        // Kafka closes the connection on an API it does not offer; clients that read our
-        // ApiVersions never send one.
-        _ => {
-            return Err(HandleError::NotAdvertised(
-                request.header.request_api_key.try_into().unwrap_or(ApiKey::ApiVersions),
-            ))
+        Request::SaslHandshake(r) => {
+            let mechanism = r.mechanism.to_string();
+            let (response, close) = sasl_handshake::handle(broker, session, r, version);
+            answer!(ApiKey::SaslHandshake, response);
+            if close {
+                return Err(HandleError::Authentication(format!(
+                    "SASL handshake for mechanism {mechanism:?} refused (enabled: {})",
+                    broker.config.sasl_mechanisms.join(", ")
+                )));
+            }
+        }
+        Request::SaslAuthenticate(r) => {
+            let (response, failure) = sasl_authenticate::handle(broker, session, r);
+            answer!(ApiKey::SaslAuthenticate, response);
+            if let Some(failure) = failure {
+                return Err(HandleError::Authentication(failure));
+            }
         }
     }
     Ok(())

@@ -96,7 +96,8 @@ impl FileWriter {
 }
 
 impl FileSink {
-    /// A sink with a writer of its own (one instance, or a test).
+    /// A sink with a writer of its own.
+    #[cfg(test)]
     pub fn new(config: &FileConfig) -> Self {
         FileSink::sharing(FileWriter::new(config), config)
     }

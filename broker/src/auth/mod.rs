@@ -1,0 +1,13 @@
+//! Who may talk to the broker: TLS on SSL and SASL_SSL listeners, SASL (PLAIN, SCRAM-SHA-256,
+//! SCRAM-SHA-512) on SASL_PLAINTEXT and SASL_SSL listeners, and the users file the SASL
+//! mechanisms check against.
+//!
+//! A connection's path: accept → TLS handshake (TLS listeners) → ApiVersions → SaslHandshake →
+//! SaslAuthenticate until `sasl::SaslSession` says authenticated (SASL listeners) → every other
+//! API. Nothing here knows topics, logs or groups.
+
+pub mod config;
+pub mod sasl;
+pub mod scram;
+pub mod tls;
+pub mod users;

@@ -1,0 +1,35 @@
+//! SaslAuthenticate: one SASL token each way (KAFKA-NOTES §4.8). A failure is answered with
+//! SASL_AUTHENTICATION_FAILED (58) and its message, then the connection is closed.
+
+use bytes::Bytes;
+use kafka_protocol::messages::{SaslAuthenticateRequest, SaslAuthenticateResponse};
+
+use super::str_bytes;
+use crate::auth::sasl::{SaslSession, Step};
+use crate::server::Session;
+use crate::state::Broker;
+
+/// The answer, and the failure that closes the connection after it.
+pub fn handle(
+    broker: &Broker,
+    session: &mut Session,
+    r: SaslAuthenticateRequest,
+) -> (SaslAuthenticateResponse, Option<String>) {
+    let mut response = SaslAuthenticateResponse::default();
+    match session.sasl.authenticate(&r.auth_bytes, &broker.users) {
+        Step::Continue(token) => {
+            response.auth_bytes = Bytes::from(token);
+            if let Some(user) = session.sasl.principal() {
+                tracing::debug!(peer = %session.peer, user, "authenticated");
+            }
+            (response, None)
+        }
+        Step::Failed(message) => {
+            let user = SaslSession::claimed_user(&r.auth_bytes).unwrap_or_else(|| "?".into());
+            let failure = format!("SASL authentication of user {user:?} failed: {message}");
+            response.error_code = 58;
+            response.error_message = Some(str_bytes(message));
+            (response, Some(failure))
+        }
+    }
+}

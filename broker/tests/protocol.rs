@@ -261,6 +261,26 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     assert_eq!(resp.error_code, 0);
                     assert_eq!(resp.topics[0].partitions[0].error_code, 0);
                 }
+                // On a PLAINTEXT listener the SASL APIs are out of turn: answered, then closed.
+                // `sasl_exchanges_authenticate_and_failures_close_only_their_connection` covers
+                // them on a SASL listener.
+                ApiKey::SaslHandshake => {
+                    let mut own = TcpStream::connect(broker.local_addr()).await.unwrap();
+                    let mut r = SaslHandshakeRequest::default();
+                    r.mechanism = StrBytes::from_static_str("PLAIN");
+                    let resp: SaslHandshakeResponse = call(&mut own, key, version, &r).await;
+                    assert_eq!(resp.error_code, 34, "SaslHandshake v{version}: ILLEGAL_SASL_STATE");
+                    assert!(resp.mechanisms.iter().any(|m| m.as_str() == "SCRAM-SHA-512"));
+                    assert_closed(&mut own).await;
+                }
+                ApiKey::SaslAuthenticate => {
+                    let mut own = TcpStream::connect(broker.local_addr()).await.unwrap();
+                    let mut r = SaslAuthenticateRequest::default();
+                    r.auth_bytes = Bytes::from_static(b"\0alice\0pw");
+                    let resp: SaslAuthenticateResponse = call(&mut own, key, version, &r).await;
+                    assert_eq!(resp.error_code, 58, "SaslAuthenticate v{version} out of turn");
+                    assert_closed(&mut own).await;
+                }
                 // Later issues add APIs; each must get a case here before it is advertised.
                 other => panic!("{other:?} is advertised but this test has no case for it"),
             }
@@ -364,5 +384,91 @@ async fn pipelined_requests_are_answered_in_order() {
         };
         response(&mut s, key, version, id).await;
     }
+    broker.shutdown().await;
+}
+
+/// The peer closed the connection (a read returns end of file, not data).
+async fn assert_closed(s: &mut TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut byte = [0u8; 1];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut byte))
+        .await
+        .expect("the broker closes the connection")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the connection is still open");
+}
+
+#[tokio::test]
+async fn sasl_exchanges_authenticate_and_failures_close_only_their_connection() {
+    let (broker, _dir) = start_with(|c| {
+        c.listeners = vec![broker::Listener::parse("SASL_PLAINTEXT://127.0.0.1:0").unwrap()];
+        broker::auth::users::add(&c.data_dir.join(broker::auth::users::FILE_NAME), "alice", "pw").unwrap();
+    })
+    .await;
+    let addr = broker.local_addr();
+    let handshake = |mechanism: &'static str| {
+        let mut r = SaslHandshakeRequest::default();
+        r.mechanism = StrBytes::from_static_str(mechanism);
+        r
+    };
+    let token = |t: &'static [u8]| {
+        let mut r = SaslAuthenticateRequest::default();
+        r.auth_bytes = Bytes::from_static(t);
+        r
+    };
+
+    // Every SaslAuthenticate version authenticates with PLAIN, and Metadata is served after.
+    for version in 0..=2 {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let _: ApiVersionsResponse = call(&mut s, ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
+        let resp: SaslHandshakeResponse = call(&mut s, ApiKey::SaslHandshake, 1, &handshake("PLAIN")).await;
+        assert_eq!(resp.error_code, 0);
+        let resp: SaslAuthenticateResponse =
+            call(&mut s, ApiKey::SaslAuthenticate, version, &token(b"\0alice\0pw")).await;
+        assert_eq!(resp.error_code, 0, "SaslAuthenticate v{version}");
+        let md: MetadataResponse = call(&mut s, ApiKey::Metadata, 9, &MetadataRequest::default()).await;
+        assert_eq!(md.brokers.len(), 1);
+    }
+
+    // A wrong password: SASL_AUTHENTICATION_FAILED with a message that names no password, then closed.
+    let mut bad = TcpStream::connect(addr).await.unwrap();
+    let _: SaslHandshakeResponse = call(&mut bad, ApiKey::SaslHandshake, 1, &handshake("PLAIN")).await;
+    let resp: SaslAuthenticateResponse = call(&mut bad, ApiKey::SaslAuthenticate, 1, &token(b"\0alice\0wrong")).await;
+    assert_eq!(resp.error_code, 58);
+    let message = resp.error_message.map(|m| m.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("Authentication failed") && !message.contains("wrong"),
+        "{message}"
+    );
+    assert_closed(&mut bad).await;
+
+    // An unknown mechanism: UNSUPPORTED_SASL_MECHANISM with the enabled list, then closed.
+    let mut odd = TcpStream::connect(addr).await.unwrap();
+    let resp: SaslHandshakeResponse = call(&mut odd, ApiKey::SaslHandshake, 1, &handshake("GSSAPI")).await;
+    assert_eq!(resp.error_code, 33);
+    assert_eq!(resp.mechanisms.len(), 3);
+    assert_closed(&mut odd).await;
+
+    // Metadata before authenticating: closed without an answer.
+    let mut eager = TcpStream::connect(addr).await.unwrap();
+    eager
+        .write_all(&frame(ApiKey::Metadata, 9, 1, &MetadataRequest::default()))
+        .await
+        .unwrap();
+    assert_closed(&mut eager).await;
+
+    // SaslHandshake v0: the PLAIN token and its answer are bare size-prefixed frames.
+    let mut raw = TcpStream::connect(addr).await.unwrap();
+    let resp: SaslHandshakeResponse = call(&mut raw, ApiKey::SaslHandshake, 0, &handshake("PLAIN")).await;
+    assert_eq!(resp.error_code, 0);
+    let plain = b"\0alice\0pw";
+    raw.write_all(&(plain.len() as i32).to_be_bytes()).await.unwrap();
+    raw.write_all(plain).await.unwrap();
+    {
+        use tokio::io::AsyncReadExt;
+        assert_eq!(raw.read_i32().await.unwrap(), 0, "an empty server token");
+    }
+    let md: MetadataResponse = call(&mut raw, ApiKey::Metadata, 9, &MetadataRequest::default()).await;
+    assert_eq!(md.brokers.len(), 1);
     broker.shutdown().await;
 }

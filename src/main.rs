@@ -154,12 +154,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let mut config = broker_config(&config, listen.as_deref(), data_dir, config_was_given())?;
             if let Some(http) = http_listen {
-                config.http_listen = match http.trim() {
-                    "" => None,
-                    addr => Some(addr.parse().map_err(|e| {
-                        anyhow::anyhow!("--http-listen {http:?}: expected an IP address and port or \"\": {e}")
-                    })?),
-                };
+                config.http_listen = broker::config::parse_http_listen(&http)
+                    .map_err(|expected| anyhow::anyhow!("--http-listen {http:?}: expected {expected}"))?;
             }
             broker::run(config, shutdown_signal()).await?;
         }

@@ -446,22 +446,8 @@ async fn groups_describe_reset_and_delete_like_kafka_consumer_groups() {
         committed
     );
 
-    ok(
-        &[
-            "groups",
-            "--bootstrap-server",
-            &bs,
-            "--reset-offsets",
-            "--group",
-            "workers",
-            "--topic",
-            "g",
-            "--to-earliest",
-            "--execute",
-        ],
-        None,
-    );
-    let reset = |to: &[&str]| {
+    // `--reset-offsets --group workers --topic g --execute` with a target: the printed table.
+    let execute = |to: &[&str]| {
         let mut args = vec![
             "groups",
             "--bootstrap-server",
@@ -474,33 +460,21 @@ async fn groups_describe_reset_and_delete_like_kafka_consumer_groups() {
             "--execute",
         ];
         args.extend_from_slice(to);
-        let out = ok(&args, None);
-        table_rows(&out, "GROUP TOPIC PARTITION NEW-OFFSET")
+        ok(&args, None)
+    };
+    let reset = |to: &[&str]| {
+        table_rows(&execute(to), "GROUP TOPIC PARTITION NEW-OFFSET")
             .into_iter()
             .map(|r| r.join(" "))
             .collect::<Vec<_>>()
     };
+    execute(&["--to-earliest"]);
     assert_eq!(reset(&["--to-latest"]), ["workers g 0 5", "workers g 1 5"]);
     assert_eq!(reset(&["--to-offset", "3"]), ["workers g 0 3", "workers g 1 3"]);
     // An offset past the end is clamped to the log-end offset, as Kafka's tool does.
     assert_eq!(reset(&["--to-offset", "99"]), ["workers g 0 5", "workers g 1 5"]);
     assert_eq!(reset(&["--to-earliest"]), ["workers g 0 0", "workers g 1 0"]);
-    let shifted = ok(
-        &[
-            "groups",
-            "--bootstrap-server",
-            &bs,
-            "--reset-offsets",
-            "--group",
-            "workers",
-            "--topic",
-            "g",
-            "--shift-by",
-            "2",
-            "--execute",
-        ],
-        None,
-    );
+    let shifted = execute(&["--shift-by", "2"]);
     assert!(
         table_rows(&shifted, "GROUP TOPIC PARTITION NEW-OFFSET")
             .iter()
@@ -517,22 +491,7 @@ async fn groups_describe_reset_and_delete_like_kafka_consumer_groups() {
             .all(|r| r[3] == "2" && r[5] == "3"),
         "{described}"
     );
-    let future = ok(
-        &[
-            "groups",
-            "--bootstrap-server",
-            &bs,
-            "--reset-offsets",
-            "--group",
-            "workers",
-            "--topic",
-            "g",
-            "--to-datetime",
-            "2100-01-01T00:00:00",
-            "--execute",
-        ],
-        None,
-    );
+    let future = execute(&["--to-datetime", "2100-01-01T00:00:00"]);
     assert!(
         table_rows(&future, "GROUP TOPIC PARTITION NEW-OFFSET")
             .iter()

@@ -8,8 +8,6 @@ mod workers_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -102,13 +100,9 @@ async fn workers_joining_and_leaving_under_load_lose_nothing_and_a_clean_stop_re
 
     // Phase 1: worker A (two consumers in one process) is alone; worker B joins while records flow.
     let a = workers::start(config(&bootstrap, 2, &file_a)).await.unwrap();
-    let sent = Arc::new(AtomicU64::new(0));
     let load = {
-        let (producer, sent) = (producer.clone(), sent.clone());
-        tokio::spawn(async move {
-            produce(&producer, 0, 3_000, Duration::from_secs(3)).await;
-            sent.store(3_000, Ordering::SeqCst);
-        })
+        let producer = producer.clone();
+        tokio::spawn(async move { produce(&producer, 0, 3_000, Duration::from_secs(3)).await })
     };
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let b_worker = workers::start(config(&bootstrap, 1, &file_b)).await.unwrap();

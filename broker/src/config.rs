@@ -225,6 +225,18 @@ pub struct BrokerConfig {
     pub sasl_mechanisms: Vec<String>,
 }
 
+const HTTP_LISTEN_EXPECTED: &str =
+    "an IP address and port such as \"127.0.0.1:9644\", or \"\" to turn the endpoint off";
+
+/// `sluice.http.listen` (or `--http-listen`): `"IP:port"`, or `""` for no HTTP endpoint. Err is
+/// what was expected.
+pub fn parse_http_listen(s: &str) -> Result<Option<SocketAddr>, &'static str> {
+    match s.trim() {
+        "" => Ok(None),
+        addr => addr.parse().map(Some).map_err(|_| HTTP_LISTEN_EXPECTED),
+    }
+}
+
 /// DESIGN.md's port for the broker's HTTP endpoint.
 pub const DEFAULT_HTTP_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9644);
 
@@ -483,15 +495,11 @@ impl Settings<'_> {
 
     /// `sluice.http.listen`: `"IP:port"`, or `""` for no HTTP endpoint.
     fn http_listen(&self, v: toml::Value) -> Result<Option<SocketAddr>, ConfigError> {
-        let expected = "an IP address and port such as \"127.0.0.1:9644\", or \"\" to turn the endpoint off";
         match &v {
-            toml::Value::String(s) if s.trim().is_empty() => Ok(None),
-            toml::Value::String(s) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| self.bad("sluice.http.listen", expected, &v)),
-            _ => Err(self.bad("sluice.http.listen", expected, &v)),
+            toml::Value::String(s) => {
+                parse_http_listen(s).map_err(|expected| self.bad("sluice.http.listen", expected, &v))
+            }
+            _ => Err(self.bad("sluice.http.listen", HTTP_LISTEN_EXPECTED, &v)),
         }
     }
 

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use tokio_rustls::TlsAcceptor;
 
-use crate::auth::sasl::{SaslSession, Step};
+use crate::auth::sasl::{self, SaslSession, Step};
 use crate::handlers;
 use crate::metrics::BadRequest;
 use crate::state::Broker;
@@ -159,9 +159,9 @@ where
                     out.extend_from_slice(&token);
                 }
                 Step::Failed(message) => {
-                    let user = SaslSession::claimed_user(&frame).unwrap_or_else(|| "?".into());
                     broker.metrics.bad_request(BadRequest::Authentication);
-                    tracing::warn!(%peer, "closing connection: SASL authentication of user {user:?} failed: {message}");
+                    let failure = sasl::failure_line(&frame, &message);
+                    tracing::warn!(%peer, "closing connection: {failure}");
                     return;
                 }
             }

@@ -9,37 +9,18 @@ Usage: broker_clients.py PATH/TO/sluice
 """
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from common import free_port, wait_listening
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 RECORDS = 1000
 PARTITIONS = 3
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, broker):
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if broker.poll() is not None:
-            sys.exit(f"broker exited early with {broker.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("broker did not start listening")
 
 
 def kcat(bootstrap, *args, stdin=None):

@@ -12,18 +12,19 @@ Usage: secure_clients.py PATH/TO/sluice
 """
 
 import datetime
+import ipaddress
 import os
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from common import free_port, wait_listening
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
@@ -31,12 +32,6 @@ PASSWORDS = {"alice": "alice-Secret-7f3k", "bob": "bob-Secret-9q2z"}
 WRONG = "not-the-Password-4x"
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 RECORDS = 200
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def key_pem(key):
@@ -77,8 +72,6 @@ def make_server(ca_key, ca_cert, expired=False):
         now - datetime.timedelta(days=1),
         now + datetime.timedelta(days=30),
     )
-    import ipaddress
-
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sluice broker")]))
@@ -97,19 +90,6 @@ def make_server(ca_key, ca_cert, expired=False):
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
-
-
-def wait_listening(port, broker):
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if broker.poll() is not None:
-            sys.exit(f"broker exited early with {broker.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("broker did not start listening")
 
 
 class Broker:

@@ -125,17 +125,23 @@ impl SaslSession {
             }
         }
     }
+}
 
-    /// The user a failing exchange claimed, for the log line (never a password).
-    pub fn claimed_user(token: &[u8]) -> Option<String> {
-        let text = std::str::from_utf8(token).ok()?;
-        if let Some(rest) = text.split(",n=").nth(1) {
-            return Some(rest.split(',').next()?.to_string());
-        }
-        let mut parts = text.split('\0');
-        let _authzid = parts.next()?;
-        parts.next().map(str::to_string)
+/// The log line for a failed exchange: the user the client claimed, never its password.
+pub fn failure_line(token: &[u8], message: &str) -> String {
+    let user = claimed_user(token).unwrap_or_else(|| "?".into());
+    format!("SASL authentication of user {user:?} failed: {message}")
+}
+
+/// The user a client's first token names (SCRAM's `n=` or PLAIN's authcid).
+fn claimed_user(token: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(token).ok()?;
+    if let Some(rest) = text.split(",n=").nth(1) {
+        return Some(rest.split(',').next()?.to_string());
     }
+    let mut parts = text.split('\0');
+    let _authzid = parts.next()?;
+    parts.next().map(str::to_string)
 }
 
 fn scram_failure(m: Mechanism, e: ScramError) -> String {
@@ -228,7 +234,7 @@ mod tests {
 
     #[test]
     fn the_claimed_user_is_read_from_either_mechanism_and_never_the_password() {
-        assert_eq!(SaslSession::claimed_user(b"n,,n=alice,r=x").as_deref(), Some("alice"));
-        assert_eq!(SaslSession::claimed_user(b"\0bob\0secret").as_deref(), Some("bob"));
+        assert_eq!(claimed_user(b"n,,n=alice,r=x").as_deref(), Some("alice"));
+        assert_eq!(claimed_user(b"\0bob\0secret").as_deref(), Some("bob"));
     }
 }

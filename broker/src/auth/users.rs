@@ -159,6 +159,17 @@ impl Users {
 mod tests {
     use super::*;
 
+    /// Moves the file's modification time on, so a rewrite within one clock tick is still seen.
+    fn touch_later(path: &Path) {
+        let later = SystemTime::now() + std::time::Duration::from_secs(2);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+    }
+
     #[test]
     fn users_are_added_listed_replaced_and_deleted_and_no_password_is_stored() {
         let dir = tempfile::tempdir().unwrap();
@@ -176,15 +187,8 @@ mod tests {
         let c = users.credential("alice", Mechanism::Sha256).unwrap();
         assert!(c.verifies(Mechanism::Sha256, "correct horse"));
         add(&path, "alice", "new password").unwrap();
-        // The broker sees the new password without a restart (the mtime may not have moved
-        // within the same clock tick, so force it).
-        let later = SystemTime::now() + std::time::Duration::from_secs(2);
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(later)
-            .unwrap();
+        // The broker sees the new password without a restart.
+        touch_later(&path);
         let c = users.credential("alice", Mechanism::Sha256).unwrap();
         assert!(c.verifies(Mechanism::Sha256, "new password"));
 
@@ -203,13 +207,7 @@ mod tests {
         let users = Users::open(dir.path());
         assert!(users.credential("alice", Mechanism::Sha512).is_some());
         std::fs::write(&path, "alice = [").unwrap();
-        let later = SystemTime::now() + std::time::Duration::from_secs(2);
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(later)
-            .unwrap();
+        touch_later(&path);
         let e = load(&path).unwrap_err().to_string();
         assert!(e.contains("users.toml"), "{e}");
         assert!(users.credential("alice", Mechanism::Sha512).is_some());

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::{SaslAuthenticateRequest, SaslAuthenticateResponse};
 
 use super::str_bytes;
-use crate::auth::sasl::{SaslSession, Step};
+use crate::auth::sasl::{self, Step};
 use crate::server::Session;
 use crate::state::Broker;
 
@@ -25,8 +25,7 @@ pub fn handle(
             (response, None)
         }
         Step::Failed(message) => {
-            let user = SaslSession::claimed_user(&r.auth_bytes).unwrap_or_else(|| "?".into());
-            let failure = format!("SASL authentication of user {user:?} failed: {message}");
+            let failure = sasl::failure_line(&r.auth_bytes, &message);
             response.error_code = 58;
             response.error_message = Some(str_bytes(message));
             (response, Some(failure))

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use tokio_rustls::TlsAcceptor;
 
-use crate::auth::sasl::{self, SaslSession, Step};
+use crate::auth::sasl::{SaslSession, Step};
 use crate::handlers;
 use crate::metrics::BadRequest;
 use crate::state::Broker;
@@ -160,7 +160,7 @@ where
                 }
                 Step::Failed(message) => {
                     broker.metrics.bad_request(BadRequest::Authentication);
-                    let failure = sasl::failure_line(&frame, &message);
+                    let failure = session.sasl.failure_line(&frame, &message);
                     tracing::warn!(%peer, "closing connection: {failure}");
                     return;
                 }

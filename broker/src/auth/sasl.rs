@@ -38,6 +38,8 @@ pub struct SaslSession {
     state: State,
     /// SaslHandshake v0: the tokens come as bare frames, not SaslAuthenticate requests.
     raw_tokens: bool,
+    /// The user the first token named, for the log line of a failure in a later round trip.
+    claimed: Option<String>,
 }
 
 impl SaslSession {
@@ -50,6 +52,7 @@ impl SaslSession {
                 State::Authenticated(ANONYMOUS.into())
             },
             raw_tokens: false,
+            claimed: None,
         }
     }
 
@@ -92,6 +95,9 @@ impl SaslSession {
     /// SaslAuthenticate: one client token in, the server's token (or a failure) out.
     pub fn authenticate(&mut self, token: &[u8], users: &Users) -> Step {
         let state = std::mem::replace(&mut self.state, State::AwaitingHandshake);
+        if matches!(state, State::AwaitingToken(_)) {
+            self.claimed = claimed_user(token);
+        }
         match state {
             State::AwaitingToken(Chosen::Plain) => match plain(token, users) {
                 Ok(user) => {
@@ -127,10 +133,15 @@ impl SaslSession {
     }
 }
 
-/// The log line for a failed exchange: the user the client claimed, never its password.
-pub fn failure_line(token: &[u8], message: &str) -> String {
-    let user = claimed_user(token).unwrap_or_else(|| "?".into());
-    format!("SASL authentication of user {user:?} failed: {message}")
+impl SaslSession {
+    /// The log line for a failed exchange: the user the client claimed (in this token or the
+    /// first one of the exchange), never its password.
+    pub fn failure_line(&self, token: &[u8], message: &str) -> String {
+        let user = claimed_user(token)
+            .or_else(|| self.claimed.clone())
+            .unwrap_or_else(|| "?".into());
+        format!("SASL authentication of user {user:?} failed: {message}")
+    }
 }
 
 /// The user a client's first token names (SCRAM's `n=` or PLAIN's authcid).
@@ -236,5 +247,25 @@ mod tests {
     fn the_claimed_user_is_read_from_either_mechanism_and_never_the_password() {
         assert_eq!(claimed_user(b"n,,n=alice,r=x").as_deref(), Some("alice"));
         assert_eq!(claimed_user(b"\0bob\0secret").as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn a_scram_failure_in_the_final_round_trip_is_logged_with_the_user_of_the_first() {
+        let (_dir, users) = users();
+        let mut s = SaslSession::new(true);
+        s.handshake("SCRAM-SHA-256", &enabled(), 1).unwrap();
+        assert!(matches!(
+            s.authenticate(b"n,,n=alice,r=clientnonce", &users),
+            Step::Continue(_)
+        ));
+        let last = b"c=biws,r=clientnonce-wrong,p=AAAA";
+        let Step::Failed(message) = s.authenticate(last, &users) else {
+            panic!("a forged final message authenticated");
+        };
+        let line = s.failure_line(last, &message);
+        assert!(
+            line.starts_with("SASL authentication of user \"alice\" failed: "),
+            "{line}"
+        );
     }
 }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::{SaslAuthenticateRequest, SaslAuthenticateResponse};
 
 use super::str_bytes;
-use crate::auth::sasl::{self, Step};
+use crate::auth::sasl::Step;
 use crate::server::Session;
 use crate::state::Broker;
 
@@ -25,7 +25,7 @@ pub fn handle(
             (response, None)
         }
         Step::Failed(message) => {
-            let failure = sasl::failure_line(&r.auth_bytes, &message);
+            let failure = session.sasl.failure_line(&r.auth_bytes, &message);
             response.error_code = 58;
             response.error_message = Some(str_bytes(message));
             (response, Some(failure))

@@ -229,6 +229,7 @@ struct Banner {
     data_dir: PathBuf,
     agent: String,
     agent_metrics: String,
+    agent_metrics_listen: String,
     sinks: Vec<String>,
     first_group: String,
 }
@@ -261,6 +262,7 @@ impl Banner {
                 humantime::format_duration(a.interval.0)
             ),
             agent_metrics: endpoint(&a.metrics_listen),
+            agent_metrics_listen: a.metrics_listen.clone(),
             sinks,
             first_group: p
                 .workers
@@ -272,6 +274,24 @@ impl Banner {
     }
 
     fn print(&self, broker_http: Option<SocketAddr>, workers_metrics: Option<SocketAddr>, exporter: SocketAddr) {
+        let addresses = [
+            Some(self.bootstrap.clone()),
+            broker_http.map(|a| a.to_string()),
+            workers_metrics.map(|a| a.to_string()),
+            Some(exporter.to_string()),
+            (!self.agent_metrics_listen.is_empty()).then(|| self.agent_metrics_listen.clone()),
+        ];
+        let exposed: Vec<String> = addresses.into_iter().flatten().filter(|a| !loopback(a)).collect();
+        let reach = if exposed.is_empty() {
+            "Everything above listens on this machine only (loopback): no other host can reach it. To take
+             agents from other hosts, add a SASL_SSL listener to config/broker.toml (README \"TLS and SASL\").\n"
+                .to_string()
+        } else {
+            format!(
+                "Reachable from other hosts: {}. Protect them (README \"TLS and SASL\").\n",
+                exposed.join(", ")
+            )
+        };
         let broker_http = broker_http.map_or_else(|| "HTTP off".to_string(), |a| format!("http://{a}/metrics"));
         let workers_metrics = workers_metrics.map_or_else(|| "off".to_string(), |a| format!("http://{a}/metrics"));
         let sink_file = self
@@ -286,6 +306,7 @@ impl Banner {
              \x20 agent         {agent} → {METRIC_TOPIC}   {agent_metrics}\n\
              \x20 workers       {sinks}   {workers_metrics} (worker metrics and host CPU/memory gauges)\n\
              \x20 lag exporter  http://{exporter}/metrics\n\n\
+             {reach}\n\
              Try (the binary is target/release/sluice):\n",
             data = self.data_dir.display(),
             agent = self.agent,
@@ -303,6 +324,14 @@ impl Banner {
             group = self.first_group,
         ));
         println!("{text}");
+    }
+}
+
+/// Whether HOST:PORT only accepts connections from this machine.
+fn loopback(address: &str) -> bool {
+    match address.parse::<SocketAddr>() {
+        Ok(a) => a.ip().is_loopback(),
+        Err(_) => address.rsplit_once(':').is_some_and(|(host, _)| host == "localhost"),
     }
 }
 

@@ -243,6 +243,11 @@ fn up_runs_the_pipeline_stops_on_sigterm_and_continues_where_it_left_off() {
         banner.contains(&bootstrap) && banner.contains("sink/metrics.lp"),
         "{banner}"
     );
+    // Every address of the test's configs is 127.0.0.1, and the banner says so.
+    assert!(
+        banner.contains("listens on this machine only (loopback)") && !banner.contains("Reachable from other hosts"),
+        "{banner}"
+    );
     eprintln!("first run: samples in the sink after {to_samples:?}; SIGTERM to exit 0 in {took:?}");
 
     // Again on the same data: the agent's sequence goes on from where it stopped.

@@ -112,6 +112,10 @@ fn client_config(config: &Config) -> ClientConfig {
     c.set("bootstrap.servers", config.brokers.join(","))
         .set("client.id", "sluice-lag-exporter")
         .set("log_level", "3");
+    config.security().apply(&mut c);
+    for (key, value) in &config.librdkafka {
+        c.set(key, value);
+    }
     c
 }
 

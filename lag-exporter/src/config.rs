@@ -5,52 +5,13 @@
 //! checks what serde cannot; it runs again after command-line flags override the file.
 
 use std::path::{Path, PathBuf};
+
+pub use kafka_client::ConfigError;
+use kafka_client::{Secret, Security};
 use std::time::Duration;
 
 use regex::RegexSet;
 use serde::{Deserialize, Deserializer};
-
-/// A configuration mistake, reported once with the file and the key.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{}{location}: {message}", file_prefix(.path))]
-    Parse {
-        path: Option<PathBuf>,
-        location: String,
-        message: String,
-    },
-    #[error("{}`{key}` expects {expected}, got {got}", file_prefix(.path))]
-    Invalid {
-        path: Option<PathBuf>,
-        key: String,
-        expected: String,
-        got: String,
-    },
-}
-
-fn file_prefix(path: &Option<PathBuf>) -> String {
-    path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default()
-}
-
-impl ConfigError {
-    fn invalid(key: impl Into<String>, expected: impl Into<String>, got: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            path: None,
-            key: key.into(),
-            expected: expected.into(),
-            got: got.into(),
-        }
-    }
-
-    fn in_file(mut self, file: &Path) -> Self {
-        if let ConfigError::Parse { path, .. } | ConfigError::Invalid { path, .. } = &mut self {
-            *path = Some(file.to_path_buf());
-        }
-        self
-    }
-}
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +38,26 @@ pub struct Config {
     /// Which topics are exported.
     #[serde(default = "default_topics")]
     pub topics: Filter,
+    /// TLS and SASL, with the agent's (Telegraf's) names; see [`Security`].
+    #[serde(default)]
+    pub enable_tls: Option<bool>,
+    #[serde(default)]
+    pub tls_ca: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    #[serde(default)]
+    pub sasl_mechanism: Option<String>,
+    #[serde(default)]
+    pub sasl_username: Option<String>,
+    #[serde(default)]
+    pub sasl_password: Option<Secret>,
+    /// librdkafka settings passed as is to every client the exporter opens.
+    #[serde(default)]
+    pub librdkafka: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -174,29 +155,15 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Reads, parses and validates `path`.
+    /// Reads `path`, expands `${VAR}` from the environment, parses and validates it. No error
+    /// shows a value that came from the environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let config = Self::parse(&text).map_err(|e| e.in_file(path))?;
-        config.validate().map_err(|e| e.in_file(path))?;
-        Ok(config)
+        kafka_client::load_toml(path, Config::validate)
     }
 
     /// Parses TOML text without validating it.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            ConfigError::Parse {
-                path: None,
-                location: line.map_or("toml".into(), |l| format!("line {l}")),
-                message: e.message().trim().replace('\n', " "),
-            }
-        })
+        kafka_client::parse_toml(text)
     }
 
     /// Checks what the types alone cannot.
@@ -223,7 +190,36 @@ impl Config {
         }
         self.groups.compile("groups")?;
         self.topics.compile("topics")?;
+        let security = self.security();
+        security
+            .check()
+            .map_err(|e| ConfigError::invalid(e.key, e.expected, e.got))?;
+        if let Some(key) = self
+            .librdkafka
+            .keys()
+            .find(|k| security.librdkafka_keys().contains(&k.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                format!("librdkafka.\"{key}\""),
+                "to be left to the tls_* and sasl_* options, which set it",
+                "a conflicting librdkafka setting",
+            ));
+        }
         Ok(())
+    }
+
+    /// The TLS and SASL options, as one value.
+    pub fn security(&self) -> Security {
+        Security {
+            enable_tls: self.enable_tls,
+            tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+            sasl_mechanism: self.sasl_mechanism.clone(),
+            sasl_username: self.sasl_username.clone(),
+            sasl_password: self.sasl_password.clone(),
+        }
     }
 }
 
@@ -257,6 +253,31 @@ mod tests {
         let g = c.groups.compile("groups").unwrap();
         assert!(g.matches("workers") && g.matches("workers-prod") && g.matches("audit"));
         assert!(!g.matches("workers-test") && !g.matches("audit2") && !g.matches("my-audit"));
+    }
+
+    #[test]
+    fn tls_and_sasl_options_become_sasl_ssl_and_clashing_librdkafka_keys_are_refused() {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let text = format!(
+            "tls_ca = \"{}\"\nsasl_mechanism = \"SCRAM-SHA-512\"\nsasl_username = \"exporter\"\nsasl_password = \"pw\"\n",
+            ca.path().display()
+        );
+        let c = Config::parse(&text).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.security().protocol(), kafka_client::Protocol::SaslSsl);
+        assert!(!format!("{c:?}").contains("\"pw\""));
+        let clash = Config::parse(&format!("{text}[librdkafka]\n\"sasl.username\" = \"other\"\n")).unwrap();
+        let e = clash.validate().unwrap_err().to_string();
+        assert!(
+            e.starts_with("`librdkafka.\"sasl.username\"` expects to be left to the tls_* and sasl_* options"),
+            "{e}"
+        );
+        let e = Config::parse("sasl_username = \"exporter\"\n")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("`sasl_password` expects"), "{e}");
     }
 
     #[test]

@@ -17,13 +17,12 @@ use rdkafka::message::{Message, Timestamp};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{client_config, unreachable, TIMEOUT};
+use super::{Cluster, ToolContext, TIMEOUT};
 
 #[derive(Args)]
 pub struct ProduceArgs {
-    /// The Kafka cluster to talk to, HOST:PORT[,HOST:PORT…].
-    #[arg(long, value_name = "HOST:PORT")]
-    bootstrap_server: String,
+    #[command(flatten)]
+    cluster: Cluster,
     /// The topic to write to.
     #[arg(long)]
     topic: String,
@@ -37,9 +36,8 @@ pub struct ProduceArgs {
 
 #[derive(Args)]
 pub struct ConsumeArgs {
-    /// The Kafka cluster to talk to, HOST:PORT[,HOST:PORT…].
-    #[arg(long, value_name = "HOST:PORT")]
-    bootstrap_server: String,
+    #[command(flatten)]
+    cluster: Cluster,
     /// The topic to read.
     #[arg(long)]
     topic: String,
@@ -102,10 +100,10 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
     let props = properties(&args.properties, &["parse.key", "key.separator"])?;
     let parse_key = is_true(&props, "parse.key");
     let separator = props.get("key.separator").cloned().unwrap_or_else(|| "\t".into());
-    let mut config = client_config(&args.bootstrap_server);
+    let mut config = args.cluster.client_config()?;
     config.set("message.timeout.ms", TIMEOUT.as_millis().to_string());
     pass_through(&mut config, &args.producer_properties, "--producer-property")?;
-    let producer: FutureProducer = config.create()?;
+    let producer: FutureProducer<ToolContext> = config.create_with_context(args.cluster.context())?;
     let mut pending = Vec::new();
     for (n, line) in std::io::stdin().lock().lines().enumerate() {
         let line = line.context("reading standard input")?;
@@ -127,7 +125,7 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
     for p in pending {
         p.await?.map_err(|e| match e {
             rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::MessageTimedOut) => {
-                unreachable(&args.bootstrap_server)
+                args.cluster.unreachable()
             }
             e => anyhow::anyhow!("a record was not delivered: {e}"),
         })?;
@@ -146,7 +144,7 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     ];
     let props = properties(&args.properties, &known)?;
     let separator = props.get("key.separator").cloned().unwrap_or_else(|| "\t".into());
-    let mut config = client_config(&args.bootstrap_server);
+    let mut config = args.cluster.client_config()?;
     let group = args
         .group
         .clone()
@@ -162,14 +160,14 @@ pub async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
             if args.from_beginning { "earliest" } else { "latest" },
         );
     pass_through(&mut config, &args.consumer_properties, "--consumer-property")?;
-    let consumer: StreamConsumer = config.create()?;
+    let consumer: StreamConsumer<ToolContext> = config.create_with_context(args.cluster.context())?;
     if args.group.is_some() {
         consumer.subscribe(&[&args.topic])?;
     } else {
         // Without a group the console consumer reads every partition itself; nothing is committed.
         let md = consumer
             .fetch_metadata(Some(&args.topic), TIMEOUT)
-            .map_err(|_| unreachable(&args.bootstrap_server))?;
+            .map_err(|e| args.cluster.error(e))?;
         let topic = md
             .topics()
             .first()

@@ -5,20 +5,18 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context};
 use clap::{ArgGroup, Args};
 use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::groups::GroupInfo;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{client_config, unreachable, TIMEOUT};
+use super::{Cluster, ToolContext, TIMEOUT};
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("action").required(true).args(["list", "describe", "reset_offsets", "delete"])))]
 #[command(group(ArgGroup::new("target").args(["to_earliest", "to_latest", "to_offset", "to_datetime", "shift_by"])))]
 pub struct GroupsArgs {
-    /// The Kafka cluster to talk to, HOST:PORT[,HOST:PORT…].
-    #[arg(long, value_name = "HOST:PORT")]
-    bootstrap_server: String,
+    #[command(flatten)]
+    cluster: Cluster,
     /// List consumer groups.
     #[arg(long)]
     list: bool,
@@ -62,18 +60,21 @@ pub struct GroupsArgs {
 
 pub async fn run(args: GroupsArgs) -> anyhow::Result<()> {
     if args.list {
-        for g in groups(&args.bootstrap_server, None)? {
+        for g in groups(&args.cluster, None)? {
             println!("{}", g.name);
         }
         return Ok(());
     }
     let group = args.group.as_deref().context("--group is required for this action")?;
     if args.describe {
-        describe(&args.bootstrap_server, group)
+        describe(&args.cluster, group)
     } else if args.reset_offsets {
         reset(&args, group)
     } else {
-        let admin: AdminClient<DefaultClientContext> = client_config(&args.bootstrap_server).create()?;
+        let admin: AdminClient<ToolContext> = args
+            .cluster
+            .client_config()?
+            .create_with_context(args.cluster.context())?;
         let opts = AdminOptions::new().request_timeout(Some(TIMEOUT));
         for r in admin.delete_groups(&[group], &opts).await? {
             r.map_err(|(g, e)| anyhow::anyhow!("cannot delete group '{g}': {e}"))?;
@@ -97,11 +98,11 @@ struct Member {
     assignment: Vec<(String, i32)>,
 }
 
-fn groups(bootstrap: &str, group: Option<&str>) -> anyhow::Result<Vec<Group>> {
-    let consumer: BaseConsumer = client_config(bootstrap).create()?;
+fn groups(cluster: &Cluster, group: Option<&str>) -> anyhow::Result<Vec<Group>> {
+    let consumer: BaseConsumer<ToolContext> = cluster.client_config()?.create_with_context(cluster.context())?;
     let list = consumer
         .fetch_group_list(group, TIMEOUT)
-        .map_err(|_| unreachable(bootstrap))?;
+        .map_err(|e| cluster.failed(&consumer, e))?;
     let mut out: Vec<Group> = list.groups().iter().map(describe_group).collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -159,10 +160,10 @@ fn parse_assignment(mut b: &[u8]) -> Vec<(String, i32)> {
 }
 
 /// Every partition of every topic (internal ones left out), from metadata.
-fn all_partitions(consumer: &BaseConsumer, bootstrap: &str) -> anyhow::Result<Vec<(String, i32)>> {
+fn all_partitions(consumer: &BaseConsumer<ToolContext>, cluster: &Cluster) -> anyhow::Result<Vec<(String, i32)>> {
     let md = consumer
         .fetch_metadata(None, TIMEOUT)
-        .map_err(|_| unreachable(bootstrap))?;
+        .map_err(|e| cluster.failed(consumer, e))?;
     Ok(md
         .topics()
         .iter()
@@ -172,14 +173,18 @@ fn all_partitions(consumer: &BaseConsumer, bootstrap: &str) -> anyhow::Result<Ve
 }
 
 /// A consumer that speaks for `group` (committed offsets, commits) without joining it.
-fn group_consumer(bootstrap: &str, group: &str) -> anyhow::Result<BaseConsumer> {
-    Ok(client_config(bootstrap)
+fn group_consumer(cluster: &Cluster, group: &str) -> anyhow::Result<BaseConsumer<ToolContext>> {
+    Ok(cluster
+        .client_config()?
         .set("group.id", group)
         .set("enable.auto.commit", "false")
-        .create()?)
+        .create_with_context(cluster.context())?)
 }
 
-fn committed(consumer: &BaseConsumer, partitions: &[(String, i32)]) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
+fn committed(
+    consumer: &BaseConsumer<ToolContext>,
+    partitions: &[(String, i32)],
+) -> anyhow::Result<BTreeMap<(String, i32), i64>> {
     let mut tpl = TopicPartitionList::new();
     for (t, p) in partitions {
         tpl.add_partition(t, *p);
@@ -197,16 +202,16 @@ fn committed(consumer: &BaseConsumer, partitions: &[(String, i32)]) -> anyhow::R
         .collect())
 }
 
-fn describe(bootstrap: &str, name: &str) -> anyhow::Result<()> {
-    let group = groups(bootstrap, Some(name))?
+fn describe(cluster: &Cluster, name: &str) -> anyhow::Result<()> {
+    let group = groups(cluster, Some(name))?
         .into_iter()
         .next()
         .context("no answer for the group")?;
     if group.state == "Dead" {
         bail!("consumer group '{name}' does not exist");
     }
-    let consumer = group_consumer(bootstrap, name)?;
-    let partitions = all_partitions(&consumer, bootstrap)?;
+    let consumer = group_consumer(cluster, name)?;
+    let partitions = all_partitions(&consumer, cluster)?;
     let committed = committed(&consumer, &partitions)?;
     let owners: BTreeMap<(String, i32), &Member> = group
         .members
@@ -277,8 +282,8 @@ fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
 }
 
 fn reset(args: &GroupsArgs, name: &str) -> anyhow::Result<()> {
-    let bootstrap = &args.bootstrap_server;
-    let group = groups(bootstrap, Some(name))?
+    let cluster = &args.cluster;
+    let group = groups(cluster, Some(name))?
         .into_iter()
         .next()
         .context("no answer for the group")?;
@@ -292,8 +297,8 @@ fn reset(args: &GroupsArgs, name: &str) -> anyhow::Result<()> {
     if args.topic.is_empty() {
         bail!("--reset-offsets needs --topic TOPIC[:P,…]");
     }
-    let consumer = group_consumer(bootstrap, name)?;
-    let all = all_partitions(&consumer, bootstrap)?;
+    let consumer = group_consumer(cluster, name)?;
+    let all = all_partitions(&consumer, cluster)?;
     let mut targets = Vec::new();
     for spec in &args.topic {
         let (topic, parts) = match spec.split_once(':') {
@@ -338,7 +343,7 @@ fn reset(args: &GroupsArgs, name: &str) -> anyhow::Result<()> {
 
 fn new_offset(
     args: &GroupsArgs,
-    consumer: &BaseConsumer,
+    consumer: &BaseConsumer<ToolContext>,
     topic: &str,
     partition: i32,
     (low, high): (i64, i64),

@@ -7,18 +7,16 @@ use clap::{ArgGroup, Args};
 use rdkafka::admin::{
     AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
 };
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::metadata::MetadataTopic;
 
-use super::{client_config, unreachable, TIMEOUT};
+use super::{Cluster, ToolContext, TIMEOUT};
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("action").required(true).args(["list", "describe", "create", "alter", "delete"])))]
 pub struct TopicsArgs {
-    /// The Kafka cluster to talk to, HOST:PORT[,HOST:PORT…].
-    #[arg(long, value_name = "HOST:PORT")]
-    bootstrap_server: String,
+    #[command(flatten)]
+    cluster: Cluster,
     /// List topic names.
     #[arg(long)]
     list: bool,
@@ -53,7 +51,7 @@ pub struct TopicsArgs {
 
 pub async fn run(args: TopicsArgs) -> anyhow::Result<()> {
     if args.list {
-        for t in metadata(&args.bootstrap_server, None)? {
+        for t in metadata(&args.cluster, None)? {
             if !(args.exclude_internal && t.0.starts_with("__")) {
                 println!("{}", t.0);
             }
@@ -66,9 +64,7 @@ pub async fn run(args: TopicsArgs) -> anyhow::Result<()> {
         alter(&args).await?;
     } else {
         let topic = required_topic(&args)?;
-        let results = admin(&args.bootstrap_server)?
-            .delete_topics(&[topic], &options())
-            .await?;
+        let results = admin(&args.cluster)?.delete_topics(&[topic], &options()).await?;
         for r in results {
             r.map_err(|(t, e)| anyhow::anyhow!("cannot delete topic '{t}': {e}"))?;
         }
@@ -80,8 +76,8 @@ fn required_topic(args: &TopicsArgs) -> anyhow::Result<&str> {
     args.topic.as_deref().context("--topic is required for this action")
 }
 
-fn admin(bootstrap: &str) -> anyhow::Result<AdminClient<DefaultClientContext>> {
-    Ok(client_config(bootstrap).create()?)
+fn admin(cluster: &Cluster) -> anyhow::Result<AdminClient<ToolContext>> {
+    Ok(cluster.client_config()?.create_with_context(cluster.context())?)
 }
 
 fn options() -> AdminOptions {
@@ -93,11 +89,11 @@ fn options() -> AdminOptions {
 /// (name, partitions as (id, leader, replicas, isr)) for every topic, or one, sorted by name.
 type TopicLayout = (String, Vec<(i32, i32, Vec<i32>, Vec<i32>)>);
 
-fn metadata(bootstrap: &str, topic: Option<&str>) -> anyhow::Result<Vec<TopicLayout>> {
-    let consumer: BaseConsumer = client_config(bootstrap).create()?;
+fn metadata(cluster: &Cluster, topic: Option<&str>) -> anyhow::Result<Vec<TopicLayout>> {
+    let consumer: BaseConsumer<ToolContext> = cluster.client_config()?.create_with_context(cluster.context())?;
     let md = consumer
         .fetch_metadata(topic, TIMEOUT)
-        .map_err(|_| unreachable(bootstrap))?;
+        .map_err(|e| cluster.failed(&consumer, e))?;
     let mut topics: Vec<TopicLayout> = Vec::new();
     for t in md.topics() {
         if let Some(err) = t.error() {
@@ -124,8 +120,8 @@ fn ids(v: &[i32]) -> String {
 }
 
 async fn describe(args: &TopicsArgs) -> anyhow::Result<()> {
-    let topics = metadata(&args.bootstrap_server, args.topic.as_deref())?;
-    let admin = admin(&args.bootstrap_server)?;
+    let topics = metadata(&args.cluster, args.topic.as_deref())?;
+    let admin = admin(&args.cluster)?;
     for (name, parts) in topics {
         if args.exclude_internal && name.starts_with("__") {
             continue;
@@ -173,7 +169,7 @@ async fn create(args: &TopicsArgs) -> anyhow::Result<()> {
     for (k, v) in &configs {
         new = new.set(k, v);
     }
-    let results = admin(&args.bootstrap_server)?.create_topics(&[new], &options()).await?;
+    let results = admin(&args.cluster)?.create_topics(&[new], &options()).await?;
     for r in results {
         r.map_err(|(t, e)| anyhow::anyhow!("cannot create topic '{t}': {e}"))?;
     }
@@ -187,7 +183,7 @@ async fn alter(args: &TopicsArgs) -> anyhow::Result<()> {
         bail!("--alter changes the partition count only; topic configs cannot be altered yet");
     }
     let count = args.partitions.context("--alter needs --partitions N")?;
-    let results = admin(&args.bootstrap_server)?
+    let results = admin(&args.cluster)?
         .create_partitions(&[NewPartitions::new(topic, count as usize)], &options())
         .await?;
     for r in results {

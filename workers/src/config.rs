@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use kafka_client::ConfigError;
+use kafka_client::{Secret, Security};
 use serde::{Deserialize, Deserializer};
 
 use crate::sinks::SinkConfig;
@@ -48,6 +50,23 @@ pub struct Config {
     /// at-least-once rests on (`enable.auto.commit` and `enable.auto.offset.store` stay false).
     #[serde(default)]
     pub librdkafka: std::collections::BTreeMap<String, String>,
+    /// TLS and SASL, with the agent's (Telegraf's) names; see [`Security`].
+    #[serde(default)]
+    pub enable_tls: Option<bool>,
+    #[serde(default)]
+    pub tls_ca: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    #[serde(default)]
+    pub sasl_mechanism: Option<String>,
+    #[serde(default)]
+    pub sasl_username: Option<String>,
+    #[serde(default)]
+    pub sasl_password: Option<Secret>,
     #[serde(default)]
     pub sinks: Vec<SinkConfig>,
 }
@@ -93,73 +112,16 @@ pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
     })
 }
 
-/// A configuration mistake: the file, where, and what was expected.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{}{location}: {message}", prefix(.path))]
-    Parse {
-        path: Option<PathBuf>,
-        location: String,
-        message: String,
-    },
-    #[error("{}`{key}` expects {expected}, got {got}", prefix(.path))]
-    Invalid {
-        path: Option<PathBuf>,
-        key: String,
-        expected: String,
-        got: String,
-    },
-}
-
-fn prefix(path: &Option<PathBuf>) -> String {
-    path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default()
-}
-
-impl ConfigError {
-    fn invalid(key: impl Into<String>, expected: impl Into<String>, got: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            path: None,
-            key: key.into(),
-            expected: expected.into(),
-            got: got.into(),
-        }
-    }
-
-    fn in_file(mut self, file: &Path) -> Self {
-        if let ConfigError::Parse { path, .. } | ConfigError::Invalid { path, .. } = &mut self {
-            *path = Some(file.to_path_buf());
-        }
-        self
-    }
-}
-
 impl Config {
-    /// Reads, parses and validates `path`.
+    /// Reads `path`, expands `${VAR}` from the environment, parses and validates it. No error
+    /// shows a value that came from the environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let config = Self::parse(&text).map_err(|e| e.in_file(path))?;
-        config.validate().map_err(|e| e.in_file(path))?;
-        Ok(config)
+        kafka_client::load_toml(path, Config::validate)
     }
 
     /// Parses TOML text without validating it (flags may still fill in what is missing).
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
-            let location = e
-                .span()
-                .map(|s| format!("line {}", text[..s.start.min(text.len())].matches('\n').count() + 1))
-                .unwrap_or_else(|| "toml".into());
-            ConfigError::Parse {
-                path: None,
-                location,
-                message: e.message().trim().replace('\n', " "),
-            }
-        })
+        kafka_client::parse_toml(text)
     }
 
     /// Checks what the types alone cannot.
@@ -175,6 +137,21 @@ impl Config {
         }
         if self.sinks.is_empty() {
             return Err(ConfigError::invalid("sinks", "at least one [[sinks]] table", "none"));
+        }
+        let security = self.security();
+        security
+            .check()
+            .map_err(|e| ConfigError::invalid(e.key, e.expected, e.got))?;
+        if let Some(key) = self
+            .librdkafka
+            .keys()
+            .find(|k| security.librdkafka_keys().contains(&k.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                format!("librdkafka.\"{key}\""),
+                "to be left to the tls_* and sasl_* options, which set it",
+                "a conflicting librdkafka setting",
+            ));
         }
         let mut names = std::collections::HashSet::new();
         let mut prometheus_sinks = 0;
@@ -209,6 +186,20 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The TLS and SASL options, as one value.
+    pub fn security(&self) -> Security {
+        Security {
+            enable_tls: self.enable_tls,
+            tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+            sasl_mechanism: self.sasl_mechanism.clone(),
+            sasl_username: self.sasl_username.clone(),
+            sasl_password: self.sasl_password.clone(),
+        }
     }
 
     /// The consumer group of one sink.

@@ -124,6 +124,7 @@ fn create(shared: &Shared, me: &Instance) -> Result<StreamConsumer<WorkerContext
         .set("client.id", format!("sluice-worker-{name}-{}", me.index))
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "100");
+    shared.config.security().apply(&mut config);
     for (key, value) in &shared.config.librdkafka {
         config.set(key, value);
     }

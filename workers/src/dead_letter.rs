@@ -9,6 +9,8 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
+use crate::config::Config;
+
 pub const HEADER_REASON: &str = "sluice-dlq-reason";
 pub const HEADER_SINK: &str = "sluice-dlq-sink";
 pub const HEADER_TOPIC: &str = "sluice-dlq-topic";
@@ -21,16 +23,20 @@ pub struct DeadLetters {
 }
 
 impl DeadLetters {
-    pub fn new(brokers: &[String], topic: &str) -> Result<Self, KafkaError> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers.join(","))
-            .set("client.id", "sluice-worker-dead-letter")
-            .set("acks", "all")
-            .set("message.timeout.ms", "30000")
-            .create()?;
+    /// A producer to `config.dead_letter_topic`, connecting as the sinks' consumers do.
+    pub fn new(config: &Config) -> Result<Self, KafkaError> {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", config.brokers.join(","))
+            .set("client.id", "sluice-worker-dead-letter");
+        config.security().apply(&mut c);
+        for (key, value) in &config.librdkafka {
+            c.set(key, value);
+        }
+        // A dead letter is acknowledged by every replica before its offset is committed.
+        let producer = c.set("acks", "all").set("message.timeout.ms", "30000").create()?;
         Ok(DeadLetters {
             producer,
-            topic: topic.to_string(),
+            topic: config.dead_letter_topic.clone(),
         })
     }
 

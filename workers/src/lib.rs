@@ -80,7 +80,7 @@ pub async fn start(config: Config) -> Result<RunningWorkers, WorkerError> {
         Some(bound)
     };
     let shared = Arc::new(consumer::Shared {
-        dead_letters: dead_letter::DeadLetters::new(&config.brokers, &config.dead_letter_topic)?,
+        dead_letters: dead_letter::DeadLetters::new(&config)?,
         metrics: metrics.clone(),
         sequences: Mutex::new(Default::default()),
         config,

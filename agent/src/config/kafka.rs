@@ -2,7 +2,9 @@
 //! librdkafka as it is.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
+use kafka_client::{Secret, Security};
 use serde::Deserialize;
 
 use super::{ConfigError, Duration};
@@ -41,6 +43,26 @@ pub struct KafkaConfig {
     /// `required_acks = -1`, which it needs.
     #[serde(default)]
     pub idempotent_writes: Option<bool>,
+    /// TLS: on when any `tls_*` option is set, or with `enable_tls = true` alone (the system's
+    /// CA store then verifies the broker).
+    #[serde(default)]
+    pub enable_tls: Option<bool>,
+    #[serde(default)]
+    pub tls_ca: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// SASL: on when `sasl_username` is set. `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
+    #[serde(default)]
+    pub sasl_mechanism: Option<String>,
+    #[serde(default)]
+    pub sasl_username: Option<String>,
+    /// Best written as `"${VAR}"`, read from the environment.
+    #[serde(default)]
+    pub sasl_password: Option<Secret>,
     /// librdkafka settings, passed as they are (`"socket.keepalive.enable" = true`).
     #[serde(default)]
     pub librdkafka: BTreeMap<String, toml::Value>,
@@ -79,6 +101,14 @@ impl Default for KafkaConfig {
             influx_uint_support: false,
             client_id: default_client_id(),
             idempotent_writes: None,
+            enable_tls: None,
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
+            insecure_skip_verify: false,
+            sasl_mechanism: None,
+            sasl_username: None,
+            sasl_password: None,
             librdkafka: BTreeMap::new(),
         }
     }
@@ -192,8 +222,19 @@ impl KafkaConfig {
                 format!("required_acks = {}", self.required_acks),
             ));
         }
+        let security = self.security();
+        security
+            .check()
+            .map_err(|e| ConfigError::invalid(format!("outputs.kafka.{}", e.key), e.expected, e.got))?;
         for (key, value) in &self.librdkafka {
             let name = format!("outputs.kafka.librdkafka.\"{key}\"");
+            if security.librdkafka_keys().contains(&key.as_str()) {
+                return Err(ConfigError::invalid(
+                    name,
+                    "to be left to the tls_* and sasl_* options, which set it",
+                    "a conflicting librdkafka setting",
+                ));
+            }
             if let Some((_, option)) = FIRST_CLASS.iter().find(|(k, _)| k == key) {
                 return Err(ConfigError::invalid(
                     name,
@@ -213,6 +254,20 @@ impl KafkaConfig {
             }
         }
         Ok(())
+    }
+
+    /// The TLS and SASL options, as one value.
+    pub fn security(&self) -> Security {
+        Security {
+            enable_tls: self.enable_tls,
+            tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+            sasl_mechanism: self.sasl_mechanism.clone(),
+            sasl_username: self.sasl_username.clone(),
+            sasl_password: self.sasl_password.clone(),
+        }
     }
 
     /// Whether the producer is idempotent.

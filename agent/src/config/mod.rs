@@ -57,20 +57,15 @@ pub struct Outputs {
 }
 
 impl Config {
-    /// Reads, parses and validates `path`.
+    /// Reads `path`, expands `${VAR}` from the environment (outside comments, as Telegraf
+    /// does), parses and validates it. No error shows a value that came from the environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let config = Self::parse(&text).map_err(|e| e.in_file(path))?;
-        config.validate().map_err(|e| e.in_file(path))?;
-        Ok(config)
+        kafka_client::load_toml(path, Config::validate)
     }
 
     /// Parses TOML text without validating it (flags may still fill in what is missing).
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::from_toml(&e, text))
+        kafka_client::parse_toml(text)
     }
 
     /// Checks what the types alone cannot.

@@ -151,3 +151,60 @@ fn precision_follows_telegraf_from_the_interval() {
     a.precision = Duration(std::time::Duration::from_millis(10));
     assert_eq!(a.precision_ns(), 10_000_000);
 }
+
+#[test]
+fn telegrafs_tls_and_sasl_options_are_checked_with_the_table_named() {
+    let ok =
+        "[[outputs.kafka]]\n  brokers = [\"b:9093\"]\n  enable_tls = true\n  sasl_mechanism = \"SCRAM-SHA-256\"\n  \
+              sasl_username = \"agent\"\n  sasl_password = \"pw-in-file\"\n";
+    let c = Config::parse(ok).unwrap();
+    c.validate().unwrap();
+    let security = c.kafka().unwrap().security();
+    assert_eq!(security.protocol(), kafka_client::Protocol::SaslSsl);
+    assert!(!format!("{c:?}").contains("pw-in-file"));
+    let e = error_of("[[outputs.kafka]]\n  brokers = [\"b:9093\"]\n  sasl_username = \"agent\"\n");
+    assert!(
+        e.starts_with("`outputs.kafka.sasl_password` expects the password"),
+        "{e}"
+    );
+    let e = error_of("[[outputs.kafka]]\n  brokers = [\"b:9093\"]\n  tls_ca = \"/nonexistent/ca.pem\"\n");
+    assert!(
+        e.starts_with("`outputs.kafka.tls_ca` expects a readable PEM file"),
+        "{e}"
+    );
+    let e = error_of(&format!(
+        "{ok}  [outputs.kafka.librdkafka]\n    \"security.protocol\" = \"SSL\"\n"
+    ));
+    assert!(e.contains("left to the tls_* and sasl_* options"), "{e}");
+}
+
+#[test]
+fn a_password_from_the_environment_never_shows_in_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.toml");
+    std::env::set_var("SLUICE_AGENT_TEST_PASSWORD", "s3cret-from-env");
+    std::fs::write(
+        &path,
+        "[[outputs.kafka]]\n  brokers = [\"b:9093\"]\n  sasl_username = \"agent\"\n  sasl_password = \"x\"\n  \
+         sasl_mechanism = \"${SLUICE_AGENT_TEST_PASSWORD}\"\n",
+    )
+    .unwrap();
+    let e = Config::load(&path).unwrap_err().to_string();
+    assert!(e.contains("`outputs.kafka.sasl_mechanism` expects PLAIN"), "{e}");
+    assert!(
+        !e.contains("s3cret") && e.contains("${SLUICE_AGENT_TEST_PASSWORD}"),
+        "{e}"
+    );
+    let loaded = {
+        std::fs::write(
+            &path,
+            "[[outputs.kafka]]\n  brokers = [\"b:9093\"]\n  sasl_username = \"agent\"\n  sasl_password = \"${SLUICE_AGENT_TEST_PASSWORD}\"\n",
+        )
+        .unwrap();
+        Config::load(&path).unwrap()
+    };
+    assert_eq!(
+        loaded.kafka().unwrap().sasl_password.as_ref().map(|p| p.expose()),
+        Some("s3cret-from-env")
+    );
+}

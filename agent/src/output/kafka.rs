@@ -111,6 +111,7 @@ impl KafkaOutput {
             // one request per partition.
             .set("linger.ms", "5")
             .set("reconnect.backoff.max.ms", "1000");
+        config.security().apply(&mut c);
         for (k, v) in config.librdkafka_settings() {
             c.set(k, v);
         }

@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod secure;
+
 use anyhow::{bail, Context};
 use clap::Parser;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -34,8 +36,12 @@ struct Args {
     #[arg(long, default_value = "target/release/sluice")]
     sluice: PathBuf,
     /// A Tansu binary to compare against (memory storage); omit to bench sluice alone.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "sasl_ssl")]
     tansu: Option<PathBuf>,
+    /// Compare sluice over PLAINTEXT with a second sluice broker over SASL_SSL (TLS with
+    /// SCRAM-SHA-256, the certificate and user made for the run) instead of with Tansu.
+    #[arg(long)]
+    sasl_ssl: bool,
     /// Records in each 100-byte produce workload.
     #[arg(long, default_value_t = 2_000_000)]
     small_records: u64,
@@ -72,6 +78,8 @@ struct Broker {
     name: &'static str,
     child: Child,
     bootstrap: String,
+    /// librdkafka settings every client of this broker needs (security).
+    settings: Vec<(&'static str, String)>,
     _dir: Option<TempDir>,
 }
 
@@ -136,8 +144,19 @@ impl Broker {
             name,
             child,
             bootstrap: format!("127.0.0.1:{port}"),
+            settings: Vec::new(),
             _dir: dir,
         })
+    }
+
+    /// A client config for this broker: its address and security settings.
+    fn client(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap);
+        for (k, v) in &self.settings {
+            c.set(*k, v);
+        }
+        c
     }
 
     /// User + system CPU seconds the broker process has used so far.
@@ -198,8 +217,8 @@ impl ProducerContext for CountingContext {
     }
 }
 
-fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create()?;
+fn create_topic(broker: &Broker, topic: &str, partitions: i32) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = broker.client().create()?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let results = rt.block_on(admin.create_topics(&[topic], &AdminOptions::new()))?;
@@ -223,15 +242,15 @@ struct ProduceLoad {
 /// Produces `count` records of `size` bytes as fast as `producers` librdkafka producers, each on
 /// its own thread, take them.
 fn produce(broker: &Broker, load: ProduceLoad) -> anyhow::Result<Figures> {
-    create_topic(&broker.bootstrap, &load.topic, load.partitions)?;
+    create_topic(broker, &load.topic, load.partitions)?;
     let deliveries = Arc::new(Deliveries::default());
     let cpu_before = broker.cpu_seconds()?;
     let start = Instant::now();
     let threads: Vec<_> = (0..load.producers)
         .map(|i| {
-            let (bootstrap, deliveries, load) = (broker.bootstrap.clone(), deliveries.clone(), load.clone());
+            let (client, deliveries, load) = (broker.client(), deliveries.clone(), load.clone());
             let share = load.count / load.producers + u64::from(i < load.count % load.producers);
-            std::thread::spawn(move || produce_share(&bootstrap, load, share, deliveries))
+            std::thread::spawn(move || produce_share(client, load, share, deliveries))
         })
         .collect();
     for t in threads {
@@ -252,7 +271,12 @@ fn produce(broker: &Broker, load: ProduceLoad) -> anyhow::Result<Figures> {
     })
 }
 
-fn produce_share(bootstrap: &str, load: ProduceLoad, count: u64, deliveries: Arc<Deliveries>) -> anyhow::Result<()> {
+fn produce_share(
+    mut client: ClientConfig,
+    load: ProduceLoad,
+    count: u64,
+    deliveries: Arc<Deliveries>,
+) -> anyhow::Result<()> {
     let ProduceLoad {
         topic,
         partitions,
@@ -261,8 +285,7 @@ fn produce_share(bootstrap: &str, load: ProduceLoad, count: u64, deliveries: Arc
         ..
     } = load;
     let topic = topic.as_str();
-    let producer: BaseProducer<CountingContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+    let producer: BaseProducer<CountingContext> = client
         .set("acks", acks)
         .set("linger.ms", "5")
         .set("batch.size", "1000000")
@@ -307,8 +330,8 @@ fn consume(broker: &Broker, topic: &str, count: u64, size: usize) -> anyhow::Res
             producers: 1,
         },
     )?;
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &broker.bootstrap)
+    let consumer: BaseConsumer = broker
+        .client()
         .set("group.id", "sluice-bench")
         .set("enable.auto.commit", "false")
         // librdkafka pauses fetching for fetch.queue.backoff.ms (1 s) whenever its local queue
@@ -351,9 +374,9 @@ fn consume(broker: &Broker, topic: &str, count: u64, size: usize) -> anyhow::Res
 
 /// Produces at a fixed rate and measures send→receive time per record (p50, p99, p99.9, max in ms).
 fn latency(broker: &Broker, topic: &str, rate: u64, seconds: u64) -> anyhow::Result<Figures> {
-    create_topic(&broker.bootstrap, topic, 1)?;
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &broker.bootstrap)
+    create_topic(broker, topic, 1)?;
+    let consumer: BaseConsumer = broker
+        .client()
         .set("group.id", "sluice-bench-latency")
         // Commits are not what is measured.
         .set("enable.auto.commit", "false")
@@ -362,11 +385,7 @@ fn latency(broker: &Broker, topic: &str, rate: u64, seconds: u64) -> anyhow::Res
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
     consumer.assign(&tpl)?;
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", &broker.bootstrap)
-        .set("acks", "1")
-        .set("linger.ms", "0")
-        .create()?;
+    let producer: BaseProducer = broker.client().set("acks", "1").set("linger.ms", "0").create()?;
     // Warm up: the consumer must be fetching before the clock starts, or the first records
     // measure the consumer's start-up (metadata, offset lookup) instead of the broker.
     producer
@@ -505,6 +524,9 @@ fn main() -> anyhow::Result<()> {
     let mut brokers = vec![Broker::start_sluice(&args.sluice)?];
     if let Some(tansu) = &args.tansu {
         brokers.push(Broker::start_tansu(tansu)?);
+    }
+    if args.sasl_ssl {
+        brokers.push(secure::start(&args.sluice)?);
     }
     let mut results: Vec<(&str, Vec<Result<Figures, String>>)> = Vec::new();
     for (name, run) in workloads(&args) {

@@ -167,10 +167,22 @@ pub async fn run(config_dir: &Path, data_dir: PathBuf) -> anyhow::Result<()> {
                 pipeline.workers.dead_letter_topic
             )
         })?;
-    let bootstrap = broker.bootstrap();
+    // The components in this process have no credentials: they use a PLAINTEXT listener.
+    let bootstrap = broker.plaintext_bootstrap().with_context(|| {
+        format!(
+            "sluice up runs its agent, workers and lag exporter over a PLAINTEXT listener, and {} has none; \
+             add \"PLAINTEXT://127.0.0.1:9092\" to `listeners` beside the secured one",
+            pipeline.files.broker.display()
+        )
+    })?;
     pipeline.connect_to(&bootstrap);
 
-    let banner = Banner::new(&pipeline, &bootstrap, &data_dir);
+    let mut banner = Banner::new(&pipeline, &bootstrap, &data_dir);
+    banner.other_listeners = broker
+        .listeners()
+        .filter(|(l, _)| l.addr() != bootstrap)
+        .map(|(l, bound)| format!("{}://{bound}", l.protocol.name()))
+        .collect();
     let workers = workers::start(pipeline.workers)
         .await
         .with_context(|| format!("starting the workers ({})", pipeline.files.workers.display()))?;
@@ -230,6 +242,8 @@ struct Banner {
     agent: String,
     agent_metrics: String,
     agent_metrics_listen: String,
+    /// The broker's listeners other than the one the pipeline uses, as `PROTOCOL://ip:port`.
+    other_listeners: Vec<String>,
     sinks: Vec<String>,
     first_group: String,
 }
@@ -263,6 +277,7 @@ impl Banner {
             ),
             agent_metrics: endpoint(&a.metrics_listen),
             agent_metrics_listen: a.metrics_listen.clone(),
+            other_listeners: Vec::new(),
             sinks,
             first_group: p
                 .workers
@@ -281,14 +296,24 @@ impl Banner {
             Some(exporter.to_string()),
             (!self.agent_metrics_listen.is_empty()).then(|| self.agent_metrics_listen.clone()),
         ];
-        let exposed: Vec<String> = addresses.into_iter().flatten().filter(|a| !loopback(a)).collect();
+        let others = self
+            .other_listeners
+            .iter()
+            .filter_map(|l| l.split_once("://"))
+            .map(|(_, a)| a.to_string());
+        let exposed: Vec<String> = addresses
+            .into_iter()
+            .flatten()
+            .chain(others)
+            .filter(|a| !loopback(a))
+            .collect();
         let reach = if exposed.is_empty() {
-            "Everything above listens on this machine only (loopback): no other host can reach it. To take
+            "Everything above listens on this machine only (loopback): no other host can reach it. To take\n\
              agents from other hosts, add a SASL_SSL listener to config/broker.toml (README \"TLS and SASL\").\n"
                 .to_string()
         } else {
             format!(
-                "Reachable from other hosts: {}. Protect them (README \"TLS and SASL\").\n",
+                "Reachable from other hosts: {}; only a SASL listener checks who connects (README \"TLS and SASL\").\n",
                 exposed.join(", ")
             )
         };
@@ -302,6 +327,7 @@ impl Banner {
         let mut text = format!(
             "\nsluice is up: broker, agent, workers and lag exporter in one process.\n\n\
              \x20 broker        {b} (Kafka protocol)   {broker_http}   data in {data}\n\
+             {also}\
              \x20 metric topic  {METRIC_TOPIC} ({METRIC_PARTITIONS} partitions)\n\
              \x20 agent         {agent} → {METRIC_TOPIC}   {agent_metrics}\n\
              \x20 workers       {sinks}   {workers_metrics} (worker metrics and host CPU/memory gauges)\n\
@@ -309,6 +335,11 @@ impl Banner {
              {reach}\n\
              Try (the binary is target/release/sluice):\n",
             data = self.data_dir.display(),
+            also = if self.other_listeners.is_empty() {
+                String::new()
+            } else {
+                format!("  also          {}\n", self.other_listeners.join(", "))
+            },
             agent = self.agent,
             agent_metrics = self.agent_metrics,
             sinks = self.sinks.join(", "),

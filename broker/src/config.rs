@@ -321,6 +321,7 @@ impl Settings<'_> {
             c.listeners = l;
         }
         c.advertised_listeners = self.listeners("advertised.listeners", &map)?;
+        self.check_listener_names(&c)?;
         self.security(&mut c)?;
         if let Some(dirs) = self.take("log.dirs").or_else(|| self.take("log.dir")) {
             c.data_dir = self.single_dir(dirs)?;
@@ -518,6 +519,32 @@ impl Settings<'_> {
             };
         }
         Ok(map)
+    }
+
+    /// Kafka's rules: a listener name appears once in `listeners`, every port is bound once,
+    /// and each advertised listener names one of `listeners`.
+    fn check_listener_names(&self, c: &BrokerConfig) -> Result<(), ConfigError> {
+        let expected = "listeners with distinct names and ports, such as \
+                        [\"PLAINTEXT://127.0.0.1:9092\", \"SASL_SSL://0.0.0.0:9093\"]";
+        for (i, l) in c.listeners.iter().enumerate() {
+            let earlier = &c.listeners[..i];
+            if earlier.iter().any(|e| e.name == l.name) {
+                return Err(self.bad("listeners", expected, &format!("the name {} twice", l.name)));
+            }
+            if l.port != 0 && earlier.iter().any(|e| e.port == l.port) {
+                return Err(self.bad("listeners", expected, &format!("port {} twice", l.port)));
+            }
+        }
+        for a in c.advertised_listeners.iter().flatten() {
+            if !c.listeners.iter().any(|l| l.name == a.name) {
+                return Err(self.bad(
+                    "advertised.listeners",
+                    "names that appear in `listeners`",
+                    &format!("{}://{}, which no listener is called", a.name, a.addr()),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `ssl.*` and `sasl.enabled.mechanisms`; TLS listeners need a certificate.
@@ -732,6 +759,36 @@ mod tests {
         assert_eq!(
             (c.listeners[0].name.as_str(), c.listeners[0].protocol),
             ("CLIENT", SecurityProtocol::SaslPlaintext)
+        );
+    }
+
+    #[test]
+    fn several_listeners_need_distinct_names_and_ports_and_advertised_names_must_exist() {
+        let (c, _) = parse(
+            "listeners = [\"PLAINTEXT://127.0.0.1:9092\", \"SASL_PLAINTEXT://0.0.0.0:9093\"]\n\
+             advertised.listeners = [\"SASL_PLAINTEXT://broker.example:9093\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.listeners.len(), 2);
+        assert_eq!(c.advertised_listeners.unwrap()[0].host, "broker.example");
+        let err = parse("listeners = [\"PLAINTEXT://127.0.0.1:9092\", \"PLAINTEXT://0.0.0.0:9093\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the name PLAINTEXT twice"), "{err}");
+        let err = parse(
+            "listener.security.protocol.map = \"A:PLAINTEXT,B:SASL_PLAINTEXT\"\n\
+             listeners = [\"A://127.0.0.1:9092\", \"B://0.0.0.0:9092\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("port 9092 twice"), "{err}");
+        let err =
+            parse("listeners = [\"PLAINTEXT://127.0.0.1:9092\"]\nadvertised.listeners = [\"SASL_SSL://b:9093\"]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("`advertised.listeners` expects names that appear in `listeners`"),
+            "{err}"
         );
     }
 

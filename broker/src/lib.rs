@@ -70,7 +70,8 @@ pub enum StartError {
 
 /// A running broker. Dropping it does not stop it; call [`RunningBroker::shutdown`].
 pub struct RunningBroker {
-    addr: SocketAddr,
+    /// Where each listener of `listeners` is bound, in the same order.
+    addrs: Vec<SocketAddr>,
     http_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -78,9 +79,24 @@ pub struct RunningBroker {
 }
 
 impl RunningBroker {
-    /// The address the Kafka listener is bound to (useful with port 0).
+    /// The address the first Kafka listener is bound to (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs[0]
+    }
+
+    /// Every listener as clients are told to reach it, with the address it is bound to.
+    pub fn listeners(&self) -> impl Iterator<Item = (&Listener, SocketAddr)> {
+        self.broker.advertised.iter().zip(self.addrs.iter().copied())
+    }
+
+    /// `host:port` of the first PLAINTEXT listener: where a client without credentials in the
+    /// same process (`sluice up`'s agent, workers and exporter) connects.
+    pub fn plaintext_bootstrap(&self) -> Option<String> {
+        self.broker
+            .advertised
+            .iter()
+            .find(|l| l.protocol == config::SecurityProtocol::Plaintext)
+            .map(Listener::addr)
     }
 
     /// The address `/metrics` and `/health` are served on (None when `sluice.http.listen = ""`).
@@ -88,9 +104,9 @@ impl RunningBroker {
         self.http_addr
     }
 
-    /// `host:port` clients should bootstrap from.
+    /// `host:port` clients should bootstrap from: the first listener's advertised address.
     pub fn bootstrap(&self) -> String {
-        format!("{}:{}", self.broker.advertised.host, self.broker.advertised.port)
+        self.broker.advertised[0].addr()
     }
 
     /// Creates `topic` with `partitions` unless it exists (then it is left as it is).
@@ -118,7 +134,7 @@ impl RunningBroker {
     }
 }
 
-/// Opens the data directory (recovering every partition), binds the listener and starts serving.
+/// Opens the data directory (recovering every partition), binds every listener and starts serving.
 pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     let (topics, recovered) = Topics::open(&config.data_dir, config.log.clone())?;
     for r in recovered {
@@ -134,37 +150,44 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
             ),
         }
     }
-    let listener_cfg = config.listeners[0].clone();
-    let listener = TcpListener::bind(listener_cfg.addr())
-        .await
-        .map_err(|source| StartError::Bind {
+    let mut bound = Vec::with_capacity(config.listeners.len());
+    let mut advertised = Vec::with_capacity(config.listeners.len());
+    for listener_cfg in &config.listeners {
+        let bind_error = |source| StartError::Bind {
             addr: listener_cfg.addr(),
             source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: listener_cfg.addr(),
-        source,
-    })?;
-    let advertised = match &config.advertised_listeners {
-        Some(l) => l[0].clone(),
-        None => Listener {
-            host: advertised_host(&listener_cfg.host),
-            port: addr.port(),
-            ..listener_cfg.clone()
-        },
-    };
-    let security = server::Security {
-        tls: match listener_cfg.protocol.tls() {
-            true => Some(auth::tls::acceptor(&config.tls)?),
-            false => None,
-        },
-        sasl: listener_cfg.protocol.sasl(),
-    };
-    if !addr.ip().is_loopback() && !security.sasl {
-        tracing::warn!(
-            listener = %addr, protocol = listener_cfg.protocol.name(),
-            "listening beyond this machine without authentication: anyone who can reach {addr} can produce and consume; use a SASL_SSL listener"
+        };
+        let listener = TcpListener::bind(listener_cfg.addr()).await.map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        // Kafka matches an advertised listener to a bound one by name.
+        advertised.push(
+            config
+                .advertised_listeners
+                .iter()
+                .flatten()
+                .find(|a| a.name == listener_cfg.name)
+                .cloned()
+                .unwrap_or_else(|| Listener {
+                    host: advertised_host(&listener_cfg.host),
+                    port: addr.port(),
+                    ..listener_cfg.clone()
+                }),
         );
+        let security = server::Security {
+            tls: match listener_cfg.protocol.tls() {
+                true => Some(auth::tls::acceptor(&config.tls)?),
+                false => None,
+            },
+            sasl: listener_cfg.protocol.sasl(),
+            listener: bound.len(),
+        };
+        if !addr.ip().is_loopback() && !security.sasl {
+            tracing::warn!(
+                listener = %addr, protocol = listener_cfg.protocol.name(),
+                "listening beyond this machine without authentication: anyone who can reach {addr} can produce and consume; use a SASL_SSL listener"
+            );
+        }
+        bound.push((listener, addr, security));
     }
     let retention_interval = config.retention_check_interval;
     let (stop, stopped) = watch::channel(false);
@@ -182,20 +205,26 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
         }
         None => None,
     };
-    tasks.push(tokio::spawn(server::serve(
-        listener,
-        broker.clone(),
-        security,
-        stopped.clone(),
-    )));
+    let mut addrs = Vec::with_capacity(bound.len());
+    for (listener, addr, security) in bound {
+        let l = &broker.advertised[security.listener];
+        tracing::info!(listener = %addr, name = %l.name, protocol = l.protocol.name(), advertised = %l.addr(), "listening");
+        tasks.push(tokio::spawn(server::serve(
+            listener,
+            broker.clone(),
+            security,
+            stopped.clone(),
+        )));
+        addrs.push(addr);
+    }
     tasks.push(tokio::spawn(retention_loop(
         broker.clone(),
         retention_interval,
         stopped,
     )));
-    tracing::info!(listener = %addr, protocol = listener_cfg.protocol.name(), advertised = %broker.advertised.addr(), http = ?http_addr, data_dir = %broker.config.data_dir.display(), "broker started");
+    tracing::info!(listeners = addrs.len(), http = ?http_addr, data_dir = %broker.config.data_dir.display(), "broker started");
     Ok(RunningBroker {
-        addr,
+        addrs,
         http_addr,
         stop,
         tasks,

@@ -54,6 +54,8 @@ const MAX_FRAME_BEFORE_AUTH: usize = 524_288;
 pub struct Session {
     pub peer: SocketAddr,
     pub sasl: SaslSession,
+    /// Which of `listeners` the connection came in on (an index into `Broker::advertised`).
+    pub listener: usize,
 }
 
 /// How the listener's connections are secured.
@@ -61,6 +63,8 @@ pub struct Session {
 pub struct Security {
     pub tls: Option<TlsAcceptor>,
     pub sasl: bool,
+    /// The listener's index in `listeners`.
+    pub listener: usize,
 }
 
 pub async fn serve(
@@ -100,6 +104,7 @@ async fn accept(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, securi
     let session = Session {
         peer,
         sasl: SaslSession::new(security.sasl),
+        listener: security.listener,
     };
     match security.tls {
         None => {

@@ -21,8 +21,9 @@ const PRODUCER_ID_BLOCK: i64 = 1000;
 pub struct Broker {
     pub config: BrokerConfig,
     pub cluster_id: String,
-    /// The address clients are told to connect to.
-    pub advertised: Listener,
+    /// What clients are told to connect to, one per listener of `config.listeners` in its
+    /// order: a client is always answered with the address of the listener it came in on.
+    pub advertised: Vec<Listener>,
     pub topics: Topics,
     /// The group coordinator's handle (its state lives in its own task).
     pub groups: Coordinator,
@@ -42,7 +43,7 @@ struct ProducerIds {
 impl Broker {
     pub fn new(
         config: BrokerConfig,
-        advertised: Listener,
+        advertised: Vec<Listener>,
         topics: Topics,
         groups: Coordinator,
     ) -> Result<Broker, RegistryError> {

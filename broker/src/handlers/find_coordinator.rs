@@ -10,7 +10,13 @@ use crate::state::{Broker, NODE_ID};
 const GROUP: i8 = 0;
 const TRANSACTION: i8 = 1;
 
-pub fn handle(broker: &Broker, request: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
+/// `listener`: the one the request came in on, whose advertised address is the answer.
+pub fn handle(
+    broker: &Broker,
+    listener: usize,
+    request: FindCoordinatorRequest,
+    version: i16,
+) -> FindCoordinatorResponse {
     let mut response = FindCoordinatorResponse::default();
     let refusal = match request.key_type {
         GROUP => None,
@@ -21,8 +27,8 @@ pub fn handle(broker: &Broker, request: FindCoordinatorRequest, version: i16) ->
     match refusal {
         None => {
             response.node_id = BrokerId(NODE_ID);
-            response.host = str_bytes(broker.advertised.host.clone());
-            response.port = i32::from(broker.advertised.port);
+            response.host = str_bytes(broker.advertised[listener].host.clone());
+            response.port = i32::from(broker.advertised[listener].port);
         }
         Some((code, message)) => {
             response.error_code = code.code();

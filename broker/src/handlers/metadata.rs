@@ -10,12 +10,14 @@ use super::str_bytes;
 use crate::state::{Broker, NODE_ID};
 use crate::topics::Topic;
 
-pub fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> MetadataResponse {
+/// `listener`: the one the request came in on, whose advertised address the node gets.
+pub fn handle(broker: &Broker, listener: usize, request: MetadataRequest, version: i16) -> MetadataResponse {
     let mut response = MetadataResponse::default();
     let mut node = MetadataResponseBroker::default();
+    let advertised = &broker.advertised[listener];
     node.node_id = BrokerId(NODE_ID);
-    node.host = str_bytes(broker.advertised.host.clone());
-    node.port = broker.advertised.port as i32;
+    node.host = str_bytes(advertised.host.clone());
+    node.port = advertised.port as i32;
     response.brokers = vec![node];
     if version >= 1 {
         response.controller_id = BrokerId(NODE_ID);

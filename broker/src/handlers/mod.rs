@@ -124,7 +124,7 @@ pub async fn handle(
     }
     match request.request {
         Request::ApiVersions(_) => answer!(ApiKey::ApiVersions, api_versions::handle()),
-        Request::Metadata(r) => answer!(ApiKey::Metadata, metadata::handle(broker, r, version)),
+        Request::Metadata(r) => answer!(ApiKey::Metadata, metadata::handle(broker, session.listener, r, version)),
         Request::Produce(r) => {
             let acks = r.acks;
             let response = produce::handle(broker, r, version).await;
@@ -143,7 +143,10 @@ pub async fn handle(
         Request::CreatePartitions(r) => answer!(ApiKey::CreatePartitions, create_partitions::handle(broker, r)),
         Request::DescribeConfigs(r) => answer!(ApiKey::DescribeConfigs, describe_configs::handle(broker, r, version)),
         Request::InitProducerId(r) => answer!(ApiKey::InitProducerId, init_producer_id::handle(broker, r)),
-        Request::FindCoordinator(r) => answer!(ApiKey::FindCoordinator, find_coordinator::handle(broker, r, version)),
+        Request::FindCoordinator(r) => answer!(
+            ApiKey::FindCoordinator,
+            find_coordinator::handle(broker, session.listener, r, version)
+        ),
         Request::JoinGroup(r) => {
             let client = crate::group::Client {
                 client_id: request.header.client_id.as_deref().unwrap_or_default().to_string(),

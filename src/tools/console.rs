@@ -13,8 +13,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Message, Timestamp};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{Cluster, ToolContext, TIMEOUT};
@@ -112,23 +114,34 @@ pub async fn produce(args: ProduceArgs) -> anyhow::Result<()> {
             None if parse_key => bail!("line {}: no key separator {separator:?} (parse.key=true)", n + 1),
             _ => (None, line),
         };
-        let producer = producer.clone();
-        let topic = args.topic.clone();
-        pending.push(tokio::spawn(async move {
-            let mut record = FutureRecord::<String, String>::to(&topic).payload(&value);
-            if let Some(k) = &key {
-                record = record.key(k);
+        // Enqueued here, in input order (one partition keeps the order of the lines).
+        let mut record = FutureRecord::<String, String>::to(&args.topic).payload(&value);
+        if let Some(k) = &key {
+            record = record.key(k);
+        }
+        loop {
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    pending.push(delivery);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                Err((e, _)) => bail!("line {}: not sent: {e}", n + 1),
             }
-            producer.send(record, TIMEOUT).await.map(|_| ()).map_err(|(e, _)| e)
-        }));
+        }
     }
-    for p in pending {
-        p.await?.map_err(|e| match e {
-            rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::MessageTimedOut) => {
-                args.cluster.unreachable()
+    for delivery in pending {
+        match delivery.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((e @ KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut), _))) => {
+                return Err(args.cluster.error(e))
             }
-            e => anyhow::anyhow!("a record was not delivered: {e}"),
-        })?;
+            Ok(Err((e, _))) => bail!("a record was not delivered: {e}"),
+            Err(_) => bail!("the producer stopped before every record was delivered"),
+        }
     }
     producer.flush(TIMEOUT)?;
     Ok(())

@@ -223,6 +223,8 @@ pub struct BrokerConfig {
     pub tls: TlsSettings,
     /// `sasl.enabled.mechanisms`: offered on SASL_PLAINTEXT and SASL_SSL listeners.
     pub sasl_mechanisms: Vec<String>,
+    /// `super.users` and `[acls.<user>]`: what each authenticated user may do.
+    pub acls: crate::auth::acl::Acls,
 }
 
 const HTTP_LISTEN_EXPECTED: &str =
@@ -263,6 +265,7 @@ impl Default for BrokerConfig {
             http_listen: Some(DEFAULT_HTTP_LISTEN),
             tls: TlsSettings::default(),
             sasl_mechanisms: SUPPORTED_MECHANISMS.iter().map(|m| m.to_string()).collect(),
+            acls: Default::default(),
         }
     }
 }
@@ -323,6 +326,7 @@ impl Settings<'_> {
         c.advertised_listeners = self.listeners("advertised.listeners", &map)?;
         self.check_listener_names(&c)?;
         self.security(&mut c)?;
+        self.acls(&mut c)?;
         if let Some(dirs) = self.take("log.dirs").or_else(|| self.take("log.dir")) {
             c.data_dir = self.single_dir(dirs)?;
         }
@@ -519,6 +523,42 @@ impl Settings<'_> {
             };
         }
         Ok(map)
+    }
+
+    /// `super.users` (a list, or Kafka's `"User:a;User:b"`) and the `[acls.<user>]` tables.
+    fn acls(&mut self, c: &mut BrokerConfig) -> Result<(), ConfigError> {
+        let expected = "user names: [\"admin\"] or Kafka's \"User:admin;User:ops\"";
+        if let Some(v) = self.take("super.users") {
+            let names: Vec<&str> = match &v {
+                toml::Value::String(s) => s.split(';').collect(),
+                toml::Value::Array(a) => a.iter().map(|u| u.as_str().unwrap_or("")).collect(),
+                _ => Vec::new(),
+            };
+            let names: Vec<String> = names
+                .iter()
+                .map(|n| n.trim().trim_start_matches("User:").to_string())
+                .collect();
+            if names.is_empty() || names.iter().any(String::is_empty) {
+                return Err(self.bad("super.users", expected, &v));
+            }
+            c.acls.super_users = names;
+            c.acls.enabled = true;
+        }
+        let keys: Vec<String> = self.flat.keys().filter(|k| k.starts_with("acls.")).cloned().collect();
+        for key in keys {
+            let Some(value) = self.take(&key) else { continue };
+            let Some((user, permission)) = key["acls.".len()..].rsplit_once('.') else {
+                return Err(self.bad(
+                    &key,
+                    "[acls.<user>] tables of produce, consume, groups, describe or admin",
+                    &value,
+                ));
+            };
+            let grants = c.acls.users.entry(user.to_string()).or_default();
+            crate::auth::acl::grant(grants, permission, &value).map_err(|expected| self.bad(&key, expected, &value))?;
+            c.acls.enabled = true;
+        }
+        Ok(())
     }
 
     /// Kafka's rules: a listener name appears once in `listeners`, every port is bound once,
@@ -760,6 +800,37 @@ mod tests {
             (c.listeners[0].name.as_str(), c.listeners[0].protocol),
             ("CLIENT", SecurityProtocol::SaslPlaintext)
         );
+    }
+
+    #[test]
+    fn acls_tables_and_super_users_turn_authorization_on() {
+        use crate::auth::acl::{Operation, Resource};
+        let (c, _) = parse("").unwrap();
+        assert!(!c.acls.enabled);
+        let (c, _) = parse(
+            "super.users = \"User:ops;User:root\"\n\
+             [acls.agent]\nproduce = [\"metrics\"]\n\
+             [acls.\"john.doe\"]\nconsume = [\"metrics-*\"]\ngroups = [\"sluice-workers-*\"]\n",
+        )
+        .unwrap();
+        assert!(c.acls.enabled);
+        assert_eq!(c.acls.super_users, ["ops", "root"]);
+        assert!(c.acls.allows("agent", Operation::Write, Resource::Topic("metrics")));
+        assert!(c
+            .acls
+            .allows("john.doe", Operation::Read, Resource::Topic("metrics-dlq")));
+        assert!(!c.acls.allows("john.doe", Operation::Read, Resource::Topic("metrics")));
+        let (c, _) = parse("super.users = [\"admin\"]\n").unwrap();
+        assert!(c.acls.enabled && !c.acls.allows("agent", Operation::Describe, Resource::Topic("metrics")));
+        let err = parse("[acls.agent]\nwrite = [\"metrics\"]\n").unwrap_err().to_string();
+        assert!(
+            err.contains("acls.agent.write") && err.contains("one of produce, consume"),
+            "{err}"
+        );
+        let err = parse("[acls.agent]\nproduce = \"metrics\"\n").unwrap_err().to_string();
+        assert!(err.contains("a list of names or glob patterns"), "{err}");
+        let err = parse("super.users = 3\n").unwrap_err().to_string();
+        assert!(err.contains("super.users"), "{err}");
     }
 
     #[test]

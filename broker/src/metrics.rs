@@ -39,6 +39,8 @@ pub enum BadRequest {
     Tls,
     /// A failed SASL exchange, or a request before authentication.
     Authentication,
+    /// A request (or part of one) the user's grants do not allow.
+    Authorization,
 }
 
 /// Counters a partition keeps for itself, summed per topic at scrape time.
@@ -95,6 +97,7 @@ pub struct Metrics {
     bad_requests: IntCounter,
     bad_tls: IntCounter,
     bad_authentication: IntCounter,
+    bad_authorization: IntCounter,
     connections: IntGauge,
     connections_accepted: IntCounter,
     groups: IntGaugeVec,
@@ -125,9 +128,10 @@ impl Metrics {
             IntCounterVec::new(
                 Opts::new(
                     "sluice_broker_bad_requests_total",
-                    "Connections closed for what the client sent: a frame outside the size limits or cut \
+                    "Refused client input: connections closed for a frame outside the size limits or cut \
                      short (frame), a request that cannot be decoded or is not offered (request), a failed TLS \
-                     handshake (tls), a failed SASL authentication or a request before it (authentication)",
+                     handshake (tls), a failed SASL authentication or a request before it (authentication); \
+                     and requests or parts of them answered with an authorization error (authorization)",
                 ),
                 &["reason"],
             ),
@@ -151,6 +155,7 @@ impl Metrics {
             bad_requests: bad.with_label_values(&["request"]),
             bad_tls: bad.with_label_values(&["tls"]),
             bad_authentication: bad.with_label_values(&["authentication"]),
+            bad_authorization: bad.with_label_values(&["authorization"]),
             connections: register(
                 &registry,
                 IntGauge::new("sluice_broker_connections", "Open client connections"),
@@ -185,6 +190,7 @@ impl Metrics {
             BadRequest::Request => self.bad_requests.inc(),
             BadRequest::Tls => self.bad_tls.inc(),
             BadRequest::Authentication => self.bad_authentication.inc(),
+            BadRequest::Authorization => self.bad_authorization.inc(),
         }
     }
 

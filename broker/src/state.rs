@@ -31,6 +31,8 @@ pub struct Broker {
     /// The users SASL checks against (`users.toml` in the data directory).
     pub users: Users,
     producer_ids: Mutex<ProducerIds>,
+    /// Authorization failures already logged, so each is logged once (principal, what, on what).
+    denials: Mutex<std::collections::HashSet<String>>,
     /// Bumped after every append; waiting fetches watch it.
     appended: watch::Sender<u64>,
 }
@@ -63,8 +65,27 @@ impl Broker {
                 next: block_start,
                 block_end: block_start,
             }),
+            denials: Mutex::new(std::collections::HashSet::new()),
             appended,
         })
+    }
+
+    /// Logs an authorization failure the first time it happens (and counts every one); true
+    /// when this was the first time.
+    pub fn denied(&self, principal: &str, peer: std::net::SocketAddr, what: &str) -> bool {
+        self.metrics.bad_request(crate::metrics::BadRequest::Authorization);
+        // Bounded: a client cycling through names cannot grow this without limit.
+        const REMEMBERED: usize = 10_000;
+        let key = format!("{principal}\0{what}");
+        let first = self
+            .denials
+            .lock()
+            .map(|mut d| d.len() < REMEMBERED && d.insert(key))
+            .unwrap_or(false);
+        if first {
+            tracing::warn!(principal = %format!("User:{principal}"), %peer, "authorization failed: {what} (logged once)");
+        }
+        first
     }
 
     /// A producer id never handed out before, even across restarts.

@@ -4,11 +4,12 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
-use super::str_bytes;
+use super::{str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::group::OFFSETS_TOPIC;
 use crate::state::{Broker, NODE_ID};
 
-pub fn handle(broker: &Broker, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
+pub fn handle(broker: &Broker, access: &Access<'_>, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
     let mut response = CreatePartitionsResponse::default();
     for wanted in request.topics {
         let mut r = CreatePartitionsTopicResult::default();
@@ -17,7 +18,12 @@ pub fn handle(broker: &Broker, request: CreatePartitionsRequest) -> CreatePartit
             .iter()
             .flatten()
             .any(|a| a.broker_ids.len() != 1 || a.broker_ids[0].0 != NODE_ID);
-        let outcome = if wanted.name.0.as_str() == OFFSETS_TOPIC {
+        let outcome = if !access.allows(Operation::Alter, Resource::Topic(&wanted.name)) {
+            Err((
+                ResponseError::TopicAuthorizationFailed,
+                format!("not authorized to add partitions to {}", wanted.name.0),
+            ))
+        } else if wanted.name.0.as_str() == OFFSETS_TOPIC {
             // Groups map onto its partitions by hash; more partitions would move them.
             Err((
                 ResponseError::InvalidTopicException,

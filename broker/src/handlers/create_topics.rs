@@ -6,11 +6,17 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
-use super::str_bytes;
+use super::{str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::state::{Broker, NODE_ID};
 use crate::topics::TopicError;
 
-pub fn handle(broker: &Broker, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+pub fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: CreateTopicsRequest,
+    version: i16,
+) -> CreateTopicsResponse {
     let mut response = CreateTopicsResponse::default();
     for wanted in request.topics {
         let mut r = CreatableTopicResult::default();
@@ -19,16 +25,18 @@ pub fn handle(broker: &Broker, request: CreateTopicsRequest, version: i16) -> Cr
         } else {
             wanted.num_partitions
         };
-        let outcome = check_placement(wanted.replication_factor, &wanted.assignments).and_then(|()| {
-            let overrides: BTreeMap<String, String> = wanted
-                .configs
-                .iter()
-                .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
-                .collect();
-            broker
-                .topics
-                .create(&wanted.name, partitions, overrides, request.validate_only)
-        });
+        let outcome = authorized(access, &wanted.name)
+            .and_then(|()| check_placement(wanted.replication_factor, &wanted.assignments))
+            .and_then(|()| {
+                let overrides: BTreeMap<String, String> = wanted
+                    .configs
+                    .iter()
+                    .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+                    .collect();
+                broker
+                    .topics
+                    .create(&wanted.name, partitions, overrides, request.validate_only)
+            });
         match outcome {
             Ok(topic) => {
                 if !request.validate_only {
@@ -86,4 +94,16 @@ fn check_placement(
         });
     }
     Ok(())
+}
+
+/// Creating topics is for users with `admin`.
+fn authorized(access: &Access<'_>, name: &str) -> Result<(), TopicError> {
+    if access.allows(Operation::Alter, Resource::Topic(name)) {
+        Ok(())
+    } else {
+        Err(TopicError {
+            code: ResponseError::TopicAuthorizationFailed,
+            message: format!("not authorized to create topic {name}"),
+        })
+    }
 }

@@ -4,11 +4,18 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse, GroupId};
 
-use super::{code, str_bytes};
+use super::{code, str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
-    let ids = request.groups_names.iter().map(|g| g.0.to_string()).collect();
+/// Deleting groups is for users with `admin`; a refused group gets GROUP_AUTHORIZATION_FAILED
+/// and is left as it is.
+pub async fn handle(broker: &Broker, access: &Access<'_>, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let (ids, denied): (Vec<String>, Vec<String>) = request
+        .groups_names
+        .iter()
+        .map(|g| g.0.to_string())
+        .partition(|g| access.allows(Operation::Alter, Resource::Group(g)));
     let r = broker.groups.delete_groups(ids).await;
     let synced = r.durable.wait().await;
     if let Err(e) = &synced {
@@ -23,6 +30,12 @@ pub async fn handle(broker: &Broker, request: DeleteGroupsRequest) -> DeleteGrou
             (_, error) => error,
         };
         result.error_code = code(error);
+        response.results.push(result);
+    }
+    for group_id in denied {
+        let mut result = DeletableGroupResult::default();
+        result.group_id = GroupId(str_bytes(group_id));
+        result.error_code = ResponseError::GroupAuthorizationFailed.code();
         response.results.push(result);
     }
     response

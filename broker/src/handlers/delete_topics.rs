@@ -4,14 +4,18 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
 
+use super::Access;
+use crate::auth::acl::{Operation, Resource};
 use crate::group::OFFSETS_TOPIC;
 use crate::state::Broker;
 
-pub fn handle(broker: &Broker, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+pub fn handle(broker: &Broker, access: &Access<'_>, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
     let mut response = DeleteTopicsResponse::default();
     for name in request.topic_names {
         let mut r = DeletableTopicResult::default();
-        let outcome = if name.0.as_str() == OFFSETS_TOPIC {
+        let outcome = if !access.allows(Operation::Alter, Resource::Topic(&name)) {
+            Err(ResponseError::TopicAuthorizationFailed)
+        } else if name.0.as_str() == OFFSETS_TOPIC {
             // The group coordinator holds it open; deleting it would lose every group.
             Err(ResponseError::InvalidTopicException)
         } else {

@@ -4,7 +4,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult};
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
-use super::str_bytes;
+use super::{str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::config::BrokerConfig;
 use crate::state::{Broker, NODE_ID};
 use crate::topic_config::{ConfigEntry, ConfigSource, ConfigType};
@@ -12,11 +13,25 @@ use crate::topic_config::{ConfigEntry, ConfigSource, ConfigType};
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
 
-pub fn handle(broker: &Broker, request: DescribeConfigsRequest, version: i16) -> DescribeConfigsResponse {
+/// A topic's configs need Describe on it; the broker's need `admin`.
+pub fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: DescribeConfigsRequest,
+    version: i16,
+) -> DescribeConfigsResponse {
     let mut response = DescribeConfigsResponse::default();
     for resource in request.resources {
         let mut r = DescribeConfigsResult::default();
         let entries = match resource.resource_type {
+            TOPIC if !access.allows(Operation::Describe, Resource::Topic(&resource.resource_name)) => Err((
+                ResponseError::TopicAuthorizationFailed,
+                format!("not authorized to describe topic '{}'", resource.resource_name),
+            )),
+            BROKER if !access.allows(Operation::Alter, Resource::Cluster) => Err((
+                ResponseError::ClusterAuthorizationFailed,
+                "not authorized to describe the broker's configs".to_string(),
+            )),
             TOPIC => match broker.topics.get(&resource.resource_name) {
                 Some(t) => Ok(t.config.describe(&t.overrides)),
                 None => Err((

@@ -1,18 +1,36 @@
 //! DescribeGroups (v0–5).
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, GroupId};
 
-use super::{code, str_bytes};
+use super::{code, str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::state::Broker;
 
 /// READ, DELETE and DESCRIBE (bits 3, 6, 8 of Kafka's `AclOperation`): what anyone may do to a
-/// group on a broker without authorization.
+/// group on a broker without authorization. (With grants the bits are not narrowed per user.)
 const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
-pub async fn handle(broker: &Broker, request: DescribeGroupsRequest, version: i16) -> DescribeGroupsResponse {
-    let ids = request.groups.iter().map(|g| g.0.to_string()).collect();
+/// A group the user may not describe is answered with GROUP_AUTHORIZATION_FAILED alone.
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: DescribeGroupsRequest,
+    version: i16,
+) -> DescribeGroupsResponse {
+    let (ids, denied): (Vec<String>, Vec<String>) = request
+        .groups
+        .iter()
+        .map(|g| g.0.to_string())
+        .partition(|g| access.allows(Operation::Describe, Resource::Group(g)));
     let mut response = DescribeGroupsResponse::default();
+    for group_id in denied {
+        let mut d = DescribedGroup::default();
+        d.error_code = ResponseError::GroupAuthorizationFailed.code();
+        d.group_id = GroupId(str_bytes(group_id));
+        response.groups.push(d);
+    }
     for g in broker.groups.describe(ids).await {
         let mut d = DescribedGroup::default();
         d.error_code = code(g.error);

@@ -7,6 +7,7 @@
 //! request waits for appends until `max_wait_ms`. Fetch sessions (KIP-227) are declined by
 //! always answering `session_id = 0`, which every client handles as "send full fetches".
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,22 +15,32 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
+use super::Access;
+use crate::auth::acl::{Operation, Resource};
 use crate::log::LogError;
 use crate::partition::PartitionRef;
 use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> FetchResponse {
+/// A topic the user may not read is answered with TOPIC_AUTHORIZATION_FAILED on every
+/// partition asked for, and nothing of it is read.
+pub async fn handle(broker: &Broker, access: &Access<'_>, request: FetchRequest, version: i16) -> FetchResponse {
     if request.session_id != 0 && request.session_epoch > 0 {
         let mut response = FetchResponse::default();
         response.error_code = ResponseError::FetchSessionIdNotFound.code();
         return response;
     }
+    let denied: HashSet<&str> = request
+        .topics
+        .iter()
+        .map(|t| t.topic.as_str())
+        .filter(|t| !access.allows(Operation::Read, Resource::Topic(t)))
+        .collect();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
     let mut appends = broker.watch_appends();
     loop {
         // Subscribe before reading so an append between the read and the wait still wakes us.
         appends.borrow_and_update();
-        let read = read_all(broker, &request, version);
+        let read = read_all(broker, &request, version, &denied);
         let satisfied = read.bytes >= request.min_bytes.max(0) as usize || read.errors || request.topics.is_empty();
         if satisfied || tokio::time::Instant::now() >= deadline {
             return read.answer();
@@ -37,7 +48,7 @@ pub async fn handle(broker: &Broker, request: FetchRequest, version: i16) -> Fet
         match tokio::time::timeout_at(deadline, appends.changed()).await {
             Ok(Ok(())) => continue,
             // Timed out, or the broker is shutting down: answer with what there is.
-            _ => return read_all(broker, &request, version).answer(),
+            _ => return read_all(broker, &request, version, &denied).answer(),
         }
     }
 }
@@ -62,7 +73,7 @@ impl Read {
     }
 }
 
-fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> Read {
+fn read_all(broker: &Broker, request: &FetchRequest, version: i16, denied: &HashSet<&str>) -> Read {
     // v3+ carries a response-wide limit; before that only the per-partition limits apply.
     let mut budget = if request.max_bytes > 0 {
         request.max_bytes as usize
@@ -77,10 +88,19 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16) -> Read {
         let topic = broker.topics.get(&wanted.topic);
         let mut topic_response = FetchableTopicResponse::default();
         topic_response.topic = wanted.topic.clone();
+        let allowed = !denied.contains(wanted.topic.as_str());
         for p in &wanted.partitions {
             let mut data = PartitionData::default();
             data.partition_index = p.partition;
             data.records = Some(Bytes::new());
+            if !allowed {
+                data.error_code = ResponseError::TopicAuthorizationFailed.code();
+                data.high_watermark = -1;
+                data.last_stable_offset = -1;
+                errors = true;
+                topic_response.partitions.push(data);
+                continue;
+            }
             match topic.as_ref().and_then(|t| t.partition(p.partition)) {
                 None => {
                     data.error_code = ResponseError::UnknownTopicOrPartition.code();

@@ -3,7 +3,8 @@
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 
-use super::str_bytes;
+use super::{str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::state::{Broker, NODE_ID};
 
 /// `key_type` 0 asks for a group coordinator; 1 for a transaction coordinator.
@@ -13,12 +14,17 @@ const TRANSACTION: i8 = 1;
 /// `listener`: the one the request came in on, whose advertised address is the answer.
 pub fn handle(
     broker: &Broker,
+    access: &Access<'_>,
     listener: usize,
     request: FindCoordinatorRequest,
     version: i16,
 ) -> FindCoordinatorResponse {
     let mut response = FindCoordinatorResponse::default();
     let refusal = match request.key_type {
+        GROUP if !access.allows(Operation::Describe, Resource::Group(&request.key)) => Some((
+            ResponseError::GroupAuthorizationFailed,
+            "not authorized to use this group",
+        )),
         GROUP => None,
         // Transactions are not implemented: say so in a way clients retry and report.
         TRANSACTION => Some((ResponseError::CoordinatorNotAvailable, "transactions are not supported")),

@@ -2,11 +2,17 @@
 
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
-use super::code;
+use super::{code, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::group;
 use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, request: HeartbeatRequest) -> HeartbeatResponse {
+pub async fn handle(broker: &Broker, access: &Access<'_>, request: HeartbeatRequest) -> HeartbeatResponse {
+    if !access.allows(Operation::Read, Resource::Group(&request.group_id)) {
+        let mut response = HeartbeatResponse::default();
+        response.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
+        return response;
+    }
     let req = group::HeartbeatRequest {
         group_id: request.group_id.0.to_string(),
         generation_id: request.generation_id,

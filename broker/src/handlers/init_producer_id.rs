@@ -6,9 +6,13 @@
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
+use super::Access;
+use crate::auth::acl::{Operation, Resource};
 use crate::state::Broker;
 
-pub fn handle(broker: &Broker, request: InitProducerIdRequest) -> InitProducerIdResponse {
+/// An idempotent producer needs to be allowed to produce to some topic (Kafka's rule since
+/// KIP-679), else CLUSTER_AUTHORIZATION_FAILED.
+pub fn handle(broker: &Broker, access: &Access<'_>, request: InitProducerIdRequest) -> InitProducerIdResponse {
     let mut response = InitProducerIdResponse::default();
     response.producer_id = ProducerId(-1);
     response.producer_epoch = -1;
@@ -20,6 +24,10 @@ pub fn handle(broker: &Broker, request: InitProducerIdRequest) -> InitProducerId
     }
     if request.transactional_id.is_some() {
         response.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
+        return response;
+    }
+    if !access.allows(Operation::IdempotentWrite, Resource::Cluster) {
+        response.error_code = ResponseError::ClusterAuthorizationFailed.code();
         return response;
     }
     if (request.producer_id.0 == -1) != (request.producer_epoch == -1) {

@@ -3,11 +3,26 @@
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 
-use super::{code, str_bytes};
+use super::{code, str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::group::{Client, JoinRequest};
 use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, request: JoinGroupRequest, version: i16, client: Client) -> JoinGroupResponse {
+/// Joining needs the `groups` grant for the group, else GROUP_AUTHORIZATION_FAILED.
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: JoinGroupRequest,
+    version: i16,
+    client: Client,
+) -> JoinGroupResponse {
+    if !access.allows(Operation::Read, Resource::Group(&request.group_id)) {
+        let mut response = JoinGroupResponse::default();
+        response.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
+        // Non-nullable before v7 (librdkafka rejects a null name).
+        response.protocol_name = Some(str_bytes(String::new()));
+        return response;
+    }
     let req = JoinRequest {
         group_id: request.group_id.0.to_string(),
         member_id: request.member_id.to_string(),

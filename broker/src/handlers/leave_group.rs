@@ -4,11 +4,22 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
-use super::{code, str_bytes};
+use super::{code, str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::group::LeaveRequest;
 use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: LeaveGroupRequest,
+    version: i16,
+) -> LeaveGroupResponse {
+    if !access.allows(Operation::Read, Resource::Group(&request.group_id)) {
+        let mut response = LeaveGroupResponse::default();
+        response.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
+        return response;
+    }
     let members = if version <= 2 {
         vec![(request.member_id.to_string(), None)]
     } else {

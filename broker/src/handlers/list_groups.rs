@@ -3,15 +3,25 @@
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 
-use super::str_bytes;
+use super::{str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, request: ListGroupsRequest, version: i16) -> ListGroupsResponse {
+/// Only the groups the user may describe are listed.
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: ListGroupsRequest,
+    version: i16,
+) -> ListGroupsResponse {
     let states = request.states_filter.iter().map(|s| s.to_string()).collect();
     let mut response = ListGroupsResponse::default();
     match broker.groups.list(states).await {
         Ok(groups) => {
             for g in groups {
+                if !access.can(Operation::Describe, Resource::Group(&g.group_id)) {
+                    continue;
+                }
                 let mut listed = ListedGroup::default();
                 listed.group_id = GroupId(str_bytes(g.group_id));
                 listed.protocol_type = str_bytes(g.protocol_type);

@@ -5,21 +5,25 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
+use super::Access;
+use crate::auth::acl::{Operation, Resource};
 use crate::state::Broker;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub fn handle(broker: &Broker, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
+pub fn handle(broker: &Broker, access: &Access<'_>, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
     let mut response = ListOffsetsResponse::default();
     for wanted in request.topics {
         let topic = broker.topics.get(&wanted.name);
+        let allowed = access.allows(Operation::Describe, Resource::Topic(&wanted.name));
         let mut topic_response = ListOffsetsTopicResponse::default();
         for p in wanted.partitions {
             let mut r = ListOffsetsPartitionResponse::default();
             r.partition_index = p.partition_index;
             let found = match topic.as_ref().and_then(|t| t.partition(p.partition_index)) {
+                _ if !allowed => Err(ResponseError::TopicAuthorizationFailed),
                 None => Err(ResponseError::UnknownTopicOrPartition),
                 Some(partition) => match p.timestamp {
                     LATEST => Ok(Some((-1, partition.offsets().1))),

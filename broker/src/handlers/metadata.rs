@@ -6,12 +6,21 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 
-use super::str_bytes;
+use super::{str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::state::{Broker, NODE_ID};
 use crate::topics::Topic;
 
 /// `listener`: the one the request came in on, whose advertised address the node gets.
-pub fn handle(broker: &Broker, listener: usize, request: MetadataRequest, version: i16) -> MetadataResponse {
+/// Topics the user may not describe are left out of "every topic" and answered with
+/// TOPIC_AUTHORIZATION_FAILED when asked for by name, whether they exist or not.
+pub fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    listener: usize,
+    request: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
     let mut response = MetadataResponse::default();
     let mut node = MetadataResponseBroker::default();
     let advertised = &broker.advertised[listener];
@@ -31,24 +40,37 @@ pub fn handle(broker: &Broker, listener: usize, request: MetadataRequest, versio
         Some(t) => version == 0 && t.is_empty(),
     };
     if all {
-        response.topics = broker.topics.list().iter().map(|t| describe(t, version)).collect();
+        response.topics = broker
+            .topics
+            .list()
+            .iter()
+            .filter(|t| access.can(Operation::Describe, Resource::Topic(&t.name)))
+            .map(|t| describe(t, version))
+            .collect();
         return response;
     }
     // Before v4 there is no flag and Kafka always allowed auto-creation.
     let allow_create = broker.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
     for wanted in request.topics.unwrap_or_default() {
         let found = match &wanted.name {
+            Some(name) if !access.allows(Operation::Describe, Resource::Topic(name)) => {
+                Err(ResponseError::TopicAuthorizationFailed)
+            }
             Some(name) => broker.topics.get(name).map(Ok).unwrap_or_else(|| {
-                if allow_create && !name.starts_with("__") {
+                let may_create = access.can(Operation::Create, Resource::Topic(name));
+                if allow_create && may_create && !name.starts_with("__") {
                     auto_create(broker, name)
                 } else {
                     Err(ResponseError::UnknownTopicOrPartition)
                 }
             }),
-            None => broker
-                .topics
-                .by_id(wanted.topic_id)
-                .ok_or(ResponseError::UnknownTopicId),
+            None => match broker.topics.by_id(wanted.topic_id) {
+                Some(t) if !access.allows(Operation::Describe, Resource::Topic(&t.name)) => {
+                    Err(ResponseError::TopicAuthorizationFailed)
+                }
+                Some(t) => Ok(t),
+                None => Err(ResponseError::UnknownTopicId),
+            },
         };
         response.topics.push(match found {
             Ok(topic) => describe(&topic, version),

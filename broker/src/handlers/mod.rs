@@ -31,6 +31,8 @@ mod sync_group;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
 
+use crate::auth::acl::{Operation, Resource};
+use crate::auth::sasl::ANONYMOUS;
 use crate::codec::{self, DecodeError, EncodeError, Request};
 use crate::server::Session;
 use crate::state::Broker;
@@ -78,6 +80,30 @@ pub enum HandleError {
     Authentication(String),
 }
 
+/// Who sent a request, and what the broker's grants let them do with it.
+pub struct Access<'a> {
+    broker: &'a Broker,
+    principal: &'a str,
+    peer: std::net::SocketAddr,
+}
+
+impl Access<'_> {
+    /// Whether `operation` on `resource` is allowed; a refusal is logged (once) and counted.
+    pub fn allows(&self, operation: Operation, resource: Resource<'_>) -> bool {
+        let allowed = self.can(operation, resource);
+        if !allowed {
+            self.broker
+                .denied(self.principal, self.peer, &format!("{operation:?} on {resource:?}"));
+        }
+        allowed
+    }
+
+    /// The same check, silent: for leaving out of a list what the user may not see.
+    pub fn can(&self, operation: Operation, resource: Resource<'_>) -> bool {
+        self.broker.config.acls.allows(self.principal, operation, resource)
+    }
+}
+
 /// Decodes one frame, runs its handler and appends the framed answer (if any) to `out`.
 /// `session.peer` is the client's address (Kafka shows it as a group member's host).
 pub async fn handle(
@@ -115,6 +141,13 @@ pub async fn handle(
         }
     }
     broker.metrics.request(request.header.request_api_key);
+    let principal = session.sasl.principal().unwrap_or(ANONYMOUS).to_string();
+    let access = Access {
+        broker,
+        principal: &principal,
+        peer,
+    };
+    let access = &access;
     // Kafka's request logger: RUST_LOG=broker::request=trace shows every request.
     tracing::trace!(target: "broker::request", %peer, api = request.header.request_api_key, version, correlation_id, "request");
     macro_rules! answer {
@@ -124,10 +157,13 @@ pub async fn handle(
     }
     match request.request {
         Request::ApiVersions(_) => answer!(ApiKey::ApiVersions, api_versions::handle()),
-        Request::Metadata(r) => answer!(ApiKey::Metadata, metadata::handle(broker, session.listener, r, version)),
+        Request::Metadata(r) => answer!(
+            ApiKey::Metadata,
+            metadata::handle(broker, access, session.listener, r, version)
+        ),
         Request::Produce(r) => {
             let acks = r.acks;
-            let response = produce::handle(broker, r, version).await;
+            let response = produce::handle(broker, access, r, version).await;
             if acks == 0 {
                 if let Some(failed) = produce::first_failure(&response) {
                     return Err(HandleError::AcksZeroFailed(failed));
@@ -136,36 +172,51 @@ pub async fn handle(
                 answer!(ApiKey::Produce, response);
             }
         }
-        Request::Fetch(r) => answer!(ApiKey::Fetch, fetch::handle(broker, r, version).await),
-        Request::ListOffsets(r) => answer!(ApiKey::ListOffsets, list_offsets::handle(broker, r, version)),
-        Request::CreateTopics(r) => answer!(ApiKey::CreateTopics, create_topics::handle(broker, r, version)),
-        Request::DeleteTopics(r) => answer!(ApiKey::DeleteTopics, delete_topics::handle(broker, r)),
-        Request::CreatePartitions(r) => answer!(ApiKey::CreatePartitions, create_partitions::handle(broker, r)),
-        Request::DescribeConfigs(r) => answer!(ApiKey::DescribeConfigs, describe_configs::handle(broker, r, version)),
-        Request::InitProducerId(r) => answer!(ApiKey::InitProducerId, init_producer_id::handle(broker, r)),
+        Request::Fetch(r) => answer!(ApiKey::Fetch, fetch::handle(broker, access, r, version).await),
+        Request::ListOffsets(r) => answer!(ApiKey::ListOffsets, list_offsets::handle(broker, access, r, version)),
+        Request::CreateTopics(r) => answer!(ApiKey::CreateTopics, create_topics::handle(broker, access, r, version)),
+        Request::DeleteTopics(r) => answer!(ApiKey::DeleteTopics, delete_topics::handle(broker, access, r)),
+        Request::CreatePartitions(r) => answer!(ApiKey::CreatePartitions, create_partitions::handle(broker, access, r)),
+        Request::DescribeConfigs(r) => answer!(
+            ApiKey::DescribeConfigs,
+            describe_configs::handle(broker, access, r, version)
+        ),
+        Request::InitProducerId(r) => answer!(ApiKey::InitProducerId, init_producer_id::handle(broker, access, r)),
         Request::FindCoordinator(r) => answer!(
             ApiKey::FindCoordinator,
-            find_coordinator::handle(broker, session.listener, r, version)
+            find_coordinator::handle(broker, access, session.listener, r, version)
         ),
         Request::JoinGroup(r) => {
             let client = crate::group::Client {
                 client_id: request.header.client_id.as_deref().unwrap_or_default().to_string(),
                 client_host: format!("/{}", peer.ip()),
             };
-            answer!(ApiKey::JoinGroup, join_group::handle(broker, r, version, client).await)
+            answer!(
+                ApiKey::JoinGroup,
+                join_group::handle(broker, access, r, version, client).await
+            )
         }
-        Request::SyncGroup(r) => answer!(ApiKey::SyncGroup, sync_group::handle(broker, r, version).await),
-        Request::Heartbeat(r) => answer!(ApiKey::Heartbeat, heartbeat::handle(broker, r).await),
-        Request::LeaveGroup(r) => answer!(ApiKey::LeaveGroup, leave_group::handle(broker, r, version).await),
-        Request::OffsetCommit(r) => answer!(ApiKey::OffsetCommit, offset_commit::handle(broker, r).await),
-        Request::OffsetFetch(r) => answer!(ApiKey::OffsetFetch, offset_fetch::handle(broker, r, version).await),
+        Request::SyncGroup(r) => answer!(ApiKey::SyncGroup, sync_group::handle(broker, access, r, version).await),
+        Request::Heartbeat(r) => answer!(ApiKey::Heartbeat, heartbeat::handle(broker, access, r).await),
+        Request::LeaveGroup(r) => answer!(
+            ApiKey::LeaveGroup,
+            leave_group::handle(broker, access, r, version).await
+        ),
+        Request::OffsetCommit(r) => answer!(ApiKey::OffsetCommit, offset_commit::handle(broker, access, r).await),
+        Request::OffsetFetch(r) => answer!(
+            ApiKey::OffsetFetch,
+            offset_fetch::handle(broker, access, r, version).await
+        ),
         Request::DescribeGroups(r) => answer!(
             ApiKey::DescribeGroups,
-            describe_groups::handle(broker, r, version).await
+            describe_groups::handle(broker, access, r, version).await
         ),
-        Request::ListGroups(r) => answer!(ApiKey::ListGroups, list_groups::handle(broker, r, version).await),
-        Request::DeleteGroups(r) => answer!(ApiKey::DeleteGroups, delete_groups::handle(broker, r).await),
-        Request::OffsetDelete(r) => answer!(ApiKey::OffsetDelete, offset_delete::handle(broker, r).await),
+        Request::ListGroups(r) => answer!(
+            ApiKey::ListGroups,
+            list_groups::handle(broker, access, r, version).await
+        ),
+        Request::DeleteGroups(r) => answer!(ApiKey::DeleteGroups, delete_groups::handle(broker, access, r).await),
+        Request::OffsetDelete(r) => answer!(ApiKey::OffsetDelete, offset_delete::handle(broker, access, r).await),
         Request::SaslHandshake(r) => {
             let mechanism = r.mechanism.to_string();
             let (response, close) = sasl_handshake::handle(broker, session, r, version);

@@ -5,18 +5,32 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
-use super::code;
+use super::{code, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::group::{CommitOffset, CommitRequest};
 use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, request: OffsetCommitRequest) -> OffsetCommitResponse {
+/// Committing needs the `groups` grant for the group (else GROUP_AUTHORIZATION_FAILED on every
+/// partition) and `consume` for each topic (else TOPIC_AUTHORIZATION_FAILED on its partitions);
+/// a refused partition's offset is not stored.
+pub async fn handle(broker: &Broker, access: &Access<'_>, request: OffsetCommitRequest) -> OffsetCommitResponse {
+    let group_allowed = access.allows(Operation::Read, Resource::Group(&request.group_id));
     // Per requested partition: an error decided here, or the index of its commit.
     let mut outcome: Vec<Vec<Result<usize, ResponseError>>> = Vec::new();
     let mut offsets = Vec::new();
     for t in &request.topics {
         let topic = broker.topics.get(&t.name);
+        let topic_allowed = group_allowed && access.allows(Operation::Read, Resource::Topic(&t.name));
         let mut row = Vec::new();
         for p in &t.partitions {
+            if !group_allowed {
+                row.push(Err(ResponseError::GroupAuthorizationFailed));
+                continue;
+            }
+            if !topic_allowed {
+                row.push(Err(ResponseError::TopicAuthorizationFailed));
+                continue;
+            }
             if topic.as_ref().and_then(|t| t.partition(p.partition_index)).is_none() {
                 row.push(Err(ResponseError::UnknownTopicOrPartition));
                 continue;

@@ -4,10 +4,17 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse, TopicName};
 
-use super::{code, str_bytes};
+use super::{code, str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
+/// Deleting a group's offsets is for users with `admin`.
+pub async fn handle(broker: &Broker, access: &Access<'_>, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    if !access.allows(Operation::Alter, Resource::Group(&request.group_id)) {
+        let mut response = OffsetDeleteResponse::default();
+        response.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return response;
+    }
     let partitions = request
         .topics
         .iter()

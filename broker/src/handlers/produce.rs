@@ -9,7 +9,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
-use super::{now_ms, str_bytes};
+use super::{now_ms, str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::group::OFFSETS_TOPIC;
 use crate::log::{crc_ok, BatchHeader};
 use crate::partition::{AppendError, Appended, PartitionRef};
@@ -21,13 +22,16 @@ const ZSTD: u8 = 4;
 
 type Refusal = (ResponseError, String);
 
-pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> ProduceResponse {
+/// A topic the user may not write to gets TOPIC_AUTHORIZATION_FAILED on every partition and
+/// nothing of it is appended.
+pub async fn handle(broker: &Broker, access: &Access<'_>, request: ProduceRequest, version: i16) -> ProduceResponse {
     let now = now_ms();
     let acks = request.acks;
     let mut to_sync: Vec<(usize, usize, PartitionRef, i64)> = Vec::new();
     let mut response = ProduceResponse::default();
     for (ti, topic_data) in request.topic_data.into_iter().enumerate() {
         let topic = broker.topics.get(&topic_data.name);
+        let allowed = access.allows(Operation::Write, Resource::Topic(&topic_data.name));
         let mut topic_response = TopicProduceResponse::default();
         for (pi, data) in topic_data.partition_data.into_iter().enumerate() {
             let mut r = PartitionProduceResponse::default();
@@ -37,6 +41,11 @@ pub async fn handle(broker: &Broker, request: ProduceRequest, version: i16) -> P
                 Err((
                     ResponseError::InvalidRequiredAcks,
                     format!("acks must be -1, 0 or 1, not {acks}"),
+                ))
+            } else if !allowed {
+                Err((
+                    ResponseError::TopicAuthorizationFailed,
+                    format!("not authorized to write to topic {}", topic_data.name.0),
                 ))
             } else if topic_data.name.0.as_str() == OFFSETS_TOPIC {
                 // Kafka's rule: only the coordinator writes there (ReplicaManager

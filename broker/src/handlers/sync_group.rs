@@ -4,11 +4,22 @@
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 
-use super::{code, str_bytes};
+use super::{code, str_bytes, Access};
+use crate::auth::acl::{Operation, Resource};
 use crate::group::SyncRequest;
 use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, request: SyncGroupRequest, version: i16) -> SyncGroupResponse {
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: SyncGroupRequest,
+    version: i16,
+) -> SyncGroupResponse {
+    if !access.allows(Operation::Read, Resource::Group(&request.group_id)) {
+        let mut response = SyncGroupResponse::default();
+        response.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
+        return response;
+    }
     let req = SyncRequest {
         group_id: request.group_id.0.to_string(),
         generation_id: request.generation_id,

@@ -150,11 +150,54 @@ impl Pipeline {
     }
 }
 
+/// The broker's runtime. Dropped in async code, so it shuts down in the background (a plain
+/// drop there would panic); by then the broker has stopped and synced.
+struct BrokerThreads(Option<tokio::runtime::Runtime>);
+
+impl BrokerThreads {
+    fn start() -> anyhow::Result<BrokerThreads> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("sluice-broker")
+            .enable_all()
+            // Idle blocking threads stay, so none of the broker's CPU time leaves with an
+            // exited thread before it is read per thread.
+            .thread_keep_alive(Duration::from_secs(3600))
+            .build()
+            .context("starting the broker's threads")?;
+        Ok(BrokerThreads(Some(runtime)))
+    }
+
+    fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.0 {
+            Some(runtime) => runtime.spawn(task),
+            None => unreachable!("the runtime is only taken on drop"),
+        }
+    }
+}
+
+impl Drop for BrokerThreads {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 pub async fn run(config_dir: &Path, data_dir: PathBuf) -> anyhow::Result<()> {
     let mut pipeline = Pipeline::load(config_dir, &data_dir)?;
     pipeline.check_ports()?;
-    let broker = broker::start(pipeline.broker.clone())
+    // The broker runs on threads of its own, named "sluice-broker": a busy sink cannot delay an
+    // acknowledgement, and the broker's CPU can be read apart (sluice-fleet does).
+    let broker_threads = BrokerThreads::start()?;
+    let config = pipeline.broker.clone();
+    let broker = broker_threads
+        .spawn(async move { broker::start(config).await })
         .await
+        .context("the broker panicked while starting")?
         .with_context(|| format!("starting the broker ({})", pipeline.files.broker.display()))?;
     broker
         .ensure_topic(METRIC_TOPIC, METRIC_PARTITIONS)

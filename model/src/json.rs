@@ -134,7 +134,14 @@ mod tests {
     #[test]
     fn floats_at_the_edges_read_back_bit_for_bit() {
         // 2.23732973201962e-309 is the subnormal proptest found the default parser misreads.
-        for f in [2.23732973201962e-309, -0.0, f64::MIN_POSITIVE, 5e-324, f64::MAX, 0.1 + 0.2] {
+        for f in [
+            2.23732973201962e-309,
+            -0.0,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            0.1 + 0.2,
+        ] {
             let m = Metric {
                 name: "m".into(),
                 tags: Default::default(),

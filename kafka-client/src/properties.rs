@@ -124,6 +124,11 @@ impl Properties {
 /// `(line number, key, value)` of each entry: `key=value` or `key: value`, `#` and `!`
 /// comments, and a trailing `\` continuing the value on the next line.
 fn entries(text: &str) -> Vec<(usize, String, String)> {
+    let split = |start: usize, logical: &str| {
+        let at = logical.find(['=', ':']).unwrap_or(logical.len());
+        let value = logical.get(at + 1..).unwrap_or("").trim().to_string();
+        (start, logical[..at].trim().to_string(), value)
+    };
     let mut out = Vec::new();
     let mut pending: Option<(usize, String)> = None;
     for (index, raw) in text.lines().enumerate() {
@@ -138,19 +143,10 @@ fn entries(text: &str) -> Vec<(usize, String, String)> {
             pending = Some((start, logical));
             continue;
         }
-        let split = logical.find(['=', ':']).unwrap_or(logical.len());
-        let key = logical[..split].trim().to_string();
-        let value = logical.get(split + 1..).unwrap_or("").trim().to_string();
-        out.push((start, key, value));
+        out.push(split(start, &logical));
     }
-    if let Some((start, logical)) = pending {
-        let split = logical.find(['=', ':']).unwrap_or(logical.len());
-        out.push((
-            start,
-            logical[..split].trim().to_string(),
-            logical.get(split + 1..).unwrap_or("").trim().to_string(),
-        ));
-    }
+    // A continuation on the last line ends the entry there.
+    out.extend(pending.map(|(start, logical)| split(start, &logical)));
     out
 }
 

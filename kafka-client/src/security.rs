@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use rdkafka::ClientConfig;
 use serde::Deserialize;
 
+use crate::config_file::ConfigError;
+
 /// A password: read from a config file, handed to librdkafka, and never printed (`Debug` shows
 /// `"***"`).
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
@@ -172,6 +174,26 @@ impl Security {
             }
         }
         Ok(())
+    }
+
+    /// [`Security::check`] for a config file whose options sit under `table` (`"outputs.kafka."`
+    /// or `""`), and a refusal of any key of its `librdkafka` table that an option sets.
+    pub fn validate<'a>(
+        &self,
+        table: &str,
+        librdkafka: impl IntoIterator<Item = &'a String>,
+    ) -> Result<(), ConfigError> {
+        self.check()
+            .map_err(|e| ConfigError::invalid(format!("{table}{}", e.key), e.expected, e.got))?;
+        let keys = self.librdkafka_keys();
+        match librdkafka.into_iter().find(|k| keys.contains(&k.as_str())) {
+            Some(key) => Err(ConfigError::invalid(
+                format!("{table}librdkafka.\"{key}\""),
+                "to be left to the tls_* and sasl_* options, which set it",
+                "a conflicting librdkafka setting",
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The librdkafka settings this sets, so a config can refuse a raw setting that clashes.

@@ -190,21 +190,7 @@ impl Config {
         }
         self.groups.compile("groups")?;
         self.topics.compile("topics")?;
-        let security = self.security();
-        security
-            .check()
-            .map_err(|e| ConfigError::invalid(e.key, e.expected, e.got))?;
-        if let Some(key) = self
-            .librdkafka
-            .keys()
-            .find(|k| security.librdkafka_keys().contains(&k.as_str()))
-        {
-            return Err(ConfigError::invalid(
-                format!("librdkafka.\"{key}\""),
-                "to be left to the tls_* and sasl_* options, which set it",
-                "a conflicting librdkafka setting",
-            ));
-        }
+        self.security().validate("", self.librdkafka.keys())?;
         Ok(())
     }
 

@@ -138,21 +138,7 @@ impl Config {
         if self.sinks.is_empty() {
             return Err(ConfigError::invalid("sinks", "at least one [[sinks]] table", "none"));
         }
-        let security = self.security();
-        security
-            .check()
-            .map_err(|e| ConfigError::invalid(e.key, e.expected, e.got))?;
-        if let Some(key) = self
-            .librdkafka
-            .keys()
-            .find(|k| security.librdkafka_keys().contains(&k.as_str()))
-        {
-            return Err(ConfigError::invalid(
-                format!("librdkafka.\"{key}\""),
-                "to be left to the tls_* and sasl_* options, which set it",
-                "a conflicting librdkafka setting",
-            ));
-        }
+        self.security().validate("", self.librdkafka.keys())?;
         let mut names = std::collections::HashSet::new();
         let mut prometheus_sinks = 0;
         for s in &self.sinks {

@@ -222,19 +222,9 @@ impl KafkaConfig {
                 format!("required_acks = {}", self.required_acks),
             ));
         }
-        let security = self.security();
-        security
-            .check()
-            .map_err(|e| ConfigError::invalid(format!("outputs.kafka.{}", e.key), e.expected, e.got))?;
+        self.security().validate("outputs.kafka.", self.librdkafka.keys())?;
         for (key, value) in &self.librdkafka {
             let name = format!("outputs.kafka.librdkafka.\"{key}\"");
-            if security.librdkafka_keys().contains(&key.as_str()) {
-                return Err(ConfigError::invalid(
-                    name,
-                    "to be left to the tls_* and sasl_* options, which set it",
-                    "a conflicting librdkafka setting",
-                ));
-            }
             if let Some((_, option)) = FIRST_CLASS.iter().find(|(k, _)| k == key) {
                 return Err(ConfigError::invalid(
                     name,

@@ -8,10 +8,8 @@ use crate::group;
 use crate::state::Broker;
 
 pub async fn handle(broker: &Broker, access: &Access<'_>, request: HeartbeatRequest) -> HeartbeatResponse {
-    if !access.allows(Operation::Read, Resource::Group(&request.group_id)) {
-        let mut response = HeartbeatResponse::default();
-        response.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
-        return response;
+    if let Some(code) = access.refusal(Operation::Read, Resource::Group(&request.group_id)) {
+        return HeartbeatResponse::default().with_error_code(code);
     }
     let req = group::HeartbeatRequest {
         group_id: request.group_id.0.to_string(),

@@ -26,8 +26,8 @@ pub fn handle(broker: &Broker, access: &Access<'_>, request: InitProducerIdReque
         response.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
         return response;
     }
-    if !access.allows(Operation::IdempotentWrite, Resource::Cluster) {
-        response.error_code = ResponseError::ClusterAuthorizationFailed.code();
+    if let Some(code) = access.refusal(Operation::IdempotentWrite, Resource::Cluster) {
+        response.error_code = code;
         return response;
     }
     if (request.producer_id.0 == -1) != (request.producer_epoch == -1) {

@@ -16,12 +16,11 @@ pub async fn handle(
     version: i16,
     client: Client,
 ) -> JoinGroupResponse {
-    if !access.allows(Operation::Read, Resource::Group(&request.group_id)) {
-        let mut response = JoinGroupResponse::default();
-        response.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
-        // Non-nullable before v7 (librdkafka rejects a null name).
-        response.protocol_name = Some(str_bytes(String::new()));
-        return response;
+    if let Some(code) = access.refusal(Operation::Read, Resource::Group(&request.group_id)) {
+        // The protocol name is non-nullable before v7 (librdkafka rejects a null one).
+        return JoinGroupResponse::default()
+            .with_error_code(code)
+            .with_protocol_name(Some(str_bytes(String::new())));
     }
     let req = JoinRequest {
         group_id: request.group_id.0.to_string(),

@@ -15,10 +15,8 @@ pub async fn handle(
     request: LeaveGroupRequest,
     version: i16,
 ) -> LeaveGroupResponse {
-    if !access.allows(Operation::Read, Resource::Group(&request.group_id)) {
-        let mut response = LeaveGroupResponse::default();
-        response.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
-        return response;
+    if let Some(code) = access.refusal(Operation::Read, Resource::Group(&request.group_id)) {
+        return LeaveGroupResponse::default().with_error_code(code);
     }
     let members = if version <= 2 {
         vec![(request.member_id.to_string(), None)]

@@ -98,6 +98,18 @@ impl Access<'_> {
         allowed
     }
 
+    /// Kafka's error code when `operation` on `resource` is refused (logged and counted as
+    /// [`Access::allows`] does): TOPIC_, GROUP_ or CLUSTER_AUTHORIZATION_FAILED.
+    pub fn refusal(&self, operation: Operation, resource: Resource<'_>) -> Option<i16> {
+        use kafka_protocol::error::ResponseError;
+        let code = match resource {
+            Resource::Topic(_) => ResponseError::TopicAuthorizationFailed,
+            Resource::Group(_) => ResponseError::GroupAuthorizationFailed,
+            Resource::Cluster => ResponseError::ClusterAuthorizationFailed,
+        };
+        (!self.allows(operation, resource)).then(|| code.code())
+    }
+
     /// The same check, silent: for leaving out of a list what the user may not see.
     pub fn can(&self, operation: Operation, resource: Resource<'_>) -> bool {
         self.broker.config.acls.allows(self.principal, operation, resource)
@@ -141,13 +153,6 @@ pub async fn handle(
         }
     }
     broker.metrics.request(request.header.request_api_key);
-    let principal = session.sasl.principal().unwrap_or(ANONYMOUS).to_string();
-    let access = Access {
-        broker,
-        principal: &principal,
-        peer,
-    };
-    let access = &access;
     // Kafka's request logger: RUST_LOG=broker::request=trace shows every request.
     tracing::trace!(target: "broker::request", %peer, api = request.header.request_api_key, version, correlation_id, "request");
     macro_rules! answer {
@@ -155,7 +160,36 @@ pub async fn handle(
             codec::encode_response(out, $key, version, correlation_id, &$body)?
         };
     }
-    match request.request {
+    // The SASL exchange changes the session; every other request only reads who it is.
+    let body = match request.request {
+        Request::SaslHandshake(r) => {
+            let mechanism = r.mechanism.to_string();
+            let (response, close) = sasl_handshake::handle(broker, session, r, version);
+            answer!(ApiKey::SaslHandshake, response);
+            if close {
+                return Err(HandleError::Authentication(format!(
+                    "SASL handshake for mechanism {mechanism:?} refused (enabled: {})",
+                    broker.config.sasl_mechanisms.join(", ")
+                )));
+            }
+            return Ok(());
+        }
+        Request::SaslAuthenticate(r) => {
+            let (response, failure) = sasl_authenticate::handle(broker, session, r);
+            answer!(ApiKey::SaslAuthenticate, response);
+            if let Some(failure) = failure {
+                return Err(HandleError::Authentication(failure));
+            }
+            return Ok(());
+        }
+        other => other,
+    };
+    let access = &Access {
+        broker,
+        principal: session.sasl.principal().unwrap_or(ANONYMOUS),
+        peer,
+    };
+    match body {
         Request::ApiVersions(_) => answer!(ApiKey::ApiVersions, api_versions::handle()),
         Request::Metadata(r) => answer!(
             ApiKey::Metadata,
@@ -217,23 +251,8 @@ pub async fn handle(
         ),
         Request::DeleteGroups(r) => answer!(ApiKey::DeleteGroups, delete_groups::handle(broker, access, r).await),
         Request::OffsetDelete(r) => answer!(ApiKey::OffsetDelete, offset_delete::handle(broker, access, r).await),
-        Request::SaslHandshake(r) => {
-            let mechanism = r.mechanism.to_string();
-            let (response, close) = sasl_handshake::handle(broker, session, r, version);
-            answer!(ApiKey::SaslHandshake, response);
-            if close {
-                return Err(HandleError::Authentication(format!(
-                    "SASL handshake for mechanism {mechanism:?} refused (enabled: {})",
-                    broker.config.sasl_mechanisms.join(", ")
-                )));
-            }
-        }
-        Request::SaslAuthenticate(r) => {
-            let (response, failure) = sasl_authenticate::handle(broker, session, r);
-            answer!(ApiKey::SaslAuthenticate, response);
-            if let Some(failure) = failure {
-                return Err(HandleError::Authentication(failure));
-            }
+        Request::SaslHandshake(_) | Request::SaslAuthenticate(_) => {
+            unreachable!("answered above, before the principal is borrowed")
         }
     }
     Ok(())

@@ -10,10 +10,8 @@ use crate::state::Broker;
 
 /// Deleting a group's offsets is for users with `admin`.
 pub async fn handle(broker: &Broker, access: &Access<'_>, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
-    if !access.allows(Operation::Alter, Resource::Group(&request.group_id)) {
-        let mut response = OffsetDeleteResponse::default();
-        response.error_code = ResponseError::GroupAuthorizationFailed.code();
-        return response;
+    if let Some(code) = access.refusal(Operation::Alter, Resource::Group(&request.group_id)) {
+        return OffsetDeleteResponse::default().with_error_code(code);
     }
     let partitions = request
         .topics

@@ -15,10 +15,8 @@ pub async fn handle(
     request: SyncGroupRequest,
     version: i16,
 ) -> SyncGroupResponse {
-    if !access.allows(Operation::Read, Resource::Group(&request.group_id)) {
-        let mut response = SyncGroupResponse::default();
-        response.error_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
-        return response;
+    if let Some(code) = access.refusal(Operation::Read, Resource::Group(&request.group_id)) {
+        return SyncGroupResponse::default().with_error_code(code);
     }
     let req = SyncRequest {
         group_id: request.group_id.0.to_string(),

@@ -482,34 +482,37 @@ fn now_ns() -> i64 {
 
 fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).context("malformed /proc stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Ok(ticks as f64 / hz)
+    let (_, seconds) = parse_stat(&stat).context("malformed /proc stat")?;
+    Ok(seconds)
 }
 
 /// CPU seconds of the broker's own threads in `sluice up` (named "sluice-broker"), from each
 /// thread's /proc stat. They never exit while it runs, so none of their time is lost.
 fn broker_cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let mut ticks = 0u64;
+    let mut seconds = 0.0;
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        // A thread may end between listing and reading.
         let Ok(stat) = std::fs::read_to_string(task?.path().join("stat")) else {
-            continue; // the thread ended between listing and reading
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             continue;
         };
-        if &stat[open + 1..close] != "sluice-broker" {
-            continue;
+        match parse_stat(&stat) {
+            Some(("sluice-broker", s)) => seconds += s,
+            Some(_) => {}
+            None => bail!("malformed /proc task stat"),
         }
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        ticks += fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
     }
+    Ok(seconds)
+}
+
+/// The command name and user + system CPU seconds of a /proc `stat` line.
+fn parse_stat(stat: &str) -> Option<(&str, f64)> {
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    // Fields after the parenthesised name; utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Ok(ticks as f64 / hz)
+    Some((stat.get(open + 1..close)?, ticks as f64 / hz))
 }
 
 /// (resident, peak resident) in MiB.

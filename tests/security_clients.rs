@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use support::free_port;
+use support::{free_port, scrape};
 
 /// (user, mechanism, password, environment variable the config reads it from).
 const USERS: [(&str, &str, &str, &str); 4] = [
@@ -99,21 +99,6 @@ fn stop(mut running: Running, what: &str) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn scrape(port: u16) -> String {
-    use std::io::Read;
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return String::new();
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    );
-    let mut body = String::new();
-    let _ = s.read_to_string(&mut body);
-    body
 }
 
 /// Waits for `done`; on timeout, fails with the last lines of every log.

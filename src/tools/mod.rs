@@ -40,6 +40,10 @@ pub struct Cluster {
         value_name = "FILE"
     )]
     command_config: Option<PathBuf>,
+    /// The client config once built (the properties file read and checked once): every client
+    /// the tool makes starts from it.
+    #[arg(skip)]
+    base: std::sync::OnceLock<ClientConfig>,
     /// What librdkafka last reported about the connection, to tell a refusal from silence.
     #[arg(skip)]
     failure: Arc<Mutex<Option<RDKafkaErrorCode>>>,
@@ -91,6 +95,9 @@ impl ProducerContext for ToolContext {
 impl Cluster {
     /// A client config for the cluster, failing fast and quietly when it is down.
     pub fn client_config(&self) -> anyhow::Result<ClientConfig> {
+        if let Some(c) = self.base.get() {
+            return Ok(c.clone());
+        }
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap_server)
             .set("socket.connection.setup.timeout.ms", "10000")
@@ -107,7 +114,7 @@ impl Cluster {
                 anyhow::bail!("{}: {key}: {description}", path.display());
             }
         }
-        Ok(c)
+        Ok(self.base.get_or_init(|| c).clone())
     }
 
     /// The context to create clients with, so [`Cluster::error`] learns why a request failed.

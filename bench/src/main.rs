@@ -9,6 +9,11 @@
 //! 3. produce 1 KB records, acks=1, six partitions
 //! 4. consume workload 1's topic from the beginning
 //! 5. produce→consume latency at a fixed rate (10,000 records/s by default)
+//!
+//! The clients run on mimalloc, which also serves librdkafka's C allocations: with glibc's
+//! malloc a single consumer stalls on an arena lock shared by librdkafka's fetch and poll
+//! threads, and the faster the broker answers, the more the two overlap (BENCHMARKS.md).
+//! Build with `--no-default-features` to measure with glibc's malloc.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -17,6 +22,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod secure;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The allocator of this process, which is the clients' (named under the table).
+const CLIENT_ALLOCATOR: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "glibc malloc"
+};
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -586,6 +602,7 @@ fn print_table(brokers: &[Broker], results: &[(&str, Vec<Result<Figures, String>
         println!("| {name} | {} | {ratio} | {} |", cells.join(" | "), cpu.join(" / "));
     }
     println!();
+    println!("clients' allocator: {CLIENT_ALLOCATOR}  ");
     for b in brokers {
         if let Some(rss) = b.peak_rss_mib() {
             println!("{} peak resident memory: {rss:.0} MiB  ", b.name);

@@ -560,10 +560,19 @@ fn main() -> anyhow::Result<()> {
                 let b = &brokers[i];
                 eprintln!("{name}: {} (round {}) …", b.name, round + 1);
                 // A broker failing one workload is a result to report, not a reason to stop.
-                per_broker[i].push(run(b, round).map_err(|e| {
+                let figures = run(b, round).map_err(|e| {
                     eprintln!("{name} on {}: {e:#}", b.name);
                     format!("failed: {e}")
-                }));
+                });
+                // Every round on stderr, so an outlying median can be told from a slow round.
+                if let Ok(f) = &figures {
+                    eprintln!(
+                        "  {}, broker CPU {:.2} µs/record",
+                        describe(f),
+                        f.broker_cpu_us_per_record
+                    );
+                }
+                per_broker[i].push(figures);
             }
         }
         results.push((name, per_broker.into_iter().map(median).collect()));

@@ -8,9 +8,18 @@ use super::{code, str_bytes, Access};
 use crate::auth::acl::{Operation, Resource};
 use crate::state::Broker;
 
-/// READ, DELETE and DESCRIBE (bits 3, 6, 8 of Kafka's `AclOperation`): what anyone may do to a
-/// group on a broker without authorization. (With grants the bits are not narrowed per user.)
-const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
+/// The group operations Kafka reports in `authorized_operations`, as bits of its
+/// `AclOperation` (READ 3, DELETE 6, DESCRIBE 8), and what each takes here: READ is joining and
+/// committing, DELETE is DeleteGroups and OffsetDelete.
+const GROUP_OPERATIONS: [(i32, Operation); 3] = [(3, Operation::Read), (6, Operation::Alter), (8, Operation::Describe)];
+
+/// The bit set of what the user may do to `group` (all three without authorization).
+fn authorized_operations(access: &Access<'_>, group: &str) -> i32 {
+    GROUP_OPERATIONS
+        .iter()
+        .filter(|(_, op)| access.can(*op, Resource::Group(group)))
+        .fold(0, |bits, (bit, _)| bits | 1 << bit)
+}
 
 /// A group the user may not describe is answered with GROUP_AUTHORIZATION_FAILED alone.
 pub async fn handle(
@@ -34,13 +43,13 @@ pub async fn handle(
     for g in broker.groups.describe(ids).await {
         let mut d = DescribedGroup::default();
         d.error_code = code(g.error);
+        if version >= 3 && request.include_authorized_operations {
+            d.authorized_operations = authorized_operations(access, &g.group_id);
+        }
         d.group_id = GroupId(str_bytes(g.group_id));
         d.group_state = str_bytes(g.state);
         d.protocol_type = str_bytes(g.protocol_type);
         d.protocol_data = str_bytes(g.protocol_data);
-        if version >= 3 && request.include_authorized_operations {
-            d.authorized_operations = GROUP_OPERATIONS;
-        }
         d.members = g
             .members
             .into_iter()

@@ -27,15 +27,23 @@ pub enum AppendError {
 pub enum Appended {
     /// Stored at these offsets.
     New(AppendInfo),
-    /// A producer retry of a batch already stored at `base_offset`.
-    Duplicate { base_offset: i64 },
+    /// A producer retry of a batch already stored at `base_offset..end_offset`.
+    Duplicate { base_offset: i64, end_offset: i64 },
 }
 
 impl Appended {
     pub fn base_offset(&self) -> i64 {
         match self {
             Appended::New(info) => info.base_offset,
-            Appended::Duplicate { base_offset } => *base_offset,
+            Appended::Duplicate { base_offset, .. } => *base_offset,
+        }
+    }
+
+    /// The offset after the batch's last record: what must be on disk before acks=all answers.
+    pub fn end_offset(&self) -> i64 {
+        match self {
+            Appended::New(info) => info.log_end_offset,
+            Appended::Duplicate { end_offset, .. } => *end_offset,
         }
     }
 }
@@ -113,7 +121,11 @@ impl Partition {
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(b) = &idempotent {
             if let SequenceCheck::Duplicate { base_offset } = state.producers.check(b).map_err(AppendError::Sequence)? {
-                return Ok(Appended::Duplicate { base_offset });
+                let end_offset = base_offset + i64::from(header.last_offset_delta) + 1;
+                return Ok(Appended::Duplicate {
+                    base_offset,
+                    end_offset,
+                });
             }
         }
         let info = state.log.append(batch, now_ms)?;

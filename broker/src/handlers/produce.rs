@@ -3,7 +3,8 @@
 //! Batches are stored as the producer sent them (never decompressed or re-encoded); only the base
 //! offset (outside the CRC) is stamped, plus, for LogAppendTime topics, the timestamp bit and
 //! max timestamp, which the CRC covers and so is recomputed. With `acks=all` the answer waits
-//! for an fsync that covers the batch; concurrent producers share fsyncs (`Partition::sync_to`).
+//! for an fsync that covers the batch (or, for a producer's retry, the batch first stored);
+//! concurrent producers share fsyncs (`Partition::sync_to`).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
@@ -12,7 +13,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use super::{now_ms, str_bytes, Access};
 use crate::auth::acl::{Operation, Resource};
 use crate::group::OFFSETS_TOPIC;
-use crate::log::{crc_ok, BatchHeader};
+use crate::log::{count_records, crc_ok, BatchHeader};
 use crate::partition::{AppendError, Appended, PartitionRef};
 use crate::state::Broker;
 use crate::topic_config::TopicConfig;
@@ -75,11 +76,13 @@ pub async fn handle(broker: &Broker, access: &Access<'_>, request: ProduceReques
                     if version >= 5 {
                         r.log_start_offset = partition.offsets().0;
                     }
-                    if let Appended::New(info) = appended {
+                    if let Appended::New(_) = appended {
                         broker.notify_appended();
-                        if acks == -1 {
-                            to_sync.push((ti, pi, partition, info.log_end_offset));
-                        }
+                    }
+                    // A retried batch is answered like the first try: only once it is on disk,
+                    // which the first try may still be waiting for.
+                    if acks == -1 {
+                        to_sync.push((ti, pi, partition, appended.end_offset()));
                     }
                 }
                 Err((code, message)) => {
@@ -188,6 +191,18 @@ pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<
             "record count {} does not match last offset delta {}",
             header.record_count, header.last_offset_delta
         )));
+    }
+    // Kafka iterates every batch's records; an uncompressed one is walked here by its length
+    // prefixes, so a count that claims more (or fewer) records than the bytes hold cannot move
+    // the log end. Compressed batches are stored without decompressing (KAFKA-NOTES §4.2).
+    if header.compression() == 0 {
+        let held = count_records(&records[BATCH_HEADER_LEN..]).map_err(|e| invalid(format!("records: {}", e.0)))?;
+        if held != header.record_count as u64 {
+            return Err(invalid(format!(
+                "record count {} but the batch holds {held} records",
+                header.record_count
+            )));
+        }
     }
     if header.is_control() || header.is_transactional() {
         return Err(invalid("transactional and control batches are not supported".into()));

@@ -69,4 +69,5 @@ pub use config::{
 };
 pub use error::LogError;
 pub use partition::{AppendInfo, PartitionLog, ReadResult};
+pub use records::{count_records, MalformedRecords};
 pub use recovery::RecoveryReport;

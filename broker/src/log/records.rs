@@ -1,5 +1,6 @@
-//! Just enough of the v2 record encoding to find a record by timestamp inside an uncompressed
-//! batch (ListOffsets by time). Everything else about records belongs to the clients.
+//! Just enough of the v2 record encoding to count the records of an uncompressed batch (Produce
+//! checks the header's count against them) and to find a record by timestamp inside one
+//! (ListOffsets by time). Everything else about records belongs to the clients.
 //!
 //! ```text
 //! record: varint length, i8 attributes, varlong timestampDelta, varint offsetDelta, ...rest
@@ -10,7 +11,7 @@ use super::batch::{BatchHeader, HEADER_LEN};
 
 /// The records of a batch do not decode; `.0` says where it went wrong.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct MalformedRecords(pub &'static str);
+pub struct MalformedRecords(pub &'static str);
 
 /// The (offset, timestamp) of the first record of `batch` whose timestamp is >= `ts`, walking
 /// the uncompressed records one by one. Only each record's prefix is decoded; its length skips
@@ -41,6 +42,24 @@ pub(crate) fn first_record_at_or_after(
         }
     }
     Ok(None)
+}
+
+/// How many records `records` (the bytes after a batch header) holds, by walking their length
+/// prefixes; each must be positive and end inside `records`, and the last must end at its end.
+pub fn count_records(mut records: &[u8]) -> Result<u64, MalformedRecords> {
+    let mut count = 0;
+    while !records.is_empty() {
+        let len = read_varint(&mut records)?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l > 0)
+            .ok_or(MalformedRecords("record length not positive"))?;
+        records = records
+            .get(len..)
+            .ok_or(MalformedRecords("record length past end of batch"))?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// Reads one zigzag varint of up to 64 bits and advances `buf` past it.
@@ -92,5 +111,20 @@ mod tests {
             let r = first_record_at_or_after(&b[..cut], &h, i64::MAX);
             assert!(r.is_err() || r == Ok(None), "cut {cut}: {r:?}");
         }
+    }
+
+    #[test]
+    fn counts_records_and_refuses_framing_that_does_not_end_with_the_batch() {
+        let b = TestBatch::new(5, 0).value_len(20).build();
+        assert_eq!(count_records(&b[HEADER_LEN..]), Ok(5));
+        assert_eq!(count_records(&[]), Ok(0));
+        // Cut inside the last record: its length points past the end.
+        assert!(count_records(&b[HEADER_LEN..b.len() - 1]).is_err());
+        // A byte of garbage after the last record reads as a record of length 0.
+        let mut extra = b[HEADER_LEN..].to_vec();
+        extra.push(0);
+        assert!(count_records(&extra).is_err());
+        // A negative length.
+        assert!(count_records(&[0x01, 0xaa]).is_err());
     }
 }

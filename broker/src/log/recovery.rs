@@ -32,6 +32,8 @@ pub struct RecoveryReport {
     pub reason: Option<String>,
     /// Segments whose `.index` / `.timeindex` were missing or stale and were rewritten.
     pub indexes_rebuilt: usize,
+    /// Sealed segments that failed the quick check and were scanned batch by batch, and why.
+    pub rescanned: Vec<String>,
 }
 
 /// Opens every segment in `dir`, oldest first, repairing as described above: the sealed
@@ -49,7 +51,7 @@ pub(crate) fn recover(dir: &Path, interval: u32) -> Result<(Vec<Segment>, Segmen
                     segments.push(segment);
                     continue;
                 }
-                Err(why) => warn!(path = %segment.log_path.display(), %why, "rescanning segment"),
+                Err(why) => report.rescanned.push(format!("{}: {why}", segment.log_path.display())),
             }
         }
         let (mut cut, rebuilt) = scan(&mut segment, interval, &mut report)?;
@@ -64,7 +66,6 @@ pub(crate) fn recover(dir: &Path, interval: u32) -> Result<(Vec<Segment>, Segmen
         rebuild_indexes_if_stale(&mut segment, rebuilt, sealed, &mut report)?;
         segments.push(segment);
         if let Some(reason) = cut {
-            warn!(dir = %dir.display(), %reason, "log truncated");
             report.reason = Some(reason);
             for &later in &bases[i + 1..] {
                 report.truncated_bytes += delete_segment_files(dir, later)?;

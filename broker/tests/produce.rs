@@ -4,7 +4,6 @@
 
 mod common;
 
-use bytes::{BufMut, Bytes};
 use common::*;
 use kafka_protocol::messages::*;
 use tokio::net::TcpStream;
@@ -13,96 +12,6 @@ const NONE: i16 = 0;
 const CORRUPT_MESSAGE: i16 = 2;
 const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 const INVALID_RECORD: i16 = 87;
-
-fn put_varint(b: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        b.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    b.push(z as u8);
-}
-
-/// An uncompressed v2 batch of `values` as a producer sends it (base offset 0).
-fn batch(producer: Option<(i64, i16, i32)>, values: &[&[u8]]) -> Vec<u8> {
-    let mut records = Vec::new();
-    for (i, v) in values.iter().enumerate() {
-        let mut r = vec![0u8]; // attributes
-        put_varint(&mut r, 0); // timestamp delta
-        put_varint(&mut r, i as i64); // offset delta
-        put_varint(&mut r, -1); // null key
-        put_varint(&mut r, v.len() as i64);
-        r.extend_from_slice(v);
-        put_varint(&mut r, 0); // no headers
-        put_varint(&mut records, r.len() as i64);
-        records.extend_from_slice(&r);
-    }
-    let (id, epoch, sequence) = producer.unwrap_or((-1, -1, -1));
-    let mut b = Vec::new();
-    b.put_i64(0);
-    b.put_i32(0); // length, set by seal
-    b.put_i32(-1);
-    b.put_i8(2);
-    b.put_u32(0); // CRC, set by seal
-    b.put_i16(0);
-    b.put_i32(values.len() as i32 - 1);
-    b.put_i64(1_700_000_000_000);
-    b.put_i64(1_700_000_000_000);
-    b.put_i64(id);
-    b.put_i16(epoch);
-    b.put_i32(sequence);
-    b.put_i32(values.len() as i32);
-    b.extend_from_slice(&records);
-    seal(&mut b);
-    b
-}
-
-/// Sets the batch length and the CRC-32C (attributes to the end) for the bytes as they are.
-fn seal(b: &mut [u8]) {
-    let len = (b.len() - 12) as i32;
-    b[8..12].copy_from_slice(&len.to_be_bytes());
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-}
-
-/// Sets the header's record count and last offset delta, then reseals.
-fn claim_records(b: &mut [u8], count: i32) {
-    b[23..27].copy_from_slice(&(count - 1).to_be_bytes());
-    b[57..61].copy_from_slice(&count.to_be_bytes());
-    seal(b);
-}
-
-/// (error code, base offset) of a Produce of `records` to partition 0 of `topic`.
-async fn produce(s: &mut TcpStream, version: i16, topic: &str, acks: i16, records: Vec<u8>) -> (i16, i64) {
-    let mut p = produce_request::PartitionProduceData::default();
-    p.records = Some(Bytes::from(records));
-    let mut t = produce_request::TopicProduceData::default();
-    t.name = topic_name_owned(topic);
-    t.partition_data = vec![p];
-    let mut r = ProduceRequest::default();
-    r.acks = acks;
-    r.timeout_ms = 5_000;
-    r.topic_data = vec![t];
-    let resp: ProduceResponse = call(s, ApiKey::Produce, version, &r).await;
-    let p = &resp.responses[0].partition_responses[0];
-    (p.error_code, p.base_offset)
-}
-
-async fn log_end(s: &mut TcpStream, topic: &str) -> i64 {
-    let mut p = list_offsets_request::ListOffsetsPartition::default();
-    p.timestamp = -1;
-    let mut t = list_offsets_request::ListOffsetsTopic::default();
-    t.name = topic_name_owned(topic);
-    t.partitions = vec![p];
-    let mut r = ListOffsetsRequest::default();
-    r.topics = vec![t];
-    let resp: ListOffsetsResponse = call(s, ApiKey::ListOffsets, 7, &r).await;
-    resp.topics[0].partitions[0].offset
-}
-
-fn topic_name_owned(topic: &str) -> TopicName {
-    TopicName(kafka_protocol::protocol::StrBytes::from_string(topic.to_string()))
-}
 
 #[tokio::test]
 async fn every_advertised_produce_version_appends_at_the_log_end() {

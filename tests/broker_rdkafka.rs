@@ -322,7 +322,13 @@ async fn topic_admin_creates_grows_describes_and_deletes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_auto_creates_topics_with_num_partitions() {
-    let b = start_broker().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = broker::BrokerConfig::ephemeral(dir.path());
+    config.num_partitions = 3;
+    let b = TestBroker {
+        running: broker::start(config).await.expect("broker starts"),
+        _dir: dir,
+    };
     let producer = b.producer(&[]);
     producer
         .send(
@@ -335,7 +341,7 @@ async fn metadata_auto_creates_topics_with_num_partitions() {
         .consumer()
         .fetch_metadata(Some("auto-made"), Duration::from_secs(5))
         .unwrap();
-    assert_eq!(metadata.topics()[0].partitions().len(), 1);
+    assert_eq!(metadata.topics()[0].partitions().len(), 3);
     assert_eq!(metadata.brokers()[0].port() as u16, b.running.local_addr().port());
     b.running.shutdown().await;
 }

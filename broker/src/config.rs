@@ -776,6 +776,20 @@ mod tests {
         assert!(warnings
             .iter()
             .any(|w| w.contains("zookeeper.connect") && w.contains("ZooKeeper")));
+        let (_, warnings) = parse(
+            "default.replication.factor = 3
+offsets.topic.replication.factor = 3
+             transaction.state.log.replication.factor = 3
+",
+        )
+        .unwrap();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            warnings
+                .iter()
+                .all(|w| w.contains("replication factor is always 1 on one node")),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -23,7 +23,12 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
         for version in v.min_version..=v.max_version {
             match key {
                 ApiKey::ApiVersions => {
-                    let _: ApiVersionsResponse = call(&mut s, key, version, &ApiVersionsRequest::default()).await;
+                    let r: ApiVersionsResponse = call(&mut s, key, version, &ApiVersionsRequest::default()).await;
+                    assert_eq!(r.error_code, 0);
+                    assert_eq!(
+                        r.api_keys, versions.api_keys,
+                        "ApiVersions v{version} lists the same APIs"
+                    );
                 }
                 ApiKey::Metadata => {
                     let mut r = MetadataRequest::default();
@@ -302,10 +307,15 @@ async fn a_too_new_api_versions_gets_a_v0_answer_listing_what_is_supported() {
     let mut body = response(&mut s, ApiKey::ApiVersions, 0, 11).await;
     let resp = ApiVersionsResponse::decode(&mut body, 0).unwrap();
     assert_eq!(resp.error_code, 35, "UNSUPPORTED_VERSION");
+    // The full list, the same as a supported version gets.
+    let full: ApiVersionsResponse = call(&mut s, ApiKey::ApiVersions, 0, &ApiVersionsRequest::default()).await;
+    assert_eq!(full.error_code, 0);
+    assert_eq!(resp.api_keys, full.api_keys);
     assert!(resp
         .api_keys
         .iter()
         .any(|k| k.api_key == ApiKey::ApiVersions as i16 && k.max_version == 4));
+    assert!(resp.api_keys.len() >= 20, "{} APIs", resp.api_keys.len());
     broker.shutdown().await;
 }
 

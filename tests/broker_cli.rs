@@ -1,0 +1,93 @@
+//! `sluice broker` and its config file, through the real binary: a bad value or an unknown key
+//! stops start-up with the file, the key and what was expected; settings that mean nothing on one
+//! node are accepted with a one-line warning each.
+
+mod support;
+use support::free_port;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `sluice broker` on `config`; returns (exit success, stderr) once it exits.
+fn broker_with(config: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broker.toml");
+    std::fs::write(&file, config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "broker",
+            "--http-listen",
+            "",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .arg("--config")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_bad_value_or_an_unknown_key_stops_start_up_naming_file_key_and_what_was_expected() {
+    let (ok, err) = broker_with("num.partitions = 0\n");
+    assert!(!ok);
+    assert!(
+        err.contains("broker.toml") && err.contains("`num.partitions` expects an integer from 1"),
+        "{err}"
+    );
+    let (ok, err) = broker_with("log.retention.hours = \"a week\"\n");
+    assert!(!ok);
+    assert!(
+        err.contains("broker.toml") && err.contains("log.retention.hours"),
+        "{err}"
+    );
+    let (ok, err) = broker_with("num.partition = 3\n");
+    assert!(!ok);
+    assert!(err.contains("broker.toml: unknown setting `num.partition`"), "{err}");
+}
+
+#[test]
+fn single_node_meaningless_settings_are_accepted_with_one_warning_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broker.toml");
+    std::fs::write(
+        &file,
+        "zookeeper.connect = \"zk:2181\"\nbroker.id = 3\ndefault.replication.factor = 3\n",
+    )
+    .unwrap();
+    let log = dir.path().join("broker.log");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["broker", "--http-listen", "", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--config")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        assert!(Instant::now() < deadline, "broker did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    for key in ["zookeeper.connect", "broker.id", "default.replication.factor"] {
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains(key)).collect();
+        assert_eq!(lines.len(), 1, "{key}: {text}");
+        assert!(lines[0].contains("WARN"), "{}", lines[0]);
+    }
+}

@@ -50,6 +50,7 @@ pub struct PartitionStats {
     produced_bytes: AtomicU64,
     fetched_records: AtomicU64,
     fetched_bytes: AtomicU64,
+    fsyncs: AtomicU64,
 }
 
 impl PartitionStats {
@@ -64,6 +65,11 @@ impl PartitionStats {
     pub fn fetched(&self, batches: &[u8]) {
         self.fetched_records.fetch_add(records_in(batches), Ordering::Relaxed);
         self.fetched_bytes.fetch_add(batches.len() as u64, Ordering::Relaxed);
+    }
+
+    /// One fsync of the partition's log for acks=all producers.
+    pub fn fsynced(&self) {
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -276,6 +282,13 @@ const TOPIC_FAMILIES: &[(&str, &str, &[&str], bool)] = &[
         &["topic"],
         true,
     ),
+    // Kafka: kafka_log_logflushstats_logflushrateandtimems (a count of flushes).
+    (
+        "sluice_broker_log_fsyncs_total",
+        "Fsyncs acks=all producers waited for; each covers every batch appended before it (group commit)",
+        &["topic"],
+        true,
+    ),
     ("sluice_broker_partitions", "Partitions per topic", &["topic"], false),
     // Kafka: kafka_log_log_logendoffset{topic,partition}.
     (
@@ -324,19 +337,19 @@ impl Collector for TopicsCollector {
             return Vec::new();
         };
         // Fresh vectors per scrape: topics come and go, and a deleted one must disappear.
-        let counters: Vec<IntCounterVec> = TOPIC_FAMILIES[..4]
+        let counters: Vec<IntCounterVec> = TOPIC_FAMILIES[..5]
             .iter()
             .map(|(name, help, labels, _)| IntCounterVec::new(Opts::new(*name, *help), labels))
             .collect::<Result<_, _>>()
             .expect("topic family definitions are valid");
-        let gauges: Vec<IntGaugeVec> = TOPIC_FAMILIES[4..]
+        let gauges: Vec<IntGaugeVec> = TOPIC_FAMILIES[5..]
             .iter()
             .map(|(name, help, labels, _)| IntGaugeVec::new(Opts::new(*name, *help), labels))
             .collect::<Result<_, _>>()
             .expect("topic family definitions are valid");
         for topic in broker.topics.list() {
             let t = topic.name.as_str();
-            let mut sums = [0u64; 4];
+            let mut sums = [0u64; 5];
             for p in &topic.partitions {
                 let s = &p.stats;
                 for (sum, v) in sums.iter_mut().zip([
@@ -344,6 +357,7 @@ impl Collector for TopicsCollector {
                     &s.produced_bytes,
                     &s.fetched_records,
                     &s.fetched_bytes,
+                    &s.fsyncs,
                 ]) {
                     *sum += v.load(Ordering::Relaxed);
                 }

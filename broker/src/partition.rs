@@ -155,6 +155,7 @@ impl Partition {
                 path: self.dir.clone(),
                 source,
             })?;
+        self.stats.fsynced();
         *synced = end;
         Ok(())
     }

@@ -101,3 +101,70 @@ async fn batches_breaking_kafkas_rules_are_refused_and_move_nothing() {
     assert_eq!(log_end(&mut s, "rules").await, 2);
     broker.shutdown().await;
 }
+
+/// `sluice_broker_log_fsyncs_total{topic}` from the broker's /metrics.
+async fn fsyncs(broker: &broker::RunningBroker, topic: &str) -> u64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut http = TcpStream::connect(broker.http_addr().unwrap()).await.unwrap();
+    http.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = String::new();
+    http.read_to_string(&mut body).await.unwrap();
+    let series = format!("sluice_broker_log_fsyncs_total{{topic=\"{topic}\"}} ");
+    body.lines()
+        .find_map(|l| l.strip_prefix(series.as_str()))
+        .map_or(0, |v| v.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_all_is_answered_after_an_fsync_that_concurrent_producers_share() {
+    let (broker, _dir) = start().await;
+    broker.ensure_topic("quick", 1).unwrap();
+    broker.ensure_topic("durable", 1).unwrap();
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    assert_eq!(produce(&mut s, 9, "quick", 1, batch(None, &[b"a"])).await, (NONE, 0));
+    assert_eq!(fsyncs(&broker, "quick").await, 0, "acks=1 does not wait for the disk");
+    assert_eq!(produce(&mut s, 9, "durable", -1, batch(None, &[b"a"])).await, (NONE, 0));
+    assert_eq!(
+        fsyncs(&broker, "durable").await,
+        1,
+        "acks=all was answered after one fsync"
+    );
+
+    // Sixteen producers' acks=all requests, all sent before any answer is read.
+    let mut producers = Vec::new();
+    for _ in 0..16 {
+        producers.push(TcpStream::connect(broker.local_addr()).await.unwrap());
+    }
+    let mut request = ProduceRequest::default();
+    request.acks = -1;
+    request.timeout_ms = 5_000;
+    let mut t = produce_request::TopicProduceData::default();
+    t.name = topic_name_owned("durable");
+    let mut p = produce_request::PartitionProduceData::default();
+    p.records = Some(bytes::Bytes::from(batch(None, &[b"b"])));
+    t.partition_data = vec![p];
+    request.topic_data = vec![t];
+    for conn in &mut producers {
+        tokio::io::AsyncWriteExt::write_all(conn, &frame(ApiKey::Produce, 9, 7, &request))
+            .await
+            .unwrap();
+    }
+    let mut offsets = Vec::new();
+    for conn in &mut producers {
+        let mut body = response(conn, ApiKey::Produce, 9, 7).await;
+        let resp = <ProduceResponse as kafka_protocol::protocol::Decodable>::decode(&mut body, 9).unwrap();
+        let p = &resp.responses[0].partition_responses[0];
+        assert_eq!(p.error_code, NONE);
+        offsets.push(p.base_offset);
+    }
+    offsets.sort_unstable();
+    assert_eq!(offsets, (1..=16).collect::<Vec<i64>>());
+    let shared = fsyncs(&broker, "durable").await - 1;
+    // Typically 2 (the first request's, then one for all that arrived during it); fewer than
+    // 16 is what group commit promises.
+    assert!((1..16).contains(&shared), "16 acks=all requests took {shared} fsyncs");
+    eprintln!("16 concurrent acks=all requests were answered after {shared} fsyncs");
+    broker.shutdown().await;
+}

@@ -13,6 +13,18 @@ const CORRUPT_MESSAGE: i16 = 2;
 const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 const INVALID_RECORD: i16 = 87;
 
+/// `batch` with its records gzipped (attributes codec 1), resealed.
+fn gzipped(batch: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&batch[61..]).unwrap();
+    let mut b = batch[..61].to_vec();
+    b[21..23].copy_from_slice(&1i16.to_be_bytes());
+    b.extend_from_slice(&e.finish().unwrap());
+    seal(&mut b);
+    b
+}
+
 #[tokio::test]
 async fn every_advertised_produce_version_appends_at_the_log_end() {
     let (broker, _dir) = start().await;
@@ -95,10 +107,21 @@ async fn batches_breaking_kafkas_rules_are_refused_and_move_nothing() {
     trailing.push(0);
     seal(&mut trailing);
     assert_eq!(produce(&mut s, 9, "rules", 1, trailing).await.0, INVALID_RECORD);
+    // The same for a gzip batch: its records are counted through the decompressor.
+    for claim in [1, 3, i32::MAX] {
+        let mut lying = gzipped(&good);
+        claim_records(&mut lying, claim);
+        assert_eq!(
+            produce(&mut s, 9, "rules", 1, lying).await.0,
+            INVALID_RECORD,
+            "gzip claims {claim}"
+        );
+    }
 
     assert_eq!(log_end(&mut s, "rules").await, 0);
-    assert_eq!(produce(&mut s, 9, "rules", -1, good).await, (NONE, 0));
-    assert_eq!(log_end(&mut s, "rules").await, 2);
+    assert_eq!(produce(&mut s, 9, "rules", -1, good.clone()).await, (NONE, 0));
+    assert_eq!(produce(&mut s, 9, "rules", -1, gzipped(&good)).await, (NONE, 2));
+    assert_eq!(log_end(&mut s, "rules").await, 4);
     broker.shutdown().await;
 }
 

@@ -1,6 +1,7 @@
 //! Produce: check each partition's one record batch, append it, and answer per `acks`.
 //!
-//! Batches are stored as the producer sent them (never decompressed or re-encoded); only the base
+//! Batches are stored as the producer sent them (never re-encoded; a compressed one is read
+//! through a streaming decompressor only to count its records); only the base
 //! offset (outside the CRC) is stamped, plus, for LogAppendTime topics, the timestamp bit and
 //! max timestamp, which the CRC covers and so is recomputed. With `acks=all` the answer waits
 //! for an fsync that covers the batch (or, for a producer's retry, the batch first stored);
@@ -13,13 +14,17 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use super::{now_ms, str_bytes, Access};
 use crate::auth::acl::{Operation, Resource};
 use crate::group::OFFSETS_TOPIC;
-use crate::log::{count_records, crc_ok, BatchHeader};
+use crate::log::{count_compressed_records, count_records, crc_ok, BatchHeader};
 use crate::partition::{AppendError, Appended, PartitionRef};
 use crate::state::Broker;
 use crate::topic_config::TopicConfig;
 
 const BATCH_HEADER_LEN: usize = 61;
 const ZSTD: u8 = 4;
+/// The most a compressed batch may decompress to: far above what real records compress from
+/// (a ratio of 256 for a full 1 MiB batch), and a bound on the time a batch that inflates
+/// without end can take (KAFKA-NOTES §9.3).
+const MAX_DECOMPRESSED_BYTES: u64 = 256 << 20;
 
 type Refusal = (ResponseError, String);
 
@@ -147,7 +152,7 @@ fn append(
     Ok((partition.clone(), appended, append_time))
 }
 
-/// Kafka's checks on a client batch (KAFKA-NOTES §4.2), cheapest first, without decompressing.
+/// Kafka's checks on a client batch (KAFKA-NOTES §4.2), cheapest first; the records are counted last.
 pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<BatchHeader, Refusal> {
     let corrupt = |m: &str| (ResponseError::CorruptMessage, m.to_string());
     let invalid = |m: String| (ResponseError::InvalidRecord, m);
@@ -192,18 +197,6 @@ pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<
             header.record_count, header.last_offset_delta
         )));
     }
-    // Kafka iterates every batch's records; an uncompressed one is walked here by its length
-    // prefixes, so a count that claims more (or fewer) records than the bytes hold cannot move
-    // the log end. Compressed batches are stored without decompressing (KAFKA-NOTES §4.2).
-    if header.compression() == 0 {
-        let held = count_records(&records[BATCH_HEADER_LEN..]).map_err(|e| invalid(format!("records: {}", e.0)))?;
-        if held != header.record_count as u64 {
-            return Err(invalid(format!(
-                "record count {} but the batch holds {held} records",
-                header.record_count
-            )));
-        }
-    }
     if header.is_control() || header.is_transactional() {
         return Err(invalid("transactional and control batches are not supported".into()));
     }
@@ -219,6 +212,21 @@ pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<
     }
     if header.producer_id >= 0 && header.base_sequence < 0 {
         return Err(invalid("an idempotent batch needs a base sequence".into()));
+    }
+    // Kafka iterates every batch's records before storing it; here only their length prefixes
+    // are walked (through a streaming decompressor for a compressed batch), so a count that
+    // claims more or fewer records than the bytes hold cannot move the log end.
+    let body = &records[BATCH_HEADER_LEN..];
+    let held = match header.compression() {
+        0 => count_records(body),
+        codec => count_compressed_records(codec, body, MAX_DECOMPRESSED_BYTES),
+    }
+    .map_err(|e| invalid(format!("records: {}", e.0)))?;
+    if held != header.record_count as u64 {
+        return Err(invalid(format!(
+            "record count {} but the batch holds {held} records",
+            header.record_count
+        )));
     }
     Ok(header)
 }

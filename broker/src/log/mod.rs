@@ -47,6 +47,7 @@
 
 mod batch;
 mod cadence;
+mod compressed;
 mod config;
 mod error;
 mod index;
@@ -64,6 +65,7 @@ mod timestamp;
 mod test_batch;
 
 pub use batch::{crc_ok, BatchError, BatchHeader, HEADER_LEN};
+pub use compressed::count_compressed_records;
 pub use config::{
     LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS,
 };

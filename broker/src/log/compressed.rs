@@ -231,4 +231,26 @@ mod tests {
         assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
         assert!(count_compressed_records(4, &bomb, 1 << 20).is_err());
     }
+
+    proptest::proptest! {
+        /// Any bytes under any codec: an answer or an error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(codec in 0u8..8, data in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = count_compressed_records(codec, &data, 1 << 16);
+            let mut framed = XERIAL_MAGIC.to_vec();
+            framed.extend_from_slice(&[0; 8]);
+            framed.extend_from_slice(&data);
+            let _ = count_compressed_records(2, &framed, 1 << 16);
+        }
+
+        /// Valid streams with one byte changed and the end cut anywhere: never a panic.
+        #[test]
+        fn damaged_streams_never_panic(codec in 1u8..=4, at in proptest::num::usize::ANY, flip in 1u8..=255, cut in proptest::num::usize::ANY) {
+            let mut data = compress(codec, &records());
+            let i = at % data.len();
+            data[i] ^= flip;
+            data.truncate(data.len() - cut % data.len());
+            let _ = count_compressed_records(codec, &data, 1 << 16);
+        }
+    }
 }

@@ -64,6 +64,10 @@ struct Args {
     /// Records in the 1 KB six-partition workload.
     #[arg(long, default_value_t = 500_000)]
     large_records: u64,
+    /// librdkafka's `compression.codec` for the produce workloads (none, gzip, snappy, lz4,
+    /// zstd); the records are 'x' repeated, so they compress far better than real ones.
+    #[arg(long, default_value = "none")]
+    compression: String,
     /// Producer instances (one thread each) in the produce workloads; the same for every broker.
     #[arg(long, default_value_t = 1)]
     producers: u64,
@@ -253,6 +257,7 @@ struct ProduceLoad {
     size: usize,
     acks: &'static str,
     producers: u64,
+    compression: &'static str,
 }
 
 /// Produces `count` records of `size` bytes as fast as `producers` librdkafka producers, each on
@@ -298,6 +303,7 @@ fn produce_share(
         partitions,
         size,
         acks,
+        compression,
         ..
     } = load;
     let topic = topic.as_str();
@@ -307,7 +313,7 @@ fn produce_share(
         .set("batch.size", "1000000")
         .set("queue.buffering.max.messages", "2000000")
         .set("queue.buffering.max.kbytes", "2097151")
-        .set("compression.codec", "none")
+        .set("compression.codec", compression)
         .create_with_context(CountingContext(deliveries))?;
     let payload = vec![b'x'; size];
     for i in 0..count {
@@ -344,6 +350,7 @@ fn consume(broker: &Broker, topic: &str, count: u64, size: usize) -> anyhow::Res
             size,
             acks: "1",
             producers: 1,
+            compression: "none",
         },
     )?;
     let consumer: BaseConsumer = broker
@@ -489,6 +496,8 @@ fn workloads(args: &Args) -> Vec<Workload> {
     let (small, large) = (args.small_records, args.large_records);
     let (rate, secs) = (args.latency_rate, args.latency_seconds);
     let producers = args.producers;
+    // Leaked once so the workload closures stay Copy.
+    let compression: &'static str = Box::leak(args.compression.clone().into_boxed_str());
     let load = move |topic: String, partitions, count, size, acks| ProduceLoad {
         topic,
         partitions,
@@ -496,6 +505,7 @@ fn workloads(args: &Args) -> Vec<Workload> {
         size,
         acks,
         producers,
+        compression,
     };
     vec![
         (

@@ -17,6 +17,10 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
     let versions: ApiVersionsResponse = call(&mut s, ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
     assert_eq!(versions.error_code, 0);
     broker.ensure_topic("meta", 1).unwrap();
+    // One stored batch for every Fetch version to read back byte for byte.
+    broker.ensure_topic("fetched", 1).unwrap();
+    let stored = batch(None, &[b"first", b"second"]);
+    assert_eq!(produce_to(&mut s, 9, "fetched", 0, 1, stored.clone()).await, (0, 0));
     let mut checked = 0;
     for v in &versions.api_keys {
         let key = ApiKey::try_from(v.api_key).unwrap();
@@ -67,6 +71,11 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     r.topics = vec![t];
                     let resp: FetchResponse = call(&mut s, key, version, &r).await;
                     assert_eq!(resp.responses[0].partitions[0].records, Some(Bytes::new()));
+                    r.topics[0].topic = topic_name("fetched");
+                    let resp: FetchResponse = call(&mut s, key, version, &r).await;
+                    let p = &resp.responses[0].partitions[0];
+                    assert_eq!((p.error_code, p.high_watermark), (0, 2), "Fetch v{version}");
+                    assert_eq!(p.records.as_deref(), Some(&stored[..]), "Fetch v{version}");
                 }
                 ApiKey::ListOffsets => {
                     let mut r = ListOffsetsRequest::default();

@@ -7,6 +7,7 @@
 //! for an fsync that covers the batch (or, for a producer's retry, the batch first stored);
 //! concurrent producers share fsyncs (`Partition::sync_to`).
 
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
@@ -22,9 +23,14 @@ use crate::topic_config::TopicConfig;
 const BATCH_HEADER_LEN: usize = 61;
 const ZSTD: u8 = 4;
 /// The most a compressed batch may decompress to: far above what real records compress from
-/// (a ratio of 256 for a full 1 MiB batch), and a bound on the time a batch that inflates
+/// (a ratio of 64 for a full 1 MiB batch), and a bound on the time a batch that inflates
 /// without end can take (KAFKA-NOTES §9.3).
-const MAX_DECOMPRESSED_BYTES: u64 = 256 << 20;
+const MAX_DECOMPRESSED_BYTES: u64 = 64 << 20;
+
+/// Compressed batches being counted at once, each on a blocking thread: the async workers never
+/// decompress, and at most two decompressors' memory (64 MiB of records passes through 32 KiB
+/// pieces; a zstd window is up to 128 MiB) is in use.
+static DECOMPRESSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 type Refusal = (ResponseError, String);
 
@@ -71,7 +77,7 @@ pub async fn handle(broker: &Broker, access: &Access<'_>, request: ProduceReques
                         ResponseError::UnknownTopicOrPartition,
                         "no such topic or partition".into(),
                     )),
-                    Some((t, p)) => append(p, &t.config, data.records.as_deref(), version, now),
+                    Some((t, p)) => append(p, &t.config, data.records, version, now).await,
                 }
             };
             match outcome {
@@ -105,7 +111,8 @@ pub async fn handle(broker: &Broker, access: &Access<'_>, request: ProduceReques
     }
     for (ti, pi, partition, end) in to_sync {
         if let Err(e) = partition.sync_to(end).await {
-            tracing::error!(error = %e, "fsync failed; acks=all producers get KAFKA_STORAGE_ERROR");
+            // The partition logged the failure once; every later write is refused the same way.
+            tracing::debug!(error = %e, "acks=all answered with KAFKA_STORAGE_ERROR");
             let r = &mut response.responses[ti].partition_responses[pi];
             r.error_code = ResponseError::KafkaStorageError.code();
             r.base_offset = -1;
@@ -124,15 +131,18 @@ pub fn first_failure(response: &ProduceResponse) -> Option<String> {
     })
 }
 
-fn append(
+async fn append(
     partition: &PartitionRef,
     config: &TopicConfig,
-    records: Option<&[u8]>,
+    records: Option<Bytes>,
     version: i16,
     now: i64,
 ) -> Result<(PartitionRef, Appended, Option<i64>), Refusal> {
     let records = records.ok_or((ResponseError::InvalidRecord, "records are null".to_string()))?;
-    let header = validate(records, config.max_message_bytes, version)?;
+    let header = validate(&records, config.max_message_bytes, version)?;
+    if header.compression() != 0 {
+        check_compressed_count(&header, records.clone()).await?;
+    }
     // The frame is shared; the stored copy is the one place offsets are stamped.
     let mut batch = records.to_vec();
     let append_time = config.log_append_time.then(|| {
@@ -214,21 +224,43 @@ pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<
         return Err(invalid("an idempotent batch needs a base sequence".into()));
     }
     // Kafka iterates every batch's records before storing it; here only their length prefixes
-    // are walked (through a streaming decompressor for a compressed batch), so a count that
-    // claims more or fewer records than the bytes hold cannot move the log end.
-    let body = &records[BATCH_HEADER_LEN..];
-    let held = match header.compression() {
-        0 => count_records(body),
-        codec => count_compressed_records(codec, body, MAX_DECOMPRESSED_BYTES),
-    }
-    .map_err(|e| invalid(format!("records: {}", e.0)))?;
-    if held != header.record_count as u64 {
-        return Err(invalid(format!(
-            "record count {} but the batch holds {held} records",
-            header.record_count
-        )));
+    // are walked, so a count that claims more or fewer records than the bytes hold cannot move
+    // the log end. A compressed batch is counted by `check_compressed_count`.
+    if header.compression() == 0 {
+        let held = count_records(&records[BATCH_HEADER_LEN..]).map_err(|e| invalid(format!("records: {}", e.0)))?;
+        check_count(&header, held)?;
     }
     Ok(header)
+}
+
+fn check_count(header: &BatchHeader, held: u64) -> Result<(), Refusal> {
+    if held == header.record_count as u64 {
+        return Ok(());
+    }
+    Err((
+        ResponseError::InvalidRecord,
+        format!(
+            "record count {} but the batch holds {held} records",
+            header.record_count
+        ),
+    ))
+}
+
+/// Counts a compressed batch's records through its decompressor, on a blocking thread.
+async fn check_compressed_count(header: &BatchHeader, batch: Bytes) -> Result<(), Refusal> {
+    let invalid = |m: String| (ResponseError::InvalidRecord, m);
+    let _permit = DECOMPRESSING
+        .acquire()
+        .await
+        .map_err(|_| invalid("the broker is stopping".into()))?;
+    let codec = header.compression();
+    let held = tokio::task::spawn_blocking(move || {
+        count_compressed_records(codec, &batch[BATCH_HEADER_LEN..], MAX_DECOMPRESSED_BYTES)
+    })
+    .await
+    .map_err(|e| invalid(format!("records: counting failed: {e}")))?
+    .map_err(|e| invalid(format!("records: {}", e.0)))?;
+    check_count(header, held)
 }
 
 /// Marks a batch as LogAppendTime with `now` as its timestamp; both fields are under the CRC.

@@ -3,146 +3,101 @@
 //! what its compressed records really hold, or the count could claim offsets the bytes do not
 //! carry.
 //!
-//! The records are decompressed as a stream and only their length prefixes are read, so memory
-//! stays constant; at most `limit` decompressed bytes are read, so a small batch that inflates
-//! without end costs bounded time (KAFKA-NOTES §9.3: the protocol crate's decoders have no bound).
+//! The records are decompressed 32 KiB at a time and only their length prefixes are read
+//! ([`RecordWalk`]); at most `limit` decompressed bytes are read, so a small batch that inflates
+//! without end costs bounded time (KAFKA-NOTES §9.3: the protocol crate's decoders have no
+//! bound). A raw snappy block is decompressed whole, after its announced size is checked against
+//! both `limit` and what its compressed bytes can expand to.
 //!
 //! Kafka's codecs (attributes bits 0–2): 1 gzip, 2 snappy (raw, or Java's xerial framing: a
 //! 16-byte header, then blocks each prefixed with its big-endian u32 length), 3 LZ4 frames,
 //! 4 zstd.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 
-use super::records::MalformedRecords;
+use super::records::{MalformedRecords, RecordWalk};
 
 const XERIAL_MAGIC: &[u8; 8] = b"\x82SNAPPY\x00";
 const XERIAL_HEADER_LEN: usize = 16;
+/// Snappy's densest element, a 3-byte copy of 64 bytes, expands 21⅓ times.
+const SNAPPY_MAX_EXPANSION: u64 = 22;
+const TOO_LARGE: MalformedRecords = MalformedRecords("records decompress to more than the limit");
 
 /// How many records the compressed `data` (the bytes after a batch header) holds under `codec`.
 /// Stops with an error once more than `limit` bytes have been decompressed.
 pub fn count_compressed_records(codec: u8, data: &[u8], limit: u64) -> Result<u64, MalformedRecords> {
+    let mut walk = RecordWalk::default();
     match codec {
-        1 => count_stream(flate2::read::GzDecoder::new(data), limit),
+        // Java reads concatenated gzip members as one stream; so does this.
+        1 => walk_stream(flate2::read::MultiGzDecoder::new(data), limit, &mut walk)?,
         2 if data.starts_with(XERIAL_MAGIC) => {
-            let blocks = data
+            let mut blocks = data
                 .get(XERIAL_HEADER_LEN..)
                 .ok_or(MalformedRecords("short snappy header"))?;
-            count_stream(XerialBlocks::new(blocks, limit), limit)
+            let (mut budget, mut block) = (limit, Vec::new());
+            while !blocks.is_empty() {
+                let (len, after) = blocks
+                    .split_first_chunk::<4>()
+                    .ok_or(MalformedRecords("bad xerial snappy block"))?;
+                let len = u32::from_be_bytes(*len) as usize;
+                let compressed = after.get(..len).ok_or(MalformedRecords("bad xerial snappy block"))?;
+                blocks = &after[len..];
+                snappy_block(compressed, budget, &mut block)?;
+                budget -= block.len() as u64;
+                walk.feed(&block)?;
+            }
         }
         2 => {
-            let raw = snappy_block(data, limit)?;
-            count_stream(&raw[..], limit)
+            let mut block = Vec::new();
+            snappy_block(data, limit, &mut block)?;
+            walk.feed(&block)?;
         }
-        3 => count_stream(lz4_flex::frame::FrameDecoder::new(data), limit),
+        3 => walk_stream(lz4_flex::frame::FrameDecoder::new(data), limit, &mut walk)?,
         4 => {
             let decoder = zstd::stream::read::Decoder::with_buffer(data)
                 .map_err(|_| MalformedRecords("zstd decoder could not start"))?;
-            count_stream(decoder, limit)
+            walk_stream(decoder, limit, &mut walk)?
         }
-        _ => Err(MalformedRecords("unknown compression codec")),
+        _ => return Err(MalformedRecords("unknown compression codec")),
     }
+    walk.finish()
 }
 
-/// Walks the record length prefixes of an uncompressed record stream.
-fn count_stream(stream: impl Read, limit: u64) -> Result<u64, MalformedRecords> {
-    // One more byte than the limit is read, to tell "exactly the limit" from "more".
-    let mut stream = BufReader::with_capacity(32 * 1024, stream.take(limit.saturating_add(1)));
-    let mut count = 0u64;
-    let mut read = 0u64;
+/// Feeds everything `stream` decompresses to `walk`, 32 KiB at a time, up to `limit` bytes.
+fn walk_stream(mut stream: impl Read, limit: u64, walk: &mut RecordWalk) -> Result<(), MalformedRecords> {
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut total = 0u64;
     loop {
-        let at_end = stream
-            .fill_buf()
-            .map_err(|_| MalformedRecords("records do not decompress"))?
-            .is_empty();
-        if at_end {
-            return Ok(count);
+        let n = match stream.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(MalformedRecords("records do not decompress")),
+        };
+        total += n as u64;
+        if total > limit {
+            return Err(TOO_LARGE);
         }
-        let (len, prefix) = read_varint(&mut stream)?;
-        let len = u64::try_from(len)
-            .ok()
-            .filter(|&l| l > 0)
-            .ok_or(MalformedRecords("record length not positive"))?;
-        let skipped = io::copy(&mut (&mut stream).take(len), &mut io::sink())
-            .map_err(|_| MalformedRecords("records do not decompress"))?;
-        if skipped != len {
-            return Err(MalformedRecords("record length past end of batch"));
-        }
-        read += prefix + len;
-        if read > limit {
-            return Err(MalformedRecords("records decompress to more than the limit"));
-        }
-        count += 1;
+        walk.feed(&buf[..n])?;
     }
 }
 
-/// One zigzag varint of up to 64 bits, and how many bytes it took.
-fn read_varint(stream: &mut impl Read) -> Result<(i64, u64), MalformedRecords> {
-    let mut raw: u64 = 0;
-    for i in 0..10 {
-        let mut byte = [0u8];
-        stream
-            .read_exact(&mut byte)
-            .map_err(|_| MalformedRecords("truncated varint"))?;
-        raw |= u64::from(byte[0] & 0x7f) << (7 * i);
-        if byte[0] & 0x80 == 0 {
-            return Ok(((raw >> 1) as i64 ^ -((raw & 1) as i64), i + 1));
-        }
-    }
-    Err(MalformedRecords("overlong varint"))
-}
-
-/// One raw snappy block, decompressed; its announced length is checked against `limit` before
-/// anything is allocated.
-fn snappy_block(block: &[u8], limit: u64) -> Result<Vec<u8>, MalformedRecords> {
+/// Decompresses one raw snappy block into `out`. Its announced size is checked against `limit`
+/// and against what the block's bytes can expand to before anything is allocated.
+fn snappy_block(block: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), MalformedRecords> {
     let len = snap::raw::decompress_len(block).map_err(|_| MalformedRecords("bad snappy block"))?;
     if len as u64 > limit {
-        return Err(MalformedRecords("records decompress to more than the limit"));
+        return Err(TOO_LARGE);
     }
-    snap::raw::Decoder::new()
-        .decompress_vec(block)
-        .map_err(|_| MalformedRecords("bad snappy block"))
-}
-
-/// The concatenated contents of xerial-framed snappy blocks, one block at a time.
-struct XerialBlocks<'a> {
-    rest: &'a [u8],
-    block: Vec<u8>,
-    at: usize,
-    /// Decompressed bytes still allowed; a block beyond it is refused before it is allocated.
-    budget: u64,
-}
-
-impl<'a> XerialBlocks<'a> {
-    fn new(rest: &'a [u8], limit: u64) -> XerialBlocks<'a> {
-        XerialBlocks {
-            rest,
-            block: Vec::new(),
-            at: 0,
-            budget: limit.saturating_add(1),
-        }
+    if len as u64 > (block.len() as u64).saturating_mul(SNAPPY_MAX_EXPANSION) {
+        return Err(MalformedRecords("snappy block announces more than its bytes can hold"));
     }
-}
-
-impl Read for XerialBlocks<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.block.len() {
-            if self.rest.is_empty() {
-                return Ok(0);
-            }
-            let bad = || io::Error::new(io::ErrorKind::InvalidData, "bad xerial snappy block");
-            let (len, after) = self.rest.split_first_chunk::<4>().ok_or_else(bad)?;
-            let len = u32::from_be_bytes(*len) as usize;
-            let compressed = after.get(..len).ok_or_else(bad)?;
-            self.rest = &after[len..];
-            self.block = snappy_block(compressed, self.budget).map_err(|_| bad())?;
-            self.budget -= self.block.len() as u64;
-            self.at = 0;
-        }
-        let n = out.len().min(self.block.len() - self.at);
-        out[..n].copy_from_slice(&self.block[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
+    out.resize(len, 0);
+    let n = snap::raw::Decoder::new()
+        .decompress(block, out)
+        .map_err(|_| MalformedRecords("bad snappy block"))?;
+    out.truncate(n);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -226,10 +181,14 @@ mod tests {
 
     #[test]
     fn a_small_batch_that_inflates_without_end_stops_at_the_limit() {
-        // 64 MiB of one record length prefix repeated: kilobytes compressed.
-        let bomb = compress(4, &vec![0x02; 64 << 20]);
+        // 70 MiB of the smallest possible record, repeated: kilobytes compressed.
+        let bomb = compress(4, &[0x0c, 0, 0, 0, 0, 0, 0].repeat(10 << 20));
         assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
-        assert!(count_compressed_records(4, &bomb, 1 << 20).is_err());
+        assert_eq!(count_compressed_records(4, &bomb, 1 << 20), Err(TOO_LARGE));
+        // A raw snappy block announcing 16 MiB in a few bytes is refused before any allocation.
+        let mut liar = vec![0x80, 0x80, 0x80, 0x08];
+        liar.extend_from_slice(&[0; 4]);
+        assert!(count_compressed_records(2, &liar, 1 << 30).is_err());
     }
 
     proptest::proptest! {

@@ -62,7 +62,7 @@ mod time_index;
 mod timestamp;
 
 #[cfg(test)]
-mod test_batch;
+pub(crate) mod test_batch;
 
 pub use batch::{crc_ok, BatchError, BatchHeader, HEADER_LEN};
 pub use compressed::count_compressed_records;
@@ -71,5 +71,5 @@ pub use config::{
 };
 pub use error::LogError;
 pub use partition::{AppendInfo, PartitionLog, ReadResult};
-pub use records::{count_records, MalformedRecords};
+pub use records::{count_records, MalformedRecords, RecordWalk};
 pub use recovery::RecoveryReport;

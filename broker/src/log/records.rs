@@ -44,22 +44,67 @@ pub(crate) fn first_record_at_or_after(
     Ok(None)
 }
 
+/// The smallest v2 record after its length prefix: attributes, timestamp delta, offset delta,
+/// key length, value length and header count, one byte each at least.
+const MIN_RECORD_LEN: u64 = 6;
+
 /// How many records `records` (the bytes after a batch header) holds, by walking their length
-/// prefixes; each must be positive and end inside `records`, and the last must end at its end.
-pub fn count_records(mut records: &[u8]) -> Result<u64, MalformedRecords> {
-    let mut count = 0;
-    while !records.is_empty() {
-        let len = read_varint(&mut records)?;
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&l| l > 0)
-            .ok_or(MalformedRecords("record length not positive"))?;
-        records = records
-            .get(len..)
-            .ok_or(MalformedRecords("record length past end of batch"))?;
-        count += 1;
+/// prefixes; each must be a possible record and end inside `records`, and the last must end at
+/// its end.
+pub fn count_records(records: &[u8]) -> Result<u64, MalformedRecords> {
+    let mut walk = RecordWalk::default();
+    walk.feed(records)?;
+    walk.finish()
+}
+
+/// Counts records from their length prefixes over bytes that arrive in pieces (a decompressor's
+/// output), carrying a prefix or a record cut between two pieces over to the next.
+#[derive(Debug, Default)]
+pub struct RecordWalk {
+    /// Bytes of the current record still to pass over.
+    skip: u64,
+    /// The length prefix read so far, and how many bits of it.
+    prefix: u64,
+    shift: u32,
+    count: u64,
+}
+
+impl RecordWalk {
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), MalformedRecords> {
+        while !bytes.is_empty() {
+            if self.skip > 0 {
+                let n = self.skip.min(bytes.len() as u64);
+                self.skip -= n;
+                bytes = &bytes[n as usize..];
+                continue;
+            }
+            let byte = bytes[0];
+            bytes = &bytes[1..];
+            if self.shift > 63 {
+                return Err(MalformedRecords("overlong varint"));
+            }
+            self.prefix |= u64::from(byte & 0x7f) << self.shift;
+            self.shift += 7;
+            if byte & 0x80 == 0 {
+                let len = (self.prefix >> 1) as i64 ^ -((self.prefix & 1) as i64);
+                (self.prefix, self.shift) = (0, 0);
+                self.skip = u64::try_from(len)
+                    .ok()
+                    .filter(|&l| l >= MIN_RECORD_LEN)
+                    .ok_or(MalformedRecords("record length below the smallest record"))?;
+                self.count += 1;
+            }
+        }
+        Ok(())
     }
-    Ok(count)
+
+    /// The records counted, once the bytes have ended exactly where a record does.
+    pub fn finish(&self) -> Result<u64, MalformedRecords> {
+        if self.skip > 0 || self.shift > 0 {
+            return Err(MalformedRecords("record length past end of batch"));
+        }
+        Ok(self.count)
+    }
 }
 
 /// Reads one zigzag varint of up to 64 bits and advances `buf` past it.
@@ -124,7 +169,16 @@ mod tests {
         let mut extra = b[HEADER_LEN..].to_vec();
         extra.push(0);
         assert!(count_records(&extra).is_err());
-        // A negative length.
+        // A negative length, and one shorter than any record.
         assert!(count_records(&[0x01, 0xaa]).is_err());
+        assert!(count_records(&[0x02, 0xaa]).is_err());
+        // Fed in pieces of every size, the count is the same.
+        for piece in 1..8 {
+            let mut walk = RecordWalk::default();
+            for chunk in b[HEADER_LEN..].chunks(piece) {
+                walk.feed(chunk).unwrap();
+            }
+            assert_eq!(walk.finish(), Ok(5), "pieces of {piece}");
+        }
     }
 }

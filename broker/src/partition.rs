@@ -59,6 +59,10 @@ pub struct Partition {
     state: RwLock<State>,
     /// The log end offset known to be on disk.
     synced: tokio::sync::Mutex<i64>,
+    /// An fsync failed: what the page cache holds may never reach the disk (Linux can mark the
+    /// pages clean after the error), so nothing more is acknowledged or appended until a restart
+    /// recovers the log from what is on disk. Kafka takes the log directory offline likewise.
+    failed: std::sync::atomic::AtomicBool,
     /// Records and bytes produced to and fetched from this partition, read at scrape time.
     pub stats: crate::metrics::PartitionStats,
 }
@@ -102,6 +106,7 @@ impl Partition {
                 dir: dir.to_path_buf(),
                 state,
                 synced: tokio::sync::Mutex::new(synced),
+                failed: Default::default(),
                 stats: Default::default(),
             },
             report,
@@ -118,6 +123,9 @@ impl Partition {
                 header.last_offset_delta,
             )
         });
+        if self.failed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(AppendError::Log(self.offline()));
+        }
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(b) = &idempotent {
             if let SequenceCheck::Duplicate { base_offset } = state.producers.check(b).map_err(AppendError::Sequence)? {
@@ -139,25 +147,43 @@ impl Partition {
     /// one fsync: whoever holds `synced` syncs all that was appended so far.
     pub async fn sync_to(&self, offset: i64) -> Result<(), LogError> {
         let mut synced = self.synced.lock().await;
+        if self.failed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(self.offline());
+        }
         if *synced >= offset {
             return Ok(());
         }
         let (file, end) = self.read_state(|s| s.log.sync_target());
-        tokio::task::spawn_blocking(move || file.sync_data())
-            .await
-            .map_err(|e| LogError::Io {
-                op: "fsync",
-                path: self.dir.clone(),
-                source: std::io::Error::other(e),
-            })?
-            .map_err(|source| LogError::Io {
-                op: "fsync",
-                path: self.dir.clone(),
-                source,
-            })?;
+        let result = match tokio::task::spawn_blocking(move || file.sync_data()).await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        };
+        if let Err(source) = result {
+            return Err(self.fsync_failed(source));
+        }
         self.stats.fsynced();
         *synced = end;
         Ok(())
+    }
+
+    /// Takes the partition out of service for writes (see `failed`) and logs why, once.
+    fn fsync_failed(&self, source: std::io::Error) -> LogError {
+        self.failed.store(true, std::sync::atomic::Ordering::Release);
+        tracing::error!(dir = %self.dir.display(), error = %source, "fsync failed: the partition takes no more writes until the broker restarts");
+        LogError::Io {
+            op: "fsync",
+            path: self.dir.clone(),
+            source,
+        }
+    }
+
+    /// The error every write gets once an fsync has failed.
+    fn offline(&self) -> LogError {
+        LogError::Io {
+            op: "fsync",
+            path: self.dir.clone(),
+            source: std::io::Error::other("an earlier fsync of this partition failed; restart the broker"),
+        }
     }
 
     pub fn read(&self, fetch_offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadResult, LogError> {
@@ -211,3 +237,35 @@ impl Partition {
 
 /// Shared handle used by the registry and the handlers.
 pub type PartitionRef = Arc<Partition>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::test_batch::TestBatch;
+
+    #[tokio::test]
+    async fn after_a_failed_fsync_nothing_more_is_appended_or_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = Partition::open(dir.path(), 0, LogConfig::default()).unwrap();
+        let append = |p: &Partition| {
+            let mut batch = TestBatch::new(2, 0).build();
+            let header = BatchHeader::parse(&batch).unwrap();
+            p.append(&mut batch, &header, 0)
+        };
+        let first = append(&p).unwrap();
+        p.sync_to(first.end_offset()).await.unwrap();
+        let second = append(&p).unwrap();
+        // What a failing disk reports; the pages may now be clean without being on disk.
+        let _ = p.fsync_failed(std::io::Error::other("EIO"));
+        assert!(
+            p.sync_to(second.end_offset()).await.is_err(),
+            "the batch is not acknowledged"
+        );
+        assert!(p.sync_to(first.end_offset()).await.is_err(), "nor anything else");
+        assert!(
+            matches!(append(&p), Err(AppendError::Log(_))),
+            "and nothing is appended"
+        );
+        assert_eq!(p.offsets().1, 4);
+    }
+}

@@ -137,22 +137,8 @@ impl RunningBroker {
 /// Opens the data directory (recovering every partition), binds every listener and starts serving.
 pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     let (topics, recovered) = Topics::open(&config.data_dir, config.log.clone())?;
-    // One line per partition says all that recovery did to it.
     for r in recovered {
-        let rep = &r.report;
-        let rescanned = rep.rescanned.join("; ");
-        match &rep.reason {
-            Some(reason) => tracing::warn!(
-                topic = %r.topic, partition = r.partition, truncated_bytes = rep.truncated_bytes,
-                log_end_offset = rep.log_end_offset, indexes_rebuilt = rep.indexes_rebuilt, %rescanned,
-                %reason, "recovered partition: truncated a torn or corrupt tail"
-            ),
-            None => tracing::info!(
-                topic = %r.topic, partition = r.partition, segments = rep.segments,
-                log_start_offset = rep.log_start_offset, log_end_offset = rep.log_end_offset,
-                indexes_rebuilt = rep.indexes_rebuilt, %rescanned, "recovered partition"
-            ),
-        }
+        r.report.log(&r.topic, r.partition);
     }
     let mut bound = Vec::with_capacity(config.listeners.len());
     let mut advertised = Vec::with_capacity(config.listeners.len());

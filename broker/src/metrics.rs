@@ -285,7 +285,7 @@ const TOPIC_FAMILIES: &[(&str, &str, &[&str], bool)] = &[
     // Kafka: kafka_log_logflushstats_logflushrateandtimems (a count of flushes).
     (
         "sluice_broker_log_fsyncs_total",
-        "Fsyncs acks=all producers waited for; each covers every batch appended before it (group commit)",
+        "Fsyncs acks=all producers and offset commits waited for; each covers every batch appended before it (group commit)",
         &["topic"],
         true,
     ),

@@ -258,8 +258,12 @@ impl Topics {
 
     fn with_partitions(&self, mut topic: Topic, count: i32) -> Result<Topic, TopicError> {
         for p in topic.partitions.len() as i32..count {
-            let (partition, _) = open_partition(&self.dir, &topic.name, p, &topic.config, &self.defaults)
+            let (partition, report) = open_partition(&self.dir, &topic.name, p, &topic.config, &self.defaults)
                 .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+            // A new partition over a directory left behind (a crash during DeleteTopics, say).
+            if report.repaired() {
+                report.log(&topic.name, p);
+            }
             topic.partitions.push(Arc::new(partition));
         }
         Ok(topic)

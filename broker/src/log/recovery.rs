@@ -36,6 +36,30 @@ pub struct RecoveryReport {
     pub rescanned: Vec<String>,
 }
 
+impl RecoveryReport {
+    /// Whether recovery had to change anything: cut the log, rescan a segment or rewrite indexes.
+    pub fn repaired(&self) -> bool {
+        self.reason.is_some() || self.indexes_rebuilt > 0 || !self.rescanned.is_empty()
+    }
+
+    /// One line says all that recovery did to a partition.
+    pub fn log(&self, topic: &str, partition: i32) {
+        let rescanned = self.rescanned.join("; ");
+        match &self.reason {
+            Some(reason) => tracing::warn!(
+                topic = %topic, partition, truncated_bytes = self.truncated_bytes, log_end_offset = self.log_end_offset,
+                indexes_rebuilt = self.indexes_rebuilt, %rescanned, %reason,
+                "recovered partition: truncated a torn or corrupt tail"
+            ),
+            None => tracing::info!(
+                topic = %topic, partition, segments = self.segments, log_start_offset = self.log_start_offset,
+                log_end_offset = self.log_end_offset, indexes_rebuilt = self.indexes_rebuilt, %rescanned,
+                "recovered partition"
+            ),
+        }
+    }
+}
+
 /// Opens every segment in `dir`, oldest first, repairing as described above: the sealed
 /// segments and the active (last) one. Creates segment 0 in an empty directory.
 pub(crate) fn recover(dir: &Path, interval: u32) -> Result<(Vec<Segment>, Segment, RecoveryReport), LogError> {

@@ -3,32 +3,45 @@
 //! node are accepted with a one-line warning each.
 
 mod support;
-use support::free_port;
+use support::{free_port, KillOnDrop};
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Runs `sluice broker` on `config`; returns (exit success, stderr) once it exits.
+/// Runs `sluice broker` on `config`; returns (exit success, stderr) once it exits, failing the
+/// test if it is still running after 20 s.
 fn broker_with(config: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broker.toml");
     std::fs::write(&file, config).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "broker",
-            "--http-listen",
-            "",
-            "--listen",
-            &format!("127.0.0.1:{}", free_port()),
-        ])
-        .arg("--config")
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::null())
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let log = dir.path().join("stderr");
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args([
+                "broker",
+                "--http-listen",
+                "",
+                "--listen",
+                &format!("127.0.0.1:{}", free_port()),
+            ])
+            .arg("--config")
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the broker started on {config:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.success(), std::fs::read_to_string(&log).unwrap())
 }
 
 #[test]
@@ -61,29 +74,30 @@ fn single_node_meaningless_settings_are_accepted_with_one_warning_line_each() {
     .unwrap();
     let log = dir.path().join("broker.log");
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["broker", "--http-listen", "", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--config")
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["broker", "--http-listen", "", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--config")
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
-            child.try_wait().unwrap().is_none(),
+            child.0.try_wait().unwrap().is_none(),
             "{}",
             std::fs::read_to_string(&log).unwrap()
         );
         assert!(Instant::now() < deadline, "broker did not start listening");
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     let text = std::fs::read_to_string(&log).unwrap();
     for key in ["zookeeper.connect", "broker.id", "default.replication.factor"] {
         let lines: Vec<&str> = text.lines().filter(|l| l.contains(key)).collect();

@@ -1,7 +1,7 @@
 //! Durability through the real binary: SIGKILL during acks=all produce, and clean restarts.
 
 mod support;
-use support::{free_port, spawn_broker};
+use support::{free_port, spawn_broker, KillOnDrop};
 
 use std::collections::HashMap;
 
@@ -235,7 +235,7 @@ async fn topics_configs_and_data_survive_a_clean_restart() {
 }
 
 /// `sluice broker` at RUST_LOG=info with its stderr in `log`.
-fn spawn_broker_logging(port: u16, data_dir: &Path, log: &Path) -> std::process::Child {
+fn spawn_broker_logging(port: u16, data_dir: &Path, log: &Path) -> KillOnDrop {
     let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["broker", "--config", "/dev/null", "--http-listen", ""])
         .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
@@ -250,7 +250,7 @@ fn spawn_broker_logging(port: u16, data_dir: &Path, log: &Path) -> std::process:
         assert!(Instant::now() < deadline, "broker did not start listening");
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    KillOnDrop(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,7 +259,7 @@ async fn recovery_says_in_one_line_per_partition_what_it_did() {
     let data = dir.path().join("data");
     let port = free_port();
     let bootstrap = format!("127.0.0.1:{port}");
-    let mut child = spawn_broker_logging(port, &data, &dir.path().join("first.log"));
+    let child = spawn_broker_logging(port, &data, &dir.path().join("first.log"));
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .create()
@@ -275,15 +275,14 @@ async fn recovery_says_in_one_line_per_partition_what_it_did() {
         let record = FutureRecord::to("torn").partition(i % 2).key("k").payload("v");
         producer.send(record, Duration::from_secs(10)).await.unwrap();
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    // A torn write: half a batch header's worth of garbage after partition 0's last batch.
+    drop(child); // SIGKILL
+                 // A torn write: half a batch header's worth of garbage after partition 0's last batch.
     let segment = data.join("torn-0").join("00000000000000000000.log");
     let mut file = std::fs::OpenOptions::new().append(true).open(&segment).unwrap();
     std::io::Write::write_all(&mut file, &[0xab; 30]).unwrap();
 
     let log = dir.path().join("second.log");
-    let mut child = spawn_broker_logging(port, &data, &log);
+    let _child = spawn_broker_logging(port, &data, &log);
     let text = std::fs::read_to_string(&log).unwrap();
     let lines = |partition: &str| -> Vec<&str> {
         text.lines()
@@ -312,6 +311,4 @@ async fn recovery_says_in_one_line_per_partition_what_it_did() {
         read_all(&bootstrap, "torn", 2).values().map(Vec::len).sum::<usize>(),
         50
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
 }

@@ -159,8 +159,8 @@ async fn a_fetch_waits_for_min_bytes_or_max_wait() {
 
     // One batch short of min_bytes: the fetch waits, and a second batch arriving completes it.
     let mut waiting = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let started = Instant::now();
     let fetch = tokio::spawn(async move {
-        let started = Instant::now();
         let r = request(&[("wait", 0)], 1 << 20, 1 << 20, 2 * size, 10_000);
         let resp: FetchResponse = call(&mut waiting, ApiKey::Fetch, 12, &r).await;
         (answered(&resp)[0].4, started.elapsed())

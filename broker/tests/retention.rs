@@ -36,10 +36,8 @@ async fn six_segments(check_interval: Duration) -> (broker::RunningBroker, tempf
         let value = [tag; 100];
         assert_eq!(produce(&mut s, 9, "kept", 1, batch(None, &[&value[..]; 10])).await.0, 0);
     }
-    assert_eq!(
-        (log_start(&mut s, "kept").await, log_end(&mut s, "kept").await),
-        (0, 60)
-    );
+    // Not the log start: with a short interval, retention may already have run.
+    assert_eq!(log_end(&mut s, "kept").await, 60);
     (broker, dir, s)
 }
 

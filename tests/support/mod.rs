@@ -57,3 +57,14 @@ pub fn scrape(port: u16) -> String {
         .map(|(_, body)| body.to_string())
         .unwrap_or_default()
 }
+
+/// A child process killed (SIGKILL) and reaped when dropped, so a failing test leaves no
+/// broker behind holding its port or the test's output pipe.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -6,19 +6,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use kafka_protocol::messages::*;
 use tokio::net::TcpStream;
 
 async fn log_start(s: &mut TcpStream, topic: &str) -> i64 {
-    let mut p = list_offsets_request::ListOffsetsPartition::default();
-    p.timestamp = -2; // earliest
-    let mut t = list_offsets_request::ListOffsetsTopic::default();
-    t.name = topic_name_owned(topic);
-    t.partitions = vec![p];
-    let mut r = ListOffsetsRequest::default();
-    r.topics = vec![t];
-    let resp: ListOffsetsResponse = call(s, ApiKey::ListOffsets, 7, &r).await;
-    resp.topics[0].partitions[0].offset
+    list_offset(s, topic, -2).await
 }
 
 /// A broker whose segments hold one 10-record batch each and whose partitions keep about two

@@ -236,9 +236,15 @@ pub async fn produce_to(
     (p.error_code, p.base_offset)
 }
 
+/// The log end offset of partition 0 of `topic` (ListOffsets latest).
 pub async fn log_end(s: &mut TcpStream, topic: &str) -> i64 {
+    list_offset(s, topic, -1).await
+}
+
+/// ListOffsets v7 for partition 0 of `topic`: -1 latest, -2 earliest, or a timestamp.
+pub async fn list_offset(s: &mut TcpStream, topic: &str, timestamp: i64) -> i64 {
     let mut p = list_offsets_request::ListOffsetsPartition::default();
-    p.timestamp = -1;
+    p.timestamp = timestamp;
     let mut t = list_offsets_request::ListOffsetsTopic::default();
     t.name = topic_name_owned(topic);
     t.partitions = vec![p];

@@ -3,7 +3,7 @@
 //! node are accepted with a one-line warning each.
 
 mod support;
-use support::{free_port, KillOnDrop};
+use support::{free_port, spawn_broker_logging, KillOnDrop};
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,29 +74,14 @@ fn single_node_meaningless_settings_are_accepted_with_one_warning_line_each() {
     .unwrap();
     let log = dir.path().join("broker.log");
     let port = free_port();
-    let mut child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["broker", "--http-listen", "", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--config")
-            .arg(&file)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            child.0.try_wait().unwrap().is_none(),
-            "{}",
-            std::fs::read_to_string(&log).unwrap()
-        );
-        assert!(Instant::now() < deadline, "broker did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let stderr = std::fs::File::create(&log).unwrap().into();
+    let child = KillOnDrop(spawn_broker_logging(
+        port,
+        &dir.path().join("data"),
+        &file,
+        "warn",
+        stderr,
+    ));
     drop(child);
     let text = std::fs::read_to_string(&log).unwrap();
     for key in ["zookeeper.connect", "broker.id", "default.replication.factor"] {

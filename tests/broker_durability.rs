@@ -1,7 +1,7 @@
 //! Durability through the real binary: SIGKILL during acks=all produce, and clean restarts.
 
 mod support;
-use support::{free_port, spawn_broker, KillOnDrop};
+use support::{free_port, spawn_broker, spawn_broker_logging, KillOnDrop};
 
 use std::collections::HashMap;
 
@@ -235,22 +235,15 @@ async fn topics_configs_and_data_survive_a_clean_restart() {
 }
 
 /// `sluice broker` at RUST_LOG=info with its stderr in `log`.
-fn spawn_broker_logging(port: u16, data_dir: &Path, log: &Path) -> KillOnDrop {
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["broker", "--config", "/dev/null", "--http-listen", ""])
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    KillOnDrop(child)
+fn broker_logging_to(port: u16, data_dir: &Path, log: &Path) -> KillOnDrop {
+    let stderr = std::fs::File::create(log).unwrap().into();
+    KillOnDrop(spawn_broker_logging(
+        port,
+        data_dir,
+        Path::new("/dev/null"),
+        "info",
+        stderr,
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,7 +252,7 @@ async fn recovery_says_in_one_line_per_partition_what_it_did() {
     let data = dir.path().join("data");
     let port = free_port();
     let bootstrap = format!("127.0.0.1:{port}");
-    let child = spawn_broker_logging(port, &data, &dir.path().join("first.log"));
+    let child = broker_logging_to(port, &data, &dir.path().join("first.log"));
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .create()
@@ -282,7 +275,7 @@ async fn recovery_says_in_one_line_per_partition_what_it_did() {
     std::io::Write::write_all(&mut file, &[0xab; 30]).unwrap();
 
     let log = dir.path().join("second.log");
-    let _child = spawn_broker_logging(port, &data, &log);
+    let _child = broker_logging_to(port, &data, &log);
     let text = std::fs::read_to_string(&log).unwrap();
     let lines = |partition: &str| -> Vec<&str> {
         text.lines()

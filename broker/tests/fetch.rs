@@ -81,9 +81,7 @@ fn whole_batches(records: &Bytes) -> usize {
 
 #[tokio::test]
 async fn limits_are_kept_and_every_requested_partition_is_answered() {
-    let (broker, _dir) = start().await;
-    broker.ensure_topic("limits", 2).unwrap();
-    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let (broker, _dir, mut s) = start_with_topic("limits", 2).await;
     for partition in 0..2 {
         for tag in 0..3 {
             assert_eq!(
@@ -144,9 +142,7 @@ async fn limits_are_kept_and_every_requested_partition_is_answered() {
 
 #[tokio::test]
 async fn a_fetch_waits_for_min_bytes_or_max_wait() {
-    let (broker, _dir) = start().await;
-    broker.ensure_topic("wait", 1).unwrap();
-    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let (broker, _dir, mut s) = start_with_topic("wait", 1).await;
     let size = hundred_byte_batch(0).len() as i32;
     assert_eq!(produce(&mut s, 9, "wait", 1, hundred_byte_batch(1)).await.0, 0);
 

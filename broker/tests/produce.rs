@@ -27,9 +27,7 @@ fn gzipped(batch: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn every_advertised_produce_version_appends_at_the_log_end() {
-    let (broker, _dir) = start().await;
-    broker.ensure_topic("versions", 1).unwrap();
-    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let (broker, _dir, mut s) = start_with_topic("versions", 1).await;
     let mut expected = 0;
     for version in 3..=9 {
         let values: Vec<Vec<u8>> = (0..=version).map(|i| format!("v{version}-{i}").into_bytes()).collect();
@@ -49,9 +47,7 @@ async fn every_advertised_produce_version_appends_at_the_log_end() {
 
 #[tokio::test]
 async fn an_idempotent_retry_gets_its_first_offset_and_a_gap_gets_out_of_order_sequence() {
-    let (broker, _dir) = start().await;
-    broker.ensure_topic("idem", 1).unwrap();
-    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let (broker, _dir, mut s) = start_with_topic("idem", 1).await;
     let mut init = InitProducerIdRequest::default();
     init.transactional_id = None;
     init.producer_id = ProducerId(-1);
@@ -79,9 +75,7 @@ async fn an_idempotent_retry_gets_its_first_offset_and_a_gap_gets_out_of_order_s
 
 #[tokio::test]
 async fn batches_breaking_kafkas_rules_are_refused_and_move_nothing() {
-    let (broker, _dir) = start().await;
-    broker.ensure_topic("rules", 1).unwrap();
-    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let (broker, _dir, mut s) = start_with_topic("rules", 1).await;
     let good = batch(None, &[b"one", b"two"]);
 
     let mut two_batches = good.clone();

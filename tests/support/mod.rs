@@ -20,19 +20,28 @@ pub fn free_port() -> u16 {
 /// `/dev/null` for Kafka's defaults); returns once it accepts connections. Its HTTP endpoint is
 /// off, so tests running side by side never fight over the default port 9644.
 pub fn spawn_broker(port: u16, data_dir: &Path, config: &Path) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    spawn_broker_logging(port, data_dir, config, "warn", Stdio::inherit())
+}
+
+/// [`spawn_broker`] at `RUST_LOG=rust_log` with its stderr sent to `stderr`. Fails the test if
+/// the broker exits before it listens.
+pub fn spawn_broker_logging(port: u16, data_dir: &Path, config: &Path, rust_log: &str, stderr: Stdio) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["broker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
         .arg("--config")
         .arg(config)
         .args(["--http-listen", ""])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", rust_log)
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("sluice binary runs");
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("broker exited with {status} before listening");
+        }
         assert!(Instant::now() < deadline, "broker did not start listening");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -16,6 +16,14 @@ pub async fn start() -> (broker::RunningBroker, tempfile::TempDir) {
     start_with(|_| {}).await
 }
 
+/// A broker with `topic` of `partitions` partitions, and a connection to it.
+pub async fn start_with_topic(topic: &str, partitions: i32) -> (broker::RunningBroker, tempfile::TempDir, TcpStream) {
+    let (broker, dir) = start().await;
+    broker.ensure_topic(topic, partitions).unwrap();
+    let s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    (broker, dir, s)
+}
+
 /// A broker on 127.0.0.1:0 over a temporary directory; `configure` adjusts the config first.
 pub async fn start_with(
     configure: impl FnOnce(&mut broker::BrokerConfig),

@@ -198,7 +198,7 @@ impl Topics {
         if self.read().contains_key(name) {
             return Err(TopicError::new(
                 ResponseError::TopicAlreadyExists,
-                format!("topic '{name}' already exists"),
+                format!("Topic '{name}' already exists."),
             ));
         }
         let topic = Topic {

@@ -2,6 +2,8 @@
 // Each test binary includes this module and uses a subset of it.
 #![allow(dead_code)]
 
+pub mod kafka;
+
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

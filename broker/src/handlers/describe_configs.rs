@@ -1,7 +1,9 @@
 //! DescribeConfigs for topics (resource type 2) and for this broker (type 4, name "0" or "").
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult};
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+};
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
 use super::{str_bytes, Access};
@@ -21,6 +23,7 @@ pub fn handle(
     version: i16,
 ) -> DescribeConfigsResponse {
     let mut response = DescribeConfigsResponse::default();
+    let synonyms = request.include_synonyms && version >= 1;
     for resource in request.resources {
         let mut r = DescribeConfigsResult::default();
         let entries = match resource.resource_type {
@@ -58,7 +61,7 @@ pub fn handle(
                 r.configs = entries
                     .into_iter()
                     .filter(|e| wanted.is_none_or(|keys| keys.iter().any(|k| k.as_str() == e.name)))
-                    .map(|e| describe(e, version))
+                    .map(|e| describe(e, version, synonyms))
                     .collect();
             }
             Err((code, message)) => {
@@ -73,8 +76,17 @@ pub fn handle(
     response
 }
 
-fn describe(e: ConfigEntry, version: i16) -> DescribeConfigsResourceResult {
+/// With `synonyms`, a value that was set anywhere lists itself as its first synonym, at the source
+/// that set it, as Kafka does (`kafka-configs --describe` prints that list); a default lists none.
+fn describe(e: ConfigEntry, version: i16, synonyms: bool) -> DescribeConfigsResourceResult {
     let mut c = DescribeConfigsResourceResult::default();
+    if synonyms && e.source != ConfigSource::Default {
+        let mut own = DescribeConfigsSynonym::default();
+        own.name = str_bytes(e.name);
+        own.value = Some(str_bytes(e.value.clone()));
+        own.source = e.source as i8;
+        c.synonyms.push(own);
+    }
     c.name = str_bytes(e.name);
     c.value = Some(str_bytes(e.value));
     c.config_source = e.source as i8;

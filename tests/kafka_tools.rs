@@ -548,3 +548,171 @@ fn kafkas_tools_work_against_the_bundled_broker_as_against_kafka() {
         failures.join("\n")
     );
 }
+
+/// `sluice <args>` → what it printed, normalised as Kafka's tools' output is.
+fn sluice_tool(args: &[&str]) -> Seen {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).output().unwrap();
+    Seen {
+        ok: out.status.success(),
+        stdout: normalise(&String::from_utf8_lossy(&out.stdout)),
+        stderr: normalise(&String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+fn kafka_tool_seen(tool: &str, args: &[&str]) -> Seen {
+    let out = kafka_tool(tool, args, None);
+    Seen {
+        ok: out.status.success(),
+        stdout: normalise(&String::from_utf8_lossy(&out.stdout)),
+        stderr: normalise(&String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+#[test]
+fn sluices_tools_print_what_kafkas_tools_print_against_kafka() {
+    let kafka = Kafka::start(1, &[]);
+    let bs = kafka.bootstrap.as_str();
+    let setup = |tool: &str, args: &[&str], stdin: Option<&str>| {
+        let mut full = vec!["--bootstrap-server", bs];
+        full.extend_from_slice(args);
+        support::kafka::kafka_tool_ok(tool, &full, stdin);
+    };
+    setup(
+        "kafka-topics",
+        &[
+            "--create",
+            "--topic",
+            "notes",
+            "--partitions",
+            "3",
+            "--config",
+            "retention.ms=60000",
+        ],
+        None,
+    );
+    setup(
+        "kafka-console-producer",
+        &["--topic", "notes", "--property", "parse.key=true"],
+        Some(RECORDS),
+    );
+    setup(
+        "kafka-console-consumer",
+        &[
+            "--topic",
+            "notes",
+            "--from-beginning",
+            "--max-messages",
+            "4",
+            "--group",
+            "readers",
+        ],
+        None,
+    );
+    // One more record, so some partition lags.
+    setup(
+        "kafka-console-producer",
+        &["--topic", "notes", "--property", "parse.key=true"],
+        Some("host-e\tx=1\n"),
+    );
+
+    let mut failures = Vec::new();
+    let mut compare = |what: &str, sluice_args: &[&str], kafka: (&str, &[&str]), sort: bool| {
+        let mut ours = sluice_tool(&[&sluice_args[..1], &["--bootstrap-server", bs], &sluice_args[1..]].concat());
+        let mut mine_args = vec!["--bootstrap-server", bs];
+        mine_args.extend_from_slice(kafka.1);
+        let mut theirs = kafka_tool_seen(kafka.0, &mine_args);
+        // librdkafka cannot learn eligible leader replicas (only DescribeTopicPartitions carries
+        // them), so sluice prints N/A where kafka-topics prints the (empty) list.
+        theirs.stdout = theirs
+            .stdout
+            .replace("Elr: \tLastKnownElr: ", "Elr: N/A\tLastKnownElr: N/A");
+        if sort {
+            ours.stdout = sorted(&ours.stdout);
+            theirs.stdout = sorted(&theirs.stdout);
+        }
+        eprintln!("--- {what}\nsluice: {ours:?}\nkafka:  {theirs:?}");
+        if ours != theirs {
+            failures.push(format!("{what}:\n  sluice: {ours:?}\n  kafka:  {theirs:?}"));
+        }
+    };
+    compare(
+        "topics --describe",
+        &["topics", "--describe", "--topic", "notes"],
+        ("kafka-topics", &["--describe", "--topic", "notes"]),
+        false,
+    );
+    compare(
+        "groups --list",
+        &["groups", "--list"],
+        ("kafka-consumer-groups", &["--list"]),
+        true,
+    );
+    compare(
+        "groups --describe (no members)",
+        &["groups", "--describe", "--group", "readers"],
+        ("kafka-consumer-groups", &["--describe", "--group", "readers"]),
+        false,
+    );
+    for target in [
+        &["--to-earliest"][..],
+        &["--to-latest"][..],
+        &["--to-offset", "1"][..],
+        &["--shift-by", "-1"][..],
+    ] {
+        let mut args = vec!["--reset-offsets", "--group", "readers", "--topic", "notes", "--dry-run"];
+        args.extend_from_slice(target);
+        let sluice_args = [&["groups"][..], &args].concat();
+        compare(
+            &format!("groups {args:?}"),
+            &sluice_args,
+            ("kafka-consumer-groups", &args),
+            true,
+        );
+    }
+    let one_partition = [
+        "--reset-offsets",
+        "--group",
+        "readers",
+        "--topic",
+        "notes:1",
+        "--to-earliest",
+        "--dry-run",
+    ];
+    compare(
+        "groups --reset-offsets --topic notes:1",
+        &[&["groups"][..], &one_partition].concat(),
+        ("kafka-consumer-groups", &one_partition),
+        true,
+    );
+
+    // A group with a live member: the same member id, host and client id from both tools.
+    let mut consumer = KillOnDrop(spawn_console_consumer(bs, "live"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !kafka_tool_seen(
+        "kafka-consumer-groups",
+        &["--bootstrap-server", bs, "--describe", "--group", "live", "--state"],
+    )
+    .stdout
+    .contains("Stable")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the console consumer never joined group 'live'"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    compare(
+        "groups --describe (a live member)",
+        &["groups", "--describe", "--group", "live"],
+        ("kafka-consumer-groups", &["--describe", "--group", "live"]),
+        false,
+    );
+    sigterm(&consumer.0);
+    let _ = consumer.0.wait();
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -8,13 +8,16 @@
 //!   with every substituted value kept out of error messages.
 //! - [`Properties`]: a Kafka client properties file (`--command-config`, `--consumer.config`),
 //!   as Kafka's command-line tools read it.
+//! - [`topic_ids`]: topics' ids (KIP-516), through librdkafka's DescribeTopics.
 
 mod config_file;
 mod env;
 mod properties;
 mod security;
+mod topic_ids;
 
 pub use config_file::{load_toml, parse_toml, ConfigError};
 pub use env::{expand_env, EnvError, Expanded};
 pub use properties::{Properties, PropertiesError};
 pub use security::{Protocol, Secret, Security, SecurityError};
+pub use topic_ids::{topic_ids, TopicIdsError};

@@ -244,10 +244,6 @@ fn describe(cluster: &Cluster, name: &str) -> anyhow::Result<()> {
             client.to_string(),
         ]);
     }
-    if group.members.is_empty() {
-        println!("\nConsumer group '{name}' has no active members.");
-    }
-    println!();
     let header = [
         "GROUP",
         "TOPIC",
@@ -259,22 +255,52 @@ fn describe(cluster: &Cluster, name: &str) -> anyhow::Result<()> {
         "HOST",
         "CLIENT-ID",
     ];
-    print_table(&header, &rows);
+    use Width::{AtLeast, Exactly, Last};
+    let widths = [
+        AtLeast(15),
+        AtLeast(15),
+        Exactly(10),
+        Exactly(15),
+        Exactly(15),
+        Exactly(15),
+        AtLeast(15),
+        AtLeast(15),
+        Last,
+    ];
+    print_table(&header, &widths, &rows);
+    // As kafka-consumer-groups does: the table on stdout, this remark on stderr.
+    if group.members.is_empty() {
+        eprintln!("\nConsumer group '{name}' has no active members.");
+    }
     Ok(())
 }
 
-/// Left-aligned columns, each as wide as its longest cell, one space apart (Kafka's layout).
-fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
+/// How wide kafka-consumer-groups pads a column: to a fixed width, or to at least a width and
+/// more for a longer value (names and ids). Values are never cut.
+#[derive(Clone, Copy)]
+enum Width {
+    Exactly(usize),
+    AtLeast(usize),
+    Last,
+}
+
+/// A table laid out byte for byte as kafka-consumer-groups prints it: a blank line, the header,
+/// the rows, left-aligned columns one space apart, the last column unpadded.
+fn print_table<const N: usize>(header: &[&str; N], widths: &[Width; N], rows: &[[String; N]]) {
+    let widths: Vec<usize> = widths
+        .iter()
+        .enumerate()
+        .map(|(i, w)| match *w {
+            Width::Exactly(n) => n,
+            Width::AtLeast(n) => rows.iter().map(|r| r[i].len()).fold(n, usize::max),
+            Width::Last => 0,
+        })
+        .collect();
     let line = |cells: Vec<&str>| {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", padded.join(" ").trim_end());
+        println!("{}", padded.join(" "));
     };
+    println!();
     line(header.to_vec());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
@@ -336,8 +362,12 @@ fn reset(args: &GroupsArgs, name: &str) -> anyhow::Result<()> {
             .commit(&new, CommitMode::Sync)
             .context("committing the new offsets")?;
     }
-    println!();
-    print_table(&["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"], &rows);
+    use Width::{AtLeast, Exactly};
+    print_table(
+        &["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"],
+        &[AtLeast(15), AtLeast(15), Exactly(10), Width::Last],
+        &rows,
+    );
     Ok(())
 }
 

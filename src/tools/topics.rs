@@ -115,40 +115,46 @@ fn partitions(t: &MetadataTopic) -> Vec<(i32, i32, Vec<i32>, Vec<i32>)> {
     p
 }
 
-fn ids(v: &[i32]) -> String {
+fn node_list(v: &[i32]) -> String {
     v.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
 
 async fn describe(args: &TopicsArgs) -> anyhow::Result<()> {
     let topics = metadata(&args.cluster, args.topic.as_deref())?;
     let admin = admin(&args.cluster)?;
+    let names: Vec<&str> = topics.iter().map(|t| t.0.as_str()).collect();
+    let ids = kafka_client::topic_ids(admin.inner(), &names, TIMEOUT)?;
     for (name, parts) in topics {
         if args.exclude_internal && name.starts_with("__") {
             continue;
         }
         let resource = ResourceSpecifier::Topic(&name);
         let described = admin.describe_configs([&resource], &options()).await?;
-        // Like Kafka, list only what was set for this topic, not every default.
+        // Like kafka-topics, list every config not at its default: set on the topic, or for
+        // the whole broker or cluster.
         let configs = match described.into_iter().next() {
             Some(Ok(r)) => r
                 .entries
                 .into_iter()
-                .filter(|e| e.source == ConfigSource::DynamicTopic)
+                .filter(|e| e.source != ConfigSource::Default)
                 .filter_map(|e| e.value.map(|v| format!("{}={v}", e.name)))
                 .collect::<Vec<_>>()
                 .join(","),
             _ => String::new(),
         };
         let replication = parts.first().map_or(0, |p| p.2.len());
+        let topic_id = ids.get(&name).map(|id| format!("TopicId: {id}\t")).unwrap_or_default();
         println!(
-            "Topic: {name}\tPartitionCount: {}\tReplicationFactor: {replication}\tConfigs: {configs}",
+            "Topic: {name}\t{topic_id}PartitionCount: {}\tReplicationFactor: {replication}\tConfigs: {configs}",
             parts.len()
         );
+        // Eligible leader replicas (KIP-966) come only with DescribeTopicPartitions, which
+        // librdkafka does not send; kafka-topics prints N/A when it has none either.
         for (id, leader, replicas, isr) in parts {
             println!(
-                "\tTopic: {name}\tPartition: {id}\tLeader: {leader}\tReplicas: {}\tIsr: {}",
-                ids(&replicas),
-                ids(&isr)
+                "\tTopic: {name}\tPartition: {id}\tLeader: {leader}\tReplicas: {}\tIsr: {}\tElr: N/A\tLastKnownElr: N/A",
+                node_list(&replicas),
+                node_list(&isr)
             );
         }
     }

@@ -4,7 +4,7 @@
 //! the agent during the outage, with a spool.
 
 mod support;
-use support::{free_port, spawn_broker};
+use support::{free_port, spawn_broker, terminate};
 
 use std::collections::BTreeMap;
 
@@ -30,26 +30,6 @@ fn spawn_agent(config: &Path) -> Child {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("sluice binary runs")
-}
-
-/// SIGTERM, as a service manager stops the agent, then wait for it to exit: within its 5 s
-/// shutdown grace and a little more, even while the broker is down.
-fn stop(child: &mut Child) {
-    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the agent did not exit within 15 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "agent exited with {status}");
 }
 
 /// (sequence number, sample time in ns) of every record in the topic, in log order.
@@ -131,7 +111,7 @@ async fn outage(restart_agent_with_spool: bool) {
     if restart_agent_with_spool {
         tokio::time::sleep(OUTAGE / 3).await;
         let t = Instant::now();
-        stop(&mut agent);
+        terminate(&mut agent, "the agent");
         agent = spawn_agent(&config);
         restart_gap = t.elapsed();
     }
@@ -139,7 +119,7 @@ async fn outage(restart_agent_with_spool: bool) {
     let mut broker = spawn_broker(port, &broker_dir, Path::new("/dev/null"));
     // Long enough for librdkafka to reconnect and the backlog to drain.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    stop(&mut agent);
+    terminate(&mut agent, "the agent");
 
     let records = tokio::task::spawn_blocking(move || read_all(&bootstrap, "metrics"))
         .await

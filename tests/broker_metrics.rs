@@ -1,6 +1,8 @@
 //! The broker's HTTP endpoint with a real client: librdkafka produces and consumes in a group,
 //! and `/metrics` shows exactly that much; `/health` answers while the broker accepts.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -8,6 +10,7 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use support::samples;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// GET `path`; (status code, body). The endpoint sends whole bodies with a content-length.
@@ -28,23 +31,11 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body.to_string())
 }
 
-/// Every sample of a scrape, `name{labels}` → value; panics on a line that is not
-/// `name{labels} value` or `name value` (comments aside).
+/// Every sample of a scrape, `name{labels}` → value.
 async fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
     let (status, body) = get(addr, "/metrics").await;
     assert_eq!(status, 200, "{body}");
-    let line_re =
-        regex::Regex::new(r#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? (\S+)$"#).unwrap();
-    let mut samples = BTreeMap::new();
-    for line in body.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let c = line_re
-            .captures(line)
-            .unwrap_or_else(|| panic!("not `name{{labels}} value`: {line}"));
-        let value: f64 = c[4].parse().unwrap_or_else(|_| panic!("bad value: {line}"));
-        let series = line.rsplit_once(' ').unwrap().0.to_string();
-        assert!(samples.insert(series, value).is_none(), "duplicate series: {line}");
-    }
-    samples
+    samples(&body)
 }
 
 fn value(samples: &BTreeMap<String, f64>, series: &str) -> f64 {

@@ -8,11 +8,11 @@ mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use support::{free_port, scrape};
+use support::{free_port, scrape, terminate, wait_for, KillOnDrop};
 
 /// (user, mechanism, password, environment variable the config reads it from).
 const USERS: [(&str, &str, &str, &str); 4] = [
@@ -57,20 +57,8 @@ fn sluice() -> Command {
     c
 }
 
-/// A running `sluice` process, killed if the test fails before stopping it.
-struct Running(Option<Child>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// Starts `sluice <args>` with debug logging to `log`.
-fn spawn(args: &[&str], log: &Path) -> Running {
+/// Starts `sluice <args>` with debug logging to `log`; killed if the test fails before stopping it.
+fn spawn(args: &[&str], log: &Path) -> KillOnDrop {
     let file = std::fs::File::create(log).unwrap();
     let child = sluice()
         .args(args)
@@ -79,47 +67,11 @@ fn spawn(args: &[&str], log: &Path) -> Running {
         .stderr(file)
         .spawn()
         .unwrap();
-    Running(Some(child))
+    KillOnDrop(child)
 }
 
-/// SIGTERM, then the exit status within 15 s.
-fn stop(mut running: Running, what: &str) {
-    let mut child = running.0.take().unwrap();
-    // SAFETY: kill(2) on a child we started and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{what} exited with {status} on SIGTERM");
-            return;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{what} did not stop within 15 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Waits for `done`; on timeout, fails with the last lines of every log.
-fn wait_for(what: &str, limit: Duration, logs: &[PathBuf], mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        if Instant::now() > deadline {
-            let mut tails = String::new();
-            for log in logs {
-                let text = std::fs::read_to_string(log).unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
-                tails += &format!(
-                    "--- {}\n{}\n",
-                    log.display(),
-                    lines[lines.len().saturating_sub(20)..].join("\n")
-                );
-            }
-            panic!("timed out waiting for {what}\n{tails}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+fn stop(mut running: KillOnDrop, what: &str) {
+    terminate(&mut running.0, what);
 }
 
 fn security_keys(ca: &Path, user: &str) -> String {

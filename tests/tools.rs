@@ -1,8 +1,12 @@
 //! `sluice topics`, `sluice produce` and `sluice consume` through the real binary against the
 //! bundled broker, output compared line by line with Kafka's tools' layout.
 
+mod support;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+
+use support::table_rows;
 
 fn sluice(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
@@ -278,17 +282,6 @@ async fn console_producer_and_consumer_round_trip_keys_and_values() {
         "{described}"
     );
     b.shutdown().await;
-}
-
-/// Rows of a `sluice groups` table, split on whitespace, header excluded.
-fn table_rows(out: &str, header: &str) -> Vec<Vec<String>> {
-    let first = header.split_whitespace().next().unwrap_or_default();
-    let mut lines = out.lines().skip_while(|l| !l.starts_with(first));
-    let head: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
-    assert_eq!(head, header.split_whitespace().collect::<Vec<_>>());
-    lines
-        .map(|l| l.split_whitespace().map(String::from).collect())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use support::free_port;
+use support::{free_port, wait_for};
 
 struct Ports {
     broker: u16,
@@ -77,14 +77,6 @@ fn http_get(port: u16, path: &str) -> String {
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
-}
-
-fn wait_for(what: &str, wait: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + wait;
-    while !check() {
-        assert!(Instant::now() < deadline, "{what} within {wait:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// SIGTERM, then the exit status and how long the stop took.
@@ -185,14 +177,22 @@ fn up_runs_the_pipeline_stops_on_sigterm_and_continues_where_it_left_off() {
 
     // Within 30 s: host samples in the file sink, the workers' group in the lag exporter and in
     // `sluice groups --describe`.
-    wait_for("cpu and mem samples in the file sink", Duration::from_secs(30), || {
-        lines_starting(&sink, "cpu,") > 0 && lines_starting(&sink, "mem,") > 0
-    });
+    wait_for(
+        "cpu and mem samples in the file sink",
+        Duration::from_secs(30),
+        &[dir.path().join("up1.log")],
+        || lines_starting(&sink, "cpu,") > 0 && lines_starting(&sink, "mem,") > 0,
+    );
     let to_samples = started.elapsed();
-    wait_for("records_lag_max of the workers' group", Duration::from_secs(30), || {
-        http_get(ports.exporter, "/metrics")
-            .contains("kafka_consumergroup_records_lag_max{group=\"sluice-workers-archive\",topic=\"metrics\"}")
-    });
+    wait_for(
+        "records_lag_max of the workers' group",
+        Duration::from_secs(30),
+        &[dir.path().join("up1.log")],
+        || {
+            http_get(ports.exporter, "/metrics")
+                .contains("kafka_consumergroup_records_lag_max{group=\"sluice-workers-archive\",topic=\"metrics\"}")
+        },
+    );
     let describe: Output = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([
             "groups",
@@ -253,9 +253,12 @@ fn up_runs_the_pipeline_stops_on_sigterm_and_continues_where_it_left_off() {
     // Again on the same data: the agent's sequence goes on from where it stopped.
     let before = lines_starting(&sink, "cpu,");
     let second = up(&config, &data, &dir.path().join("up2.log"));
-    wait_for("new samples after the restart", Duration::from_secs(30), || {
-        lines_starting(&sink, "cpu,") > before + 3
-    });
+    wait_for(
+        "new samples after the restart",
+        Duration::from_secs(30),
+        &[dir.path().join("up2.log")],
+        || lines_starting(&sink, "cpu,") > before + 3,
+    );
     let both = sequences(&bootstrap);
     let (status, took, _) = terminate(second);
     assert!(status.success(), "second run exit {status:?}");

@@ -4,8 +4,9 @@
 
 pub mod kafka;
 
+use std::collections::BTreeMap;
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -78,4 +79,76 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// SIGTERM, as a service manager stops a component, then its exit within 15 s (a component's
+/// shutdown grace, 5 s, and a little more, even while its cluster is down). Fails the test, after
+/// a SIGKILL, if it does not exit in time or exits with a failure.
+pub fn terminate(child: &mut Child, what: &str) {
+    // SAFETY: kill(2) on a child we started and have not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not exit within 15 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{what} exited with {status} on SIGTERM");
+}
+
+/// Polls `done` every 200 ms; after `limit`, fails the test naming `what`, with the last lines
+/// of every log in `logs` (the components' own account of why it never happened).
+pub fn wait_for(what: &str, limit: Duration, logs: &[PathBuf], mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        if Instant::now() > deadline {
+            let mut tails = String::new();
+            for log in logs {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                tails += &format!(
+                    "--- {}\n{}\n",
+                    log.display(),
+                    lines[lines.len().saturating_sub(20)..].join("\n")
+                );
+            }
+            panic!("timed out waiting for {what} ({limit:?})\n{tails}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Every sample of a Prometheus text exposition, `name{labels}` → value; panics on a line that
+/// is not `name{labels} value` or `name value` (comments aside), or on a series given twice.
+pub fn samples(body: &str) -> BTreeMap<String, f64> {
+    let line_re =
+        regex::Regex::new(r#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? (\S+)$"#).unwrap();
+    let mut samples = BTreeMap::new();
+    for line in body.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let c = line_re
+            .captures(line)
+            .unwrap_or_else(|| panic!("not `name{{labels}} value`: {line}"));
+        let value: f64 = c[4].parse().unwrap_or_else(|_| panic!("bad value: {line}"));
+        let series = line.rsplit_once(' ').unwrap().0.to_string();
+        assert!(samples.insert(series, value).is_none(), "duplicate series: {line}");
+    }
+    samples
+}
+
+/// Rows of a table as Kafka's tools print it (and `sluice groups`, which copies their layout),
+/// split on whitespace, header excluded; the header must be `header`.
+pub fn table_rows(out: &str, header: &str) -> Vec<Vec<String>> {
+    let first = header.split_whitespace().next().unwrap_or_default();
+    let mut lines = out.lines().skip_while(|l| !l.starts_with(first));
+    let head: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
+    assert_eq!(head, header.split_whitespace().collect::<Vec<_>>());
+    lines
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect()
 }

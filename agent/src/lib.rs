@@ -29,5 +29,4 @@ pub mod self_metrics;
 mod shared;
 
 pub use config::Config;
-pub use output::kafka_headers;
 pub use runner::{hostname, once, run, test, AgentError};

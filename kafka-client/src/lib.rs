@@ -8,16 +8,20 @@
 //!   with every substituted value kept out of error messages.
 //! - [`Properties`]: a Kafka client properties file (`--command-config`, `--consumer.config`),
 //!   as Kafka's command-line tools read it.
-//! - [`topic_ids`]: topics' ids (KIP-516), through librdkafka's DescribeTopics.
+//! - [`consumer_protocol`]: a classic group member's assignment, decoded.
+//! - [`librdkafka_log`]: librdkafka's log lines and errors at sluice's log levels.
+//! - [`native`]: the librdkafka calls rdkafka does not wrap (group offsets, topic ids, cached
+//!   watermarks), the one place with `unsafe`.
 
 mod config_file;
+pub mod consumer_protocol;
 mod env;
+pub mod librdkafka_log;
+pub mod native;
 mod properties;
 mod security;
-mod topic_ids;
 
 pub use config_file::{load_toml, parse_toml, ConfigError};
 pub use env::{expand_env, EnvError, Expanded};
 pub use properties::{Properties, PropertiesError};
 pub use security::{Protocol, Secret, Security, SecurityError};
-pub use topic_ids::{topic_ids, TopicIdsError};

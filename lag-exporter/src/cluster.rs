@@ -11,11 +11,10 @@ use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::{Config, Matcher};
-use crate::offsets::{self, Committed, OffsetsError};
+use kafka_client::native::{list_group_offsets, Committed, OffsetsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -71,20 +70,14 @@ pub struct ExporterContext;
 
 impl ClientContext for ExporterContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        match level {
-            RDKafkaLogLevel::Debug | RDKafkaLogLevel::Info | RDKafkaLogLevel::Notice => {
-                tracing::trace!(target: "librdkafka", "{fac} {message}")
-            }
-            _ => tracing::debug!(target: "librdkafka", "{fac} {message}"),
-        }
+        kafka_client::librdkafka_log::log(level, fac, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        match error.rdkafka_error_code() {
-            Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure) => {
-                tracing::debug!(target: "librdkafka", "{error}: {reason}")
-            }
-            _ => tracing::warn!(target: "librdkafka", "{error}: {reason}"),
+        if kafka_client::librdkafka_log::is_unreachable(&error) {
+            tracing::debug!(target: "librdkafka", "{error}: {reason}")
+        } else {
+            tracing::warn!(target: "librdkafka", "{error}: {reason}")
         }
     }
 }
@@ -204,7 +197,11 @@ impl Cluster {
                     .members()
                     .iter()
                     .filter_map(|m| m.assignment())
-                    .flat_map(assigned_topics)
+                    .flat_map(|a| {
+                        kafka_client::consumer_protocol::assignment(a)
+                            .into_iter()
+                            .map(|(topic, _)| topic)
+                    })
                     .collect(),
                 committed: Committed::new(),
             })
@@ -233,7 +230,7 @@ impl Cluster {
             let handles: Vec<_> = names
                 .chunks(chunk)
                 .zip(&self.admins)
-                .map(|(groups, admin)| s.spawn(move || offsets::list_group_offsets(admin, groups, timeout)))
+                .map(|(groups, admin)| s.spawn(move || list_group_offsets(admin.inner(), groups, timeout)))
                 .collect();
             handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
         });
@@ -349,52 +346,3 @@ impl Cluster {
 
 /// How far one pass reads forward in a partition to date several groups' offsets at once.
 const SPAN: i64 = 10_000;
-
-/// Topic names of a ConsumerProtocolAssignment: `i16 version, [i32 n]{string topic, [i32
-/// m]{i32 partition}}, bytes user_data`. A malformed one yields what was read so far.
-fn assigned_topics(mut b: &[u8]) -> Vec<String> {
-    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = (b.get(..n)?, b.get(n..)?);
-        *b = rest;
-        Some(head)
-    }
-    let mut out = Vec::new();
-    let _version = take(&mut b, 2);
-    let Some(n) = take(&mut b, 4).map(|x| i32::from_be_bytes([x[0], x[1], x[2], x[3]])) else {
-        return out;
-    };
-    for _ in 0..n.max(0) {
-        let Some(len) = take(&mut b, 2).map(|x| i16::from_be_bytes([x[0], x[1]])) else {
-            break;
-        };
-        let Some(name) = take(&mut b, len.max(0) as usize) else {
-            break;
-        };
-        out.push(String::from_utf8_lossy(name).into_owned());
-        let Some(m) = take(&mut b, 4).map(|x| i32::from_be_bytes([x[0], x[1], x[2], x[3]])) else {
-            break;
-        };
-        if take(&mut b, 4 * m.max(0) as usize).is_none() {
-            break;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn assignment_topics_are_decoded() {
-        let mut b = vec![0, 1, 0, 0, 0, 2];
-        for (t, ps) in [("metrics", vec![0i32, 3]), ("dlq", vec![1])] {
-            b.extend((t.len() as i16).to_be_bytes());
-            b.extend(t.as_bytes());
-            b.extend((ps.len() as i32).to_be_bytes());
-            for p in ps {
-                b.extend(p.to_be_bytes());
-            }
-        }
-        assert_eq!(super::assigned_topics(&b), ["metrics", "dlq"]);
-        assert_eq!(super::assigned_topics(&b[..9]), Vec::<String>::new());
-    }
-}

@@ -18,7 +18,6 @@ mod cluster;
 pub mod config;
 mod lag;
 pub mod metrics;
-mod offsets;
 
 use std::future::Future;
 use std::net::SocketAddr;

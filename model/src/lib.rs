@@ -5,8 +5,10 @@
 //! metrics, encodes them with [`line_protocol`] (the default `data_format`, `influx`) or [`json`]
 //! (Telegraf's json serializer), and the workers decode line protocol with
 //! [`line_protocol::parse`]. Both encoders follow Telegraf's serializers byte for byte where
-//! Telegraf is specific, so whatever reads Telegraf's output reads ours.
+//! Telegraf is specific, so whatever reads Telegraf's output reads ours. [`headers`] names the
+//! record headers that travel beside each sample from the agent to the workers.
 
+pub mod headers;
 pub mod json;
 pub mod line_protocol;
 

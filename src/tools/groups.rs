@@ -118,7 +118,12 @@ fn describe_group(g: &GroupInfo) -> Group {
             client_id: m.client_id().to_string(),
             host: m.client_host().to_string(),
             assignment: if consumer {
-                m.assignment().map(parse_assignment).unwrap_or_default()
+                m.assignment()
+                    .map(kafka_client::consumer_protocol::assignment)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .flat_map(|(topic, partitions)| partitions.into_iter().map(move |p| (topic.clone(), p)))
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -129,34 +134,6 @@ fn describe_group(g: &GroupInfo) -> Group {
         state: g.state().to_string(),
         members,
     }
-}
-
-/// Kafka's ConsumerProtocolAssignment: `i16 version, [i32 n]{string topic, [i32 m]{i32
-/// partition}}, bytes user_data`. Anything malformed yields what was read so far.
-fn parse_assignment(mut b: &[u8]) -> Vec<(String, i32)> {
-    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = (b.get(..n)?, b.get(n..)?);
-        *b = rest;
-        Some(head)
-    }
-    let i16_at = |b: &mut &[u8]| take(b, 2).map(|x| i16::from_be_bytes([x[0], x[1]]));
-    let i32_at = |b: &mut &[u8]| take(b, 4).map(|x| i32::from_be_bytes([x[0], x[1], x[2], x[3]]));
-    let mut out = Vec::new();
-    let _version = i16_at(&mut b);
-    let topics = i32_at(&mut b).unwrap_or(0);
-    for _ in 0..topics.max(0) {
-        let Some(len) = i16_at(&mut b) else { break };
-        let Some(name) = take(&mut b, len.max(0) as usize) else {
-            break;
-        };
-        let name = String::from_utf8_lossy(name).into_owned();
-        let partitions = i32_at(&mut b).unwrap_or(0);
-        for _ in 0..partitions.max(0) {
-            let Some(p) = i32_at(&mut b) else { return out };
-            out.push((name.clone(), p));
-        }
-    }
-    out
 }
 
 /// Every partition of every topic (internal ones left out), from metadata.
@@ -405,25 +382,5 @@ fn new_offset(
         })
     } else {
         bail!("--reset-offsets needs one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_assignment;
-
-    #[test]
-    fn consumer_assignments_decode_and_garbage_does_not_panic() {
-        let mut b = vec![0, 0, 0, 0, 0, 1, 0, 3];
-        b.extend_from_slice(b"cpu");
-        b.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 0]);
-        assert_eq!(
-            parse_assignment(&b),
-            vec![("cpu".to_string(), 4), ("cpu".to_string(), 5)]
-        );
-        assert!(parse_assignment(&[0, 0, 0x7f, 0xff, 0xff, 0xff]).is_empty());
-        for cut in 0..b.len() {
-            let _ = parse_assignment(&b[..cut]);
-        }
     }
 }

@@ -123,7 +123,7 @@ async fn describe(args: &TopicsArgs) -> anyhow::Result<()> {
     let topics = metadata(&args.cluster, args.topic.as_deref())?;
     let admin = admin(&args.cluster)?;
     let names: Vec<&str> = topics.iter().map(|t| t.0.as_str()).collect();
-    let ids = kafka_client::topic_ids(admin.inner(), &names, TIMEOUT)?;
+    let ids = kafka_client::native::topic_ids(admin.inner(), &names, TIMEOUT)?;
     for (name, parts) in topics {
         if args.exclude_internal && name.starts_with("__") {
             continue;

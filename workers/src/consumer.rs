@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use model::Metric;
+use model::{headers, Metric};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -236,7 +236,7 @@ impl Batch<'_> {
     }
 
     fn account_sequence(&self, r: &OwnedMessage) {
-        let (Some(agent), Some(seq)) = (header(r, "sluice-agent"), header(r, "sluice-seq")) else {
+        let (Some(agent), Some(seq)) = (header(r, headers::AGENT), header(r, headers::SEQ)) else {
             return;
         };
         let Ok(seq) = seq.parse::<u64>() else { return };
@@ -269,7 +269,7 @@ fn header<'a>(r: &'a OwnedMessage, key: &str) -> Option<&'a str> {
 
 /// The agent's `sluice-time` header (ns), else the Kafka timestamp (ms).
 fn sample_time(r: &OwnedMessage) -> Option<i64> {
-    header(r, "sluice-time")
+    header(r, headers::TIME)
         .and_then(|t| t.parse().ok())
         .or_else(|| r.timestamp().to_millis().map(|ms| ms.saturating_mul(1_000_000)))
 }

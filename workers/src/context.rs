@@ -13,12 +13,7 @@ pub struct WorkerContext {
 
 impl ClientContext for WorkerContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        match level {
-            RDKafkaLogLevel::Debug | RDKafkaLogLevel::Info | RDKafkaLogLevel::Notice => {
-                tracing::trace!(target: "librdkafka", "{fac} {message}")
-            }
-            _ => tracing::debug!(target: "librdkafka", "{fac} {message}"),
-        }
+        kafka_client::librdkafka_log::log(level, fac, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

@@ -8,11 +8,11 @@
 //! will be handed, the high watermark the one cached from the latest fetch response. Neither
 //! sends a request.
 
-use std::ffi::CString;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kafka_client::native::cached_watermarks;
 use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::Offset;
 
@@ -28,23 +28,7 @@ pub fn records_lag_max<C: ConsumerContext>(consumer: &StreamConsumer<C>) -> i64 
         let Offset::Offset(position) = p.offset() else {
             continue; // nothing handed to the worker yet
         };
-        let Ok(topic) = CString::new(p.topic()) else {
-            continue;
-        };
-        let (mut low, mut high) = (-1i64, -1i64);
-        // SAFETY: the client pointer lives as long as `consumer`; `topic` is a valid C string
-        // for the call and `low`/`high` are valid out-pointers. The call only reads
-        // librdkafka's cached offsets under its own lock.
-        let err = unsafe {
-            rdkafka_sys::rd_kafka_get_watermark_offsets(
-                consumer.client().native_ptr(),
-                topic.as_ptr(),
-                p.partition(),
-                &mut low,
-                &mut high,
-            )
-        };
-        if err == rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 {
+        if let Some((_, high)) = cached_watermarks(consumer.client(), p.topic(), p.partition()) {
             max = max.max(high - position);
         }
     }

@@ -23,9 +23,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use crate::config::KafkaConfig;
 use crate::record::Record;
 
-pub const HEADER_AGENT: &str = "sluice-agent";
-pub const HEADER_SEQ: &str = "sluice-seq";
-pub const HEADER_TIME: &str = "sluice-time";
+use model::headers;
 
 /// Longest pause between two polls for acknowledgements while a batch is in flight.
 const MAX_POLL_PAUSE: Duration = Duration::from_millis(100);
@@ -46,20 +44,14 @@ struct AgentContext {
 
 impl ClientContext for AgentContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        match level {
-            RDKafkaLogLevel::Debug | RDKafkaLogLevel::Info | RDKafkaLogLevel::Notice => {
-                tracing::trace!(target: "librdkafka", "{fac} {message}")
-            }
-            _ => tracing::debug!(target: "librdkafka", "{fac} {message}"),
-        }
+        kafka_client::librdkafka_log::log(level, fac, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        match error.rdkafka_error_code() {
-            Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure) => {
-                tracing::debug!(target: "librdkafka", "{error}: {reason}")
-            }
-            _ => tracing::warn!(target: "librdkafka", "{error}: {reason}"),
+        if kafka_client::librdkafka_log::is_unreachable(&error) {
+            tracing::debug!(target: "librdkafka", "{error}: {reason}")
+        } else {
+            tracing::warn!(target: "librdkafka", "{error}: {reason}")
         }
     }
 }
@@ -175,15 +167,15 @@ impl KafkaOutput {
         let time = r.timestamp.to_string();
         let headers = OwnedHeaders::new_with_capacity(3)
             .insert(Header {
-                key: HEADER_AGENT,
+                key: headers::AGENT,
                 value: Some(self.agent_id.as_bytes()),
             })
             .insert(Header {
-                key: HEADER_SEQ,
+                key: headers::SEQ,
                 value: Some(seq.as_bytes()),
             })
             .insert(Header {
-                key: HEADER_TIME,
+                key: headers::TIME,
                 value: Some(time.as_bytes()),
             });
         let mut record = BaseRecord::with_opaque_to(&self.topic, r.seq as usize)

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::AdminClient;
+use rdkafka::client::{Client, ClientContext};
 use rdkafka_sys as sys;
 
 /// A group's committed offsets: (topic, partition) → offset. Partitions the group never
@@ -30,17 +30,17 @@ pub enum OffsetsError {
 }
 
 /// Fetches the committed offsets of every group in `groups`.
-pub fn list_group_offsets(
-    admin: &AdminClient<crate::cluster::ExporterContext>,
+pub fn list_group_offsets<C: ClientContext>(
+    client: &Client<C>,
     groups: &[String],
     timeout: Duration,
 ) -> Result<BTreeMap<String, Committed>, OffsetsError> {
-    let rk = admin.inner().native_ptr();
+    let rk = client.native_ptr();
     let names = groups
         .iter()
         .map(|g| CString::new(g.as_str()).map_err(|_| OffsetsError::BadName(g.clone())))
         .collect::<Result<Vec<_>, _>>()?;
-    // SAFETY: `rk` lives as long as `admin`, which outlives this function; the queue, options
+    // SAFETY: `rk` lives as long as `client`, which outlives this function; the queue, options
     // and requests are created and destroyed here; every event is destroyed after being read,
     // and nothing read from it outlives it (strings are copied).
     unsafe {

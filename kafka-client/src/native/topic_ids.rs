@@ -1,5 +1,4 @@
-//! Topic ids (KIP-516) through librdkafka's `rd_kafka_DescribeTopics`, which rdkafka 0.39 does
-//! not wrap. `sluice topics --describe` prints them in the `TopicId:` column, as
+//! Topic ids (KIP-516) through librdkafka's `rd_kafka_DescribeTopics`. `sluice topics --describe` prints them in the `TopicId:` column, as
 //! kafka-topics.sh does.
 //!
 //! librdkafka answers DescribeTopics from a Metadata request (v10 and later carry topic ids). It

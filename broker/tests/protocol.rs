@@ -44,6 +44,8 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     assert_eq!(resp.topics[0].error_code, 0, "Metadata v{version}");
                     assert_eq!(resp.brokers[0].port, broker.local_addr().port() as i32);
                 }
+                // Listed, not served: produce_is_listed_from_v0_and_v0_to_v2_close_their_connection.
+                ApiKey::Produce if version < 3 => {}
                 ApiKey::Produce => {
                     let mut r = ProduceRequest::default();
                     r.acks = 1;
@@ -325,6 +327,29 @@ async fn a_too_new_api_versions_gets_a_v0_answer_listing_what_is_supported() {
         .iter()
         .any(|k| k.api_key == ApiKey::ApiVersions as i16 && k.max_version == 4));
     assert!(resp.api_keys.len() >= 20, "{} APIs", resp.api_keys.len());
+    broker.shutdown().await;
+}
+
+/// Kafka 4 lists Produce from v0 yet refuses v0–2 (KAFKA-18659): librdkafka 2.0 compresses gzip,
+/// snappy and lz4 batches only for a broker whose Produce range includes v0. So does this one.
+#[tokio::test]
+async fn produce_is_listed_from_v0_and_v0_to_v2_close_their_connection() {
+    let (broker, _dir) = start().await;
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let versions: ApiVersionsResponse = call(&mut s, ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
+    let produce = versions
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == ApiKey::Produce as i16)
+        .unwrap();
+    assert_eq!((produce.min_version, produce.max_version), (0, 9));
+    for version in 0..3i16 {
+        // The crate encodes Produce from v3 only; v0–2 share its request header layout.
+        let mut f = frame(ApiKey::Produce, 3, 1, &ProduceRequest::default()).to_vec();
+        f[6..8].copy_from_slice(&version.to_be_bytes());
+        expect_closed(broker.local_addr(), &f).await;
+        let _: ApiVersionsResponse = call(&mut s, ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()).await;
+    }
     broker.shutdown().await;
 }
 

@@ -41,8 +41,9 @@ pub use response::encode_response;
 
 use kafka_protocol::messages::ApiKey;
 
-/// Every API and version range the broker decodes, and so advertises in ApiVersions. Ranges and
-/// their reasons: KAFKA-NOTES §2. Each entry has a round-trip property test at every version.
+/// Every API and version range the broker decodes, and so advertises in ApiVersions (Produce is
+/// advertised from v0: `handlers::api_versions`). Ranges and their reasons: KAFKA-NOTES §2. Each
+/// entry has a round-trip property test at every version.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 9),
     (ApiKey::Fetch, 4, 12),

@@ -228,6 +228,18 @@ impl Partition {
         self.read_state(|s| s.log.flush())
     }
 
+    /// The settings the log rolls and retains by.
+    pub fn log_settings(&self) -> LogConfig {
+        self.read_state(|s| s.log.config().clone())
+    }
+
+    /// A topic's configs changed (IncrementalAlterConfigs): the log rolls and retains by these
+    /// from now on.
+    pub fn set_log_config(&self, config: LogConfig) {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.log.set_config(config);
+    }
+
     // A poisoned lock means a thread panicked mid-append; the log's own recovery rules still
     // hold for what is on disk, so keep serving rather than failing every later request.
     fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {

@@ -127,6 +127,35 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         .iter()
                         .any(|c| c.name.as_str() == "retention.ms"));
                 }
+                ApiKey::IncrementalAlterConfigs => {
+                    // SET retention.ms on "meta", then read it back as a topic override.
+                    let mut r = IncrementalAlterConfigsRequest::default();
+                    let mut res = incremental_alter_configs_request::AlterConfigsResource::default();
+                    res.resource_type = 2;
+                    res.resource_name = StrBytes::from_static_str("meta");
+                    let mut c = incremental_alter_configs_request::AlterableConfig::default();
+                    c.name = StrBytes::from_static_str("retention.ms");
+                    c.value = Some(StrBytes::from_string(format!("{}", 3_600_000 + version as i64)));
+                    res.configs = vec![c];
+                    r.resources = vec![res];
+                    let resp: IncrementalAlterConfigsResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.responses[0].error_code, 0, "{:?}", resp.responses[0].error_message);
+                    let mut d = DescribeConfigsRequest::default();
+                    let mut res = describe_configs_request::DescribeConfigsResource::default();
+                    res.resource_type = 2;
+                    res.resource_name = StrBytes::from_static_str("meta");
+                    d.resources = vec![res];
+                    let described: DescribeConfigsResponse = call(&mut s, ApiKey::DescribeConfigs, 4, &d).await;
+                    let retention = described.results[0]
+                        .configs
+                        .iter()
+                        .find(|c| c.name.as_str() == "retention.ms")
+                        .unwrap();
+                    assert_eq!(
+                        (retention.value.as_deref(), retention.config_source),
+                        (Some(format!("{}", 3_600_000 + version as i64).as_str()), 1)
+                    );
+                }
                 ApiKey::InitProducerId => {
                     let mut r = InitProducerIdRequest::default();
                     r.transactional_id = None;

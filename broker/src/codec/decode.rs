@@ -4,9 +4,9 @@ use bytes::Bytes;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest, DeleteTopicsRequest,
     DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
-    InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest,
-    OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader,
-    SaslAuthenticateRequest, SaslHandshakeRequest, SyncGroupRequest,
+    IncrementalAlterConfigsRequest, InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
+    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest,
+    RequestHeader, SaslAuthenticateRequest, SaslHandshakeRequest, SyncGroupRequest,
 };
 
 use super::error::DecodeError;
@@ -27,6 +27,7 @@ pub enum Request {
     DeleteTopics(DeleteTopicsRequest),
     CreatePartitions(CreatePartitionsRequest),
     DescribeConfigs(DescribeConfigsRequest),
+    IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
     InitProducerId(InitProducerIdRequest),
     FindCoordinator(FindCoordinatorRequest),
     JoinGroup(JoinGroupRequest),
@@ -91,6 +92,7 @@ fn decode_body(r: &mut Reader, api_key: ApiKey, version: i16) -> Result<Request,
         ApiKey::DeleteTopics => Request::DeleteTopics(delete_topics::decode(r, v)?),
         ApiKey::CreatePartitions => Request::CreatePartitions(create_partitions::decode(r, v)?),
         ApiKey::DescribeConfigs => Request::DescribeConfigs(describe_configs::decode(r, v)?),
+        ApiKey::IncrementalAlterConfigs => Request::IncrementalAlterConfigs(incremental_alter_configs::decode(r, v)?),
         ApiKey::InitProducerId => Request::InitProducerId(init_producer_id::decode(r, v)?),
         ApiKey::FindCoordinator => Request::FindCoordinator(find_coordinator::decode(r, v)?),
         ApiKey::JoinGroup => Request::JoinGroup(join_group::decode(r, v)?),
@@ -130,7 +132,8 @@ mod tests {
 
     #[test]
     fn metadata_v4_with_a_huge_topic_count_is_refused_not_aborted() {
-        // The body that makes the crate's decoder ask for ~150 GB and abort (KAFKA-NOTES §9.3).
+        // The body that makes the crate's decoder ask for ~150 GB and abort (pitfall 1 in
+        // docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
         let err = decode_request(frame(3, 4, &[0x7f, 0xff, 0xff, 0xff])).unwrap_err();
         assert_eq!(err.to_string(), "array count 2147483647 exceeds the 0 bytes remaining");
     }
@@ -277,6 +280,7 @@ mod tests {
             ApiKey::DeleteTopics => DeleteTopicsRequest::default().encode(out, version),
             ApiKey::CreatePartitions => CreatePartitionsRequest::default().encode(out, version),
             ApiKey::DescribeConfigs => DescribeConfigsRequest::default().encode(out, version),
+            ApiKey::IncrementalAlterConfigs => IncrementalAlterConfigsRequest::default().encode(out, version),
             ApiKey::InitProducerId => InitProducerIdRequest::default().encode(out, version),
             ApiKey::FindCoordinator => FindCoordinatorRequest::default().encode(out, version),
             ApiKey::JoinGroup => JoinGroupRequest::default().encode(out, version),

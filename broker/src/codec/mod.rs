@@ -8,7 +8,8 @@
 //! Why requests are not decoded by the `kafka-protocol` crate: its decoders pre-allocate arrays
 //! from the count the client wrote, so a four-byte Metadata body `7f ff ff ff` asks for a
 //! 150 GB allocation and aborts the whole process, which no `catch_unwind` can stop, and its
-//! header reader panics on frames shorter than four bytes (KAFKA-NOTES §9.3, pitfalls 1 and 2).
+//! header reader panics on frames shorter than four bytes (pitfalls 1 and 2 in
+//! docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
 //! So requests go through our [`Reader`], which checks every length and count against the bytes
 //! present before using it, but still produce the crate's structs so that handlers see Kafka's
 //! familiar types and tests can compare our decoding with the crate's encoder. Responses are
@@ -42,14 +43,16 @@ pub use response::encode_response;
 use kafka_protocol::messages::ApiKey;
 
 /// Every API and version range the broker decodes, and so advertises in ApiVersions (Produce is
-/// advertised from v0: `handlers::api_versions`). Ranges and their reasons: KAFKA-NOTES §2. Each
-/// entry has a round-trip property test at every version.
+/// advertised from v0: `handlers::api_versions`). Ranges and their reasons:
+/// docs/kafka-protocol.md#advertised-api-versions. Each entry has a round-trip property test
+/// at every version.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 9),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 7),
     (ApiKey::Metadata, 0, 12),
     (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::CreateTopics, 2, 5),
     (ApiKey::DeleteTopics, 1, 4),

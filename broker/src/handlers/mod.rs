@@ -14,6 +14,7 @@ mod describe_groups;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
+mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
 mod leave_group;
@@ -49,6 +50,7 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::DeleteTopics,
     ApiKey::CreatePartitions,
     ApiKey::DescribeConfigs,
+    ApiKey::IncrementalAlterConfigs,
     ApiKey::InitProducerId,
     ApiKey::FindCoordinator,
     ApiKey::JoinGroup,
@@ -214,6 +216,10 @@ pub async fn handle(
         Request::DescribeConfigs(r) => answer!(
             ApiKey::DescribeConfigs,
             describe_configs::handle(broker, access, r, version)
+        ),
+        Request::IncrementalAlterConfigs(r) => answer!(
+            ApiKey::IncrementalAlterConfigs,
+            incremental_alter_configs::handle(broker, access, r)
         ),
         Request::InitProducerId(r) => answer!(ApiKey::InitProducerId, init_producer_id::handle(broker, access, r)),
         Request::FindCoordinator(r) => answer!(

@@ -194,6 +194,12 @@ impl PartitionLog {
         &self.config
     }
 
+    /// New settings for what comes next: the next roll, the next retention check. Segments
+    /// already written keep their size and index.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
     pub(super) fn segments(&self) -> impl Iterator<Item = &Segment> {
         self.sealed.iter().chain(std::iter::once(&self.active))
     }

@@ -478,23 +478,6 @@ struct Difference {
 }
 
 const DIFFERENCES: &[Difference] = &[
-    // Kafka 4 describes topics with DescribeTopicPartitions (API 75), which carries the
-    // eligible leader replicas (KIP-966); over Metadata, the tool's fallback, it prints N/A.
-    Difference {
-        step: "topics --describe --topic",
-        sluice_prints: "Elr: N/A\tLastKnownElr: N/A",
-        sluice_ok: true,
-    },
-    Difference {
-        step: "topics --describe --topic conf",
-        sluice_prints: "Elr: N/A\tLastKnownElr: N/A",
-        sluice_ok: true,
-    },
-    Difference {
-        step: "topics --describe (altered)",
-        sluice_prints: "Elr: N/A\tLastKnownElr: N/A",
-        sluice_ok: true,
-    },
     // DescribeLogDirs (API 35) is not implemented.
     Difference {
         step: "log-dirs --describe",

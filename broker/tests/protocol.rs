@@ -127,6 +127,19 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         .iter()
                         .any(|c| c.name.as_str() == "retention.ms"));
                 }
+                ApiKey::DescribeTopicPartitions => {
+                    let mut r = DescribeTopicPartitionsRequest::default();
+                    let mut t = describe_topic_partitions_request::TopicRequest::default();
+                    t.name = TopicName(StrBytes::from_static_str("meta"));
+                    r.topics = vec![t];
+                    r.response_partition_limit = 2000;
+                    let resp: DescribeTopicPartitionsResponse = call(&mut s, key, version, &r).await;
+                    let p = &resp.topics[0].partitions[0];
+                    assert_eq!((resp.topics[0].error_code, p.leader_id.0), (0, 0));
+                    // Empty, not null: kafka-topics prints N/A for null.
+                    assert_eq!(p.eligible_leader_replicas, Some(vec![]));
+                    assert_eq!(p.last_known_elr, Some(vec![]));
+                }
                 ApiKey::IncrementalAlterConfigs => {
                     // SET retention.ms on "meta", then read it back as a topic override.
                     let mut r = IncrementalAlterConfigsRequest::default();
@@ -543,5 +556,50 @@ async fn sasl_exchanges_authenticate_and_failures_close_only_their_connection() 
     }
     let md: MetadataResponse = call(&mut raw, ApiKey::Metadata, 9, &MetadataRequest::default()).await;
     assert_eq!(md.brokers.len(), 1);
+    broker.shutdown().await;
+}
+
+/// KIP-966's cursor: at most `response_partition_limit` partitions per answer, and a cursor to
+/// the first one left out, also when the limit falls between two topics.
+#[tokio::test]
+async fn describe_topic_partitions_pages_by_its_cursor() {
+    let (broker, _dir) = start().await;
+    broker.ensure_topic("a", 3).unwrap();
+    broker.ensure_topic("b", 2).unwrap();
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    let mut answers = 0;
+    loop {
+        let mut r = DescribeTopicPartitionsRequest::default();
+        for name in ["b", "a", "missing"] {
+            let mut t = describe_topic_partitions_request::TopicRequest::default();
+            t.name = TopicName(StrBytes::from_static_str(name));
+            r.topics.push(t);
+        }
+        r.response_partition_limit = 2;
+        r.cursor = cursor;
+        let resp: DescribeTopicPartitionsResponse = call(&mut s, ApiKey::DescribeTopicPartitions, 0, &r).await;
+        answers += 1;
+        for t in &resp.topics {
+            let name = t.name.as_ref().unwrap().to_string();
+            if name == "missing" {
+                assert_eq!(t.error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+            }
+            seen.extend(t.partitions.iter().map(|p| (name.clone(), p.partition_index)));
+        }
+        let Some(next) = resp.next_cursor else { break };
+        let mut c = describe_topic_partitions_request::Cursor::default();
+        c.topic_name = next.topic_name;
+        c.partition_index = next.partition_index;
+        cursor = Some(c);
+        assert!(answers < 10, "the cursor never ends: {seen:?}");
+    }
+    let expected: Vec<(String, i32)> = [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1)]
+        .iter()
+        .map(|(t, p)| (t.to_string(), *p))
+        .collect();
+    assert_eq!(seen, expected, "every partition once, in name order");
+    assert_eq!(answers, 3, "five partitions, two per answer");
     broker.shutdown().await;
 }

@@ -3,10 +3,11 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest, DeleteTopicsRequest,
-    DescribeConfigsRequest, DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
-    IncrementalAlterConfigsRequest, InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
-    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest,
-    RequestHeader, SaslAuthenticateRequest, SaslHandshakeRequest, SyncGroupRequest,
+    DescribeConfigsRequest, DescribeGroupsRequest, DescribeTopicPartitionsRequest, FetchRequest,
+    FindCoordinatorRequest, HeartbeatRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest, JoinGroupRequest,
+    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader, SaslAuthenticateRequest,
+    SaslHandshakeRequest, SyncGroupRequest,
 };
 
 use super::error::DecodeError;
@@ -28,6 +29,7 @@ pub enum Request {
     CreatePartitions(CreatePartitionsRequest),
     DescribeConfigs(DescribeConfigsRequest),
     IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
+    DescribeTopicPartitions(DescribeTopicPartitionsRequest),
     InitProducerId(InitProducerIdRequest),
     FindCoordinator(FindCoordinatorRequest),
     JoinGroup(JoinGroupRequest),
@@ -93,6 +95,7 @@ fn decode_body(r: &mut Reader, api_key: ApiKey, version: i16) -> Result<Request,
         ApiKey::CreatePartitions => Request::CreatePartitions(create_partitions::decode(r, v)?),
         ApiKey::DescribeConfigs => Request::DescribeConfigs(describe_configs::decode(r, v)?),
         ApiKey::IncrementalAlterConfigs => Request::IncrementalAlterConfigs(incremental_alter_configs::decode(r, v)?),
+        ApiKey::DescribeTopicPartitions => Request::DescribeTopicPartitions(describe_topic_partitions::decode(r, v)?),
         ApiKey::InitProducerId => Request::InitProducerId(init_producer_id::decode(r, v)?),
         ApiKey::FindCoordinator => Request::FindCoordinator(find_coordinator::decode(r, v)?),
         ApiKey::JoinGroup => Request::JoinGroup(join_group::decode(r, v)?),
@@ -281,6 +284,7 @@ mod tests {
             ApiKey::CreatePartitions => CreatePartitionsRequest::default().encode(out, version),
             ApiKey::DescribeConfigs => DescribeConfigsRequest::default().encode(out, version),
             ApiKey::IncrementalAlterConfigs => IncrementalAlterConfigsRequest::default().encode(out, version),
+            ApiKey::DescribeTopicPartitions => DescribeTopicPartitionsRequest::default().encode(out, version),
             ApiKey::InitProducerId => InitProducerIdRequest::default().encode(out, version),
             ApiKey::FindCoordinator => FindCoordinatorRequest::default().encode(out, version),
             ApiKey::JoinGroup => JoinGroupRequest::default().encode(out, version),

@@ -11,6 +11,7 @@ mod delete_groups;
 mod delete_topics;
 mod describe_configs;
 mod describe_groups;
+mod describe_topic_partitions;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -51,6 +52,7 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::CreatePartitions,
     ApiKey::DescribeConfigs,
     ApiKey::IncrementalAlterConfigs,
+    ApiKey::DescribeTopicPartitions,
     ApiKey::InitProducerId,
     ApiKey::FindCoordinator,
     ApiKey::JoinGroup,
@@ -216,6 +218,10 @@ pub async fn handle(
         Request::DescribeConfigs(r) => answer!(
             ApiKey::DescribeConfigs,
             describe_configs::handle(broker, access, r, version)
+        ),
+        Request::DescribeTopicPartitions(r) => answer!(
+            ApiKey::DescribeTopicPartitions,
+            describe_topic_partitions::handle(broker, access, r)
         ),
         Request::IncrementalAlterConfigs(r) => answer!(
             ApiKey::IncrementalAlterConfigs,

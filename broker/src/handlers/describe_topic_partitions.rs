@@ -45,8 +45,7 @@ pub fn handle(
     };
     let mut budget = request.response_partition_limit.clamp(1, PARTITION_LIMIT);
     let mut response = DescribeTopicPartitionsResponse::default();
-    let mut names = names.into_iter().filter(|n| *n >= first_topic).peekable();
-    while let Some(name) = names.next() {
+    for name in names.into_iter().filter(|n| *n >= first_topic) {
         if budget == 0 {
             // Out of room between two topics: the next answer starts with this one.
             response.next_cursor = Some(cursor(&name, 0));

@@ -127,6 +127,19 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         .iter()
                         .any(|c| c.name.as_str() == "retention.ms"));
                 }
+                ApiKey::DescribeLogDirs => {
+                    let mut r = DescribeLogDirsRequest::default();
+                    r.topics = None; // every partition
+                    let resp: DescribeLogDirsResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.error_code, 0);
+                    let fetched = resp.results[0]
+                        .topics
+                        .iter()
+                        .find(|t| t.name.as_str() == "fetched")
+                        .unwrap();
+                    // The one stored batch, as the log holds it.
+                    assert_eq!(fetched.partitions[0].partition_size, stored.len() as i64);
+                }
                 ApiKey::DescribeTopicPartitions => {
                     let mut r = DescribeTopicPartitionsRequest::default();
                     let mut t = describe_topic_partitions_request::TopicRequest::default();

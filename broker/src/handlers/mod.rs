@@ -11,6 +11,7 @@ mod delete_groups;
 mod delete_topics;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
 mod describe_topic_partitions;
 mod fetch;
 mod find_coordinator;
@@ -53,6 +54,7 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::DescribeConfigs,
     ApiKey::IncrementalAlterConfigs,
     ApiKey::DescribeTopicPartitions,
+    ApiKey::DescribeLogDirs,
     ApiKey::InitProducerId,
     ApiKey::FindCoordinator,
     ApiKey::JoinGroup,
@@ -218,6 +220,10 @@ pub async fn handle(
         Request::DescribeConfigs(r) => answer!(
             ApiKey::DescribeConfigs,
             describe_configs::handle(broker, access, r, version)
+        ),
+        Request::DescribeLogDirs(r) => answer!(
+            ApiKey::DescribeLogDirs,
+            describe_log_dirs::handle(broker, access, r, version)
         ),
         Request::DescribeTopicPartitions(r) => answer!(
             ApiKey::DescribeTopicPartitions,

@@ -16,6 +16,8 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 
+mod support;
+
 const USERS: [&str; 5] = ["agent", "worker", "exporter", "ops", "stranger"];
 
 const ACLS: &str = r#"
@@ -73,17 +75,16 @@ fn code(e: &KafkaError) -> Option<RDKafkaErrorCode> {
     e.rdkafka_error_code()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_user_may_do_what_its_grants_say_and_gets_kafkas_error_code_for_the_rest() {
-    let dir = tempfile::tempdir().unwrap();
-    let users_file = dir.path().join(broker::auth::users::FILE_NAME);
+/// A broker on one SASL_PLAINTEXT listener with the users of [`USERS`] and the grants of [`ACLS`].
+async fn secured_broker(dir: &std::path::Path) -> broker::RunningBroker {
+    let users_file = dir.join(broker::auth::users::FILE_NAME);
     for user in USERS {
         broker::auth::users::add(&users_file, user, &format!("{user}-pw")).unwrap();
     }
-    let config_file = dir.path().join("broker.toml");
+    let config_file = dir.join("broker.toml");
     std::fs::write(&config_file, ACLS).unwrap();
     let (mut config, _) = BrokerConfig::load(&config_file).unwrap();
-    config.data_dir = dir.path().to_path_buf();
+    config.data_dir = dir.to_path_buf();
     config.http_listen = None;
     config.listeners = vec![Listener {
         name: "SASL_PLAINTEXT".into(),
@@ -91,7 +92,13 @@ async fn each_user_may_do_what_its_grants_say_and_gets_kafkas_error_code_for_the
         host: "127.0.0.1".into(),
         port: 0,
     }];
-    let running = broker::start(config).await.unwrap();
+    broker::start(config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_user_may_do_what_its_grants_say_and_gets_kafkas_error_code_for_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = secured_broker(dir.path()).await;
     running.ensure_topic("metrics", 1).unwrap();
     running.ensure_topic("other", 1).unwrap();
     let b = running.bootstrap();
@@ -191,5 +198,59 @@ async fn each_user_may_do_what_its_grants_say_and_gets_kafkas_error_code_for_the
     assert!(created[0].is_ok(), "{created:?}");
     // Consumers leave their groups while the broker still answers.
     tokio::task::block_in_place(|| drop((worker, intruder, agent_reader, worker_elsewhere, exporter)));
+    running.shutdown().await;
+}
+
+/// Kafka's own `kafka-acls --list` (DescribeAcls) shows the grants as Kafka's bindings to an
+/// admin, and refuses everyone else as Kafka does without Describe on the cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_acls_lists_the_grants_as_kafka_bindings() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = secured_broker(dir.path()).await;
+    let b = running.bootstrap();
+    let list = |user: &str| {
+        let props = dir.path().join(format!("{user}.properties"));
+        std::fs::write(
+            &props,
+            format!(
+                "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n\
+                 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \
+                 username=\"{user}\" password=\"{user}-pw\";\n"
+            ),
+        )
+        .unwrap();
+        let args = [
+            "--bootstrap-server",
+            &b,
+            "--command-config",
+            props.to_str().unwrap(),
+            "--list",
+        ];
+        tokio::task::block_in_place(|| support::kafka::kafka_tool("kafka-acls", &args, None))
+    };
+    let out = list("ops");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for expected in [
+        "Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=metrics, patternType=LITERAL)`:",
+        "(principal=User:agent, host=*, operation=WRITE, permissionType=ALLOW)",
+        "(principal=User:worker, host=*, operation=READ, permissionType=ALLOW)",
+        "Current ACLs for resource `ResourcePattern(resourceType=GROUP, name=sluice-workers-, patternType=PREFIXED)`:",
+        "Current ACLs for resource `ResourcePattern(resourceType=CLUSTER, name=kafka-cluster, patternType=LITERAL)`:",
+        "(principal=User:agent, host=*, operation=IDEMPOTENT_WRITE, permissionType=ALLOW)",
+        "Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=*, patternType=LITERAL)`:",
+        "(principal=User:exporter, host=*, operation=DESCRIBE, permissionType=ALLOW)",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    // super.users are not bindings, in Kafka either.
+    assert!(!stdout.contains("User:ops"), "{stdout}");
+    let refused = list("exporter");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(printed.contains("ClusterAuthorizationException"), "{printed}");
     running.shutdown().await;
 }

@@ -501,14 +501,7 @@ struct Difference {
     sluice_ok: bool,
 }
 
-const DIFFERENCES: &[Difference] = &[
-    // DescribeAcls (API 29) is not implemented; permissions live in broker.toml.
-    Difference {
-        step: "acls --list",
-        sluice_prints: "The node does not support DESCRIBE_ACLS",
-        sluice_ok: false,
-    },
-];
+const DIFFERENCES: &[Difference] = &[];
 
 /// Kafka 4.x keeps a cluster-wide `min.insync.replicas` (a dynamic default broker config, for
 /// eligible leader replicas) and so lists it among every topic's configs; a single-node broker

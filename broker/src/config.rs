@@ -239,7 +239,7 @@ pub fn parse_http_listen(s: &str) -> Result<Option<SocketAddr>, &'static str> {
     }
 }
 
-/// DESIGN.md's port for the broker's HTTP endpoint.
+/// The broker's HTTP endpoint on its default port (README.md#ports).
 pub const DEFAULT_HTTP_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9644);
 
 impl Default for BrokerConfig {

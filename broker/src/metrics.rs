@@ -1,4 +1,5 @@
-//! The broker's metrics, served with `/health` at `sluice.http.listen` (DESIGN.md port 9644).
+//! The broker's metrics, served with `/health` at `sluice.http.listen` (port 9644 by default,
+//! README.md#ports).
 //!
 //! Every name is declared here, with the `sluice_broker_` prefix and Prometheus conventions
 //! (`_total` counters, base units). The Kafka JMX exporter equivalent is noted beside each where

@@ -1,10 +1,11 @@
 //! Idempotent producers: per partition, each producer id's epoch and its last five batches.
 //!
-//! Kafka's rules (KAFKA-NOTES §4.2, ProducerAppendInfo.checkSequence): a batch equal to one of the
-//! last five is a retry and is answered with its original offset, never stored twice; an older
-//! epoch is fenced; a new epoch starts at sequence 0; within an epoch each batch must start right
-//! after the previous one. A producer we know nothing about (a new one, or state lost) may start
-//! anywhere. Five is what clients keep in flight at most with idempotence on.
+//! Kafka's rules (docs/kafka-protocol.md#idempotent-producers, ProducerAppendInfo.checkSequence):
+//! a batch equal to one of the last five is a retry and is answered with its original offset,
+//! never stored twice; an older epoch is fenced; a new epoch starts at sequence 0; within an epoch
+//! each batch must start right after the previous one. A producer we know nothing about (a new
+//! one, or state lost) may start anywhere. Five is what clients keep in flight at most with
+//! idempotence on.
 
 use std::collections::{HashMap, VecDeque};
 

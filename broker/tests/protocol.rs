@@ -127,6 +127,19 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         .iter()
                         .any(|c| c.name.as_str() == "retention.ms"));
                 }
+                ApiKey::DescribeAcls => {
+                    // This broker grants nothing, so authorization is off: Kafka's answer for a
+                    // broker without an authorizer.
+                    let mut r = DescribeAclsRequest::default();
+                    (
+                        r.resource_type_filter,
+                        r.pattern_type_filter,
+                        r.operation,
+                        r.permission_type,
+                    ) = (1, 1, 1, 1);
+                    let resp: DescribeAclsResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.error_code, 54, "SECURITY_DISABLED");
+                }
                 ApiKey::DescribeLogDirs => {
                     let mut r = DescribeLogDirsRequest::default();
                     r.topics = None; // every partition

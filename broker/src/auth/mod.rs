@@ -8,6 +8,7 @@
 //! knows topics, logs or groups.
 
 pub mod acl;
+pub mod acl_bindings;
 pub mod config;
 pub mod sasl;
 pub mod scram;

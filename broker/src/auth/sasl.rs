@@ -1,6 +1,6 @@
-//! One connection's SASL state (KAFKA-NOTES §4.8): ApiVersions and SaslHandshake first, then
-//! SaslAuthenticate round trips until the client is authenticated; nothing else is served
-//! before that, and a failure closes the connection after its answer.
+//! One connection's SASL state (docs/kafka-protocol.md#handshake-order): ApiVersions and
+//! SaslHandshake first, then SaslAuthenticate round trips until the client is authenticated;
+//! nothing else is served before that, and a failure closes the connection after its answer.
 
 use super::scram::{Mechanism, ScramError, ServerFirst};
 use super::users::Users;

@@ -1,6 +1,7 @@
 //! SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677) as Kafka runs them: no channel binding
 //! (`n,,`), the `tokenauth` extension refused (no delegation tokens here), 4,096 iterations at
-//! least (KAFKA-NOTES §4.8: clients refuse fewer than 4,096 and more than 1,000,000).
+//! least (clients refuse fewer than 4,096 and more than 1,000,000:
+//! docs/kafka-protocol.md#scram-iteration-bounds).
 //!
 //! What is stored per user is RFC 5802's `StoredKey` and `ServerKey` with the salt and iteration
 //! count, never the password: `SaltedPassword = PBKDF2(password, salt, i)`,

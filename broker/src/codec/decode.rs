@@ -3,11 +3,11 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest, DeleteTopicsRequest,
-    DescribeConfigsRequest, DescribeGroupsRequest, DescribeLogDirsRequest, DescribeTopicPartitionsRequest,
-    FetchRequest, FindCoordinatorRequest, HeartbeatRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest,
-    JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
-    OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest, RequestHeader, SaslAuthenticateRequest,
-    SaslHandshakeRequest, SyncGroupRequest,
+    DescribeAclsRequest, DescribeConfigsRequest, DescribeGroupsRequest, DescribeLogDirsRequest,
+    DescribeTopicPartitionsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
+    IncrementalAlterConfigsRequest, InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
+    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest,
+    RequestHeader, SaslAuthenticateRequest, SaslHandshakeRequest, SyncGroupRequest,
 };
 
 use super::error::DecodeError;
@@ -31,6 +31,7 @@ pub enum Request {
     IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
     DescribeTopicPartitions(DescribeTopicPartitionsRequest),
     DescribeLogDirs(DescribeLogDirsRequest),
+    DescribeAcls(DescribeAclsRequest),
     InitProducerId(InitProducerIdRequest),
     FindCoordinator(FindCoordinatorRequest),
     JoinGroup(JoinGroupRequest),
@@ -96,6 +97,7 @@ fn decode_body(r: &mut Reader, api_key: ApiKey, version: i16) -> Result<Request,
         ApiKey::CreatePartitions => Request::CreatePartitions(create_partitions::decode(r, v)?),
         ApiKey::DescribeConfigs => Request::DescribeConfigs(describe_configs::decode(r, v)?),
         ApiKey::IncrementalAlterConfigs => Request::IncrementalAlterConfigs(incremental_alter_configs::decode(r, v)?),
+        ApiKey::DescribeAcls => Request::DescribeAcls(describe_acls::decode(r, v)?),
         ApiKey::DescribeLogDirs => Request::DescribeLogDirs(describe_log_dirs::decode(r, v)?),
         ApiKey::DescribeTopicPartitions => Request::DescribeTopicPartitions(describe_topic_partitions::decode(r, v)?),
         ApiKey::InitProducerId => Request::InitProducerId(init_producer_id::decode(r, v)?),
@@ -286,6 +288,7 @@ mod tests {
             ApiKey::CreatePartitions => CreatePartitionsRequest::default().encode(out, version),
             ApiKey::DescribeConfigs => DescribeConfigsRequest::default().encode(out, version),
             ApiKey::IncrementalAlterConfigs => IncrementalAlterConfigsRequest::default().encode(out, version),
+            ApiKey::DescribeAcls => DescribeAclsRequest::default().encode(out, version),
             ApiKey::DescribeLogDirs => DescribeLogDirsRequest::default().encode(out, version),
             ApiKey::DescribeTopicPartitions => DescribeTopicPartitionsRequest::default().encode(out, version),
             ApiKey::InitProducerId => InitProducerIdRequest::default().encode(out, version),

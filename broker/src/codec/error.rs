@@ -5,7 +5,8 @@ use kafka_protocol::messages::ApiKey;
 /// Why a request frame could not be decoded.
 ///
 /// Every variant means "this client sent something we will not parse": the caller closes the
-/// connection, as Kafka does for an unparseable request (KAFKA-NOTES §3). The one exception the
+/// connection, as Kafka does for an unparseable request
+/// (docs/kafka-protocol.md#unsupported-versions-and-malformed-requests). The one exception the
 /// caller must tell apart is [`DecodeError::UnsupportedVersion`] for ApiVersions, which Kafka
 /// answers with a v0 `UNSUPPORTED_VERSION` response so the client can retry lower.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,7 +63,8 @@ pub enum DecodeError {
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
     /// The protocol crate refused the header or body (typically a field set that does not exist
-    /// in the negotiated version; KAFKA-NOTES §9.3 pitfall 3).
+    /// in the negotiated version; pitfall 3 in
+    /// docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
     #[error("encoding {api_key:?} v{version} response: {message}")]
     Crate {
         api_key: ApiKey,

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! `client_id` stays classic in v2 so that any broker can read the header of an ApiVersions
-//! request at a version it does not know yet (KAFKA-NOTES §3, RequestHeader.json).
+//! request at a version it does not know yet (docs/kafka-protocol.md#request-headers,
+//! RequestHeader.json).
 
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader};

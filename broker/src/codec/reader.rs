@@ -6,7 +6,7 @@
 //! the remaining bytes (each element takes at least one byte). Byte and string fields are
 //! zero-copy slices of the frame's `Bytes`.
 //!
-//! Classic and compact forms (KAFKA-NOTES §3, "Flexible versions"):
+//! Classic and compact forms (docs/kafka-protocol.md#flexible-versions):
 //!
 //! ```text
 //!                 classic (non-flexible)          compact (flexible)

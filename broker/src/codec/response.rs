@@ -8,8 +8,8 @@
 //! ```
 //!
 //! ApiVersions responses always use header v0 so a client that sent a version we do not know can
-//! still read the answer (KAFKA-NOTES §3). sarama assumes the v1 tag section is exactly one byte,
-//! so we never put tagged fields in a response header.
+//! still read the answer (docs/kafka-protocol.md#response-headers). sarama assumes the v1 tag
+//! section is exactly one byte, so we never put tagged fields in a response header.
 
 use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseHeader};

@@ -1,7 +1,8 @@
 //! Uncompressed v2 record batches of key/value records, as the coordinator writes them to
 //! `__consumer_offsets` (Kafka writes that topic uncompressed too) and reads them back on start.
 //!
-//! The 61-byte header layout is in `log::batch`; records are (KAFKA-NOTES §5):
+//! The 61-byte header layout is in `log::batch`; records are
+//! (docs/kafka-protocol.md#records-and-varints):
 //!
 //! ```text
 //! varint length | i8 attributes (0) | varlong timestamp_delta (0) | varint offset_delta
@@ -9,7 +10,8 @@
 //! ```
 //!
 //! Written by hand rather than with the protocol crate's encoder: the header is a handful of
-//! fields, and the crate's decoder pre-allocates from counts in the file (KAFKA-NOTES §9.3).
+//! fields, and the crate's decoder pre-allocates from counts in the file
+//! (docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
 
 use bytes::{BufMut, Bytes, BytesMut};
 

@@ -1,6 +1,6 @@
 //! JoinGroup (Kafka's `GroupMetadataManager.classicGroupJoin` and the methods it calls;
-//! KAFKA-NOTES §4.5): validation, the member-id handshake, new, returning and static members.
-//! A join that needs a rebalance is parked in its member; `rebalance` completes it.
+//! docs/kafka-protocol.md#joingroup): validation, the member-id handshake, new, returning and
+//! static members. A join that needs a rebalance is parked in its member; `rebalance` completes it.
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! SyncGroup, Heartbeat and LeaveGroup, and what happens when a member goes quiet (Kafka's
 //! `classicGroupSync`, `classicGroupHeartbeat`, `classicGroupLeave`, heartbeat and pending-sync
-//! expiry; KAFKA-NOTES §4.5).
+//! expiry; docs/kafka-protocol.md#classic-consumer-groups).
 
 use std::collections::HashMap;
 

@@ -1,5 +1,6 @@
 //! OffsetCommit, OffsetFetch, OffsetDelete and offset expiry (Kafka's `OffsetMetadataManager`
-//! and `ClassicGroup.validateOffsetCommit`/`offsetExpirationCondition`; KAFKA-NOTES §4.5).
+//! and `ClassicGroup.validateOffsetCommit`/`offsetExpirationCondition`;
+//! docs/kafka-protocol.md#offsetcommit-and-offsetfetch).
 //!
 //! A commit is applied in memory when its record is appended and answered once the record is
 //! fsynced (the handler waits on the returned [`Durable`]), so an acknowledged commit survives
@@ -61,7 +62,7 @@ impl Core {
             errors.push(None);
             let value = OffsetValue {
                 offset: o.offset,
-                // Leader epochs are not tracked (KAFKA-NOTES §4.6, design A).
+                // Leader epochs are not tracked (docs/kafka-protocol.md#leader-epochs, design A).
                 leader_epoch: -1,
                 metadata,
                 commit_timestamp: now,

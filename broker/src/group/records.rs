@@ -1,4 +1,5 @@
-//! Kafka's key and value schemas for `__consumer_offsets` (KAFKA-NOTES §6; AK
+//! Kafka's key and value schemas for `__consumer_offsets`
+//! (docs/kafka-protocol.md#consumer-offsets-topic-schemas; AK
 //! group-coordinator/src/main/resources/common/message/{OffsetCommit,GroupMetadata}{Key,Value}.json).
 //!
 //! Every key and value starts with an i16 schema version. `string` is an i16 length and UTF-8

@@ -121,8 +121,8 @@ fn describe(topic: &Topic, version: i16) -> MetadataResponseTopic {
             let mut m = MetadataResponsePartition::default();
             m.partition_index = p.index;
             m.leader_id = BrokerId(NODE_ID);
-            // Leader epochs are not tracked (KAFKA-NOTES §4.6, design A): -1 everywhere and no
-            // OffsetForLeaderEpoch, so clients never try to validate positions.
+            // Leader epochs are not tracked (docs/kafka-protocol.md#leader-epochs, design A): -1
+            // everywhere and no OffsetForLeaderEpoch, so clients never try to validate positions.
             m.leader_epoch = -1;
             m.replica_nodes = vec![BrokerId(NODE_ID)];
             m.isr_nodes = vec![BrokerId(NODE_ID)];

@@ -9,6 +9,7 @@ mod create_partitions;
 mod create_topics;
 mod delete_groups;
 mod delete_topics;
+mod describe_acls;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
@@ -55,6 +56,7 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::IncrementalAlterConfigs,
     ApiKey::DescribeTopicPartitions,
     ApiKey::DescribeLogDirs,
+    ApiKey::DescribeAcls,
     ApiKey::InitProducerId,
     ApiKey::FindCoordinator,
     ApiKey::JoinGroup,
@@ -221,6 +223,7 @@ pub async fn handle(
             ApiKey::DescribeConfigs,
             describe_configs::handle(broker, access, r, version)
         ),
+        Request::DescribeAcls(r) => answer!(ApiKey::DescribeAcls, describe_acls::handle(broker, access, r)),
         Request::DescribeLogDirs(r) => answer!(
             ApiKey::DescribeLogDirs,
             describe_log_dirs::handle(broker, access, r, version)

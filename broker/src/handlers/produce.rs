@@ -24,7 +24,7 @@ const BATCH_HEADER_LEN: usize = 61;
 const ZSTD: u8 = 4;
 /// The most a compressed batch may decompress to: far above what real records compress from
 /// (a ratio of 64 for a full 1 MiB batch), and a bound on the time a batch that inflates
-/// without end can take (KAFKA-NOTES §9.3).
+/// without end can take (pitfall 8 in docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
 const MAX_DECOMPRESSED_BYTES: u64 = 64 << 20;
 
 /// Compressed batches being counted at once, each on a blocking thread: the async workers never
@@ -162,7 +162,8 @@ async fn append(
     Ok((partition.clone(), appended, append_time))
 }
 
-/// Kafka's checks on a client batch (KAFKA-NOTES §4.2), cheapest first; the records are counted last.
+/// Kafka's checks on a client batch (docs/kafka-protocol.md#batch-checks), cheapest first; the
+/// records are counted last.
 pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<BatchHeader, Refusal> {
     let corrupt = |m: &str| (ResponseError::CorruptMessage, m.to_string());
     let invalid = |m: String| (ResponseError::InvalidRecord, m);

@@ -1,5 +1,5 @@
-//! SaslAuthenticate: one SASL token each way (KAFKA-NOTES §4.8). A failure is answered with
-//! SASL_AUTHENTICATION_FAILED (58) and its message, then the connection is closed.
+//! SaslAuthenticate: one SASL token each way (docs/kafka-protocol.md#handshake-order). A failure is
+//! answered with SASL_AUTHENTICATION_FAILED (58) and its message, then the connection is closed.
 
 use bytes::Bytes;
 use kafka_protocol::messages::{SaslAuthenticateRequest, SaslAuthenticateResponse};

@@ -17,7 +17,7 @@
 //! 57    4   record_count           yes
 //! 61    …   records
 //! ```
-//! All integers big-endian (KAFKA-NOTES §5, AK `DefaultRecordBatch.java`).
+//! All integers big-endian (docs/kafka-protocol.md#header-layout, AK `DefaultRecordBatch.java`).
 
 use thiserror::Error;
 
@@ -130,7 +130,8 @@ impl BatchHeader {
         self.attributes & CONTROL_BIT != 0
     }
 
-    /// With LogAppendTime every record's timestamp is `max_timestamp` (KAFKA-NOTES §5).
+    /// With LogAppendTime every record's timestamp is `max_timestamp`
+    /// (docs/kafka-protocol.md#timestamps-and-logappendtime).
     pub fn timestamp_type_log_append(&self) -> bool {
         self.attributes & TIMESTAMP_TYPE_BIT != 0
     }

@@ -1,13 +1,14 @@
 //! Counting the records of a compressed client batch, as Kafka checks them before it stores the
-//! batch (KAFKA-NOTES §4.2): the batch is stored as sent, but its header's record count must be
-//! what its compressed records really hold, or the count could claim offsets the bytes do not
-//! carry.
+//! batch (docs/kafka-protocol.md#batch-checks): the batch is stored as sent, but its header's
+//! record count must be what its compressed records really hold, or the count could claim offsets
+//! the bytes do not carry.
 //!
 //! The records are decompressed 32 KiB at a time and only their length prefixes are read
 //! ([`RecordWalk`]); at most `limit` decompressed bytes are read, so a small batch that inflates
-//! without end costs bounded time (KAFKA-NOTES §9.3: the protocol crate's decoders have no
-//! bound). A raw snappy block is decompressed whole, after its announced size is checked against
-//! both `limit` and what its compressed bytes can expand to.
+//! without end costs bounded time (the protocol crate's decoders have no bound: pitfall 8 in
+//! docs/kafka-protocol.md#kafka-protocol-crate-pitfalls). A raw snappy block is decompressed
+//! whole, after its announced size is checked against both `limit` and what its compressed bytes
+//! can expand to.
 //!
 //! Kafka's codecs (attributes bits 0–2): 1 gzip, 2 snappy (raw, or Java's xerial framing: a
 //! 16-byte header, then blocks each prefixed with its big-endian u32 length), 3 LZ4 frames,

@@ -5,7 +5,8 @@
 //! ```text
 //! record: varint length, i8 attributes, varlong timestampDelta, varint offsetDelta, ...rest
 //! ```
-//! Varints are zigzag-encoded, least significant group first (KAFKA-NOTES §5).
+//! Varints are zigzag-encoded, least significant group first
+//! (docs/kafka-protocol.md#records-and-varints).
 
 use super::batch::{BatchHeader, HEADER_LEN};
 

@@ -1,5 +1,6 @@
 //! Fetch (key 1), versions 4–12; flexible from v12. Topics are addressed by name up to v12
-//! (v13 switched to topic ids, which is why we stop there; KAFKA-NOTES §2).
+//! (v13 switched to topic ids, which is why we stop there;
+//! docs/kafka-protocol.md#versions-per-api).
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};

@@ -1,5 +1,5 @@
 //! FindCoordinator (key 10), versions 0–3; flexible from v3. v4 replaced `key` with a batch of
-//! `coordinator_keys`, which is why we stop at 3 (KAFKA-NOTES §2).
+//! `coordinator_keys`, which is why we stop at 3 (docs/kafka-protocol.md#versions-per-api).
 
 use kafka_protocol::messages::FindCoordinatorRequest;
 

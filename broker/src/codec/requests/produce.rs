@@ -1,7 +1,8 @@
 //! Produce (key 0), versions 3–9; flexible from v9.
 //!
 //! `records` stays an opaque slice of the frame: validating the record batch is the handler's
-//! job, and the crate's record decoder has its own allocation hazards (KAFKA-NOTES §9.3).
+//! job, and the crate's record decoder has its own allocation hazards
+//! (docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ProduceRequest, TopicName, TransactionalId};

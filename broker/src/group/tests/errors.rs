@@ -1,4 +1,4 @@
-//! Every error code of KAFKA-NOTES §4.5, each where Kafka returns it.
+//! Every error code of docs/kafka-protocol.md#group-error-codes, each where Kafka returns it.
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
-//! `sluice-bench`: the same librdkafka workloads against `sluice broker` and a peer broker
-//! (Tansu), one after the other in one run, so the machine's noise hits both alike.
+//! `sluice-bench`: the same librdkafka workloads against `sluice broker` and peer brokers
+//! (Tansu; Apache Kafka as it ships and fsyncing every append), one after the other in one run,
+//! so the machine's noise hits all alike.
 //!
 //! Each broker runs as its own process; its CPU time is read from `/proc/<pid>/stat` around
 //! every workload, so "broker CPU per record" excludes the client's work. Workloads:
@@ -9,6 +10,10 @@
 //! 3. produce 1 KB records, acks=1, six partitions
 //! 4. consume workload 1's topic from the beginning
 //! 5. produce→consume latency at a fixed rate (10,000 records/s by default)
+//!
+//! With `--kafka`, also Kafka's own `kafka-producer-perf-test` and `kafka-consumer-perf-test` at
+//! 100-byte and 1 KiB records against every broker (kafka.rs), and the floors against
+//! Kafka under the table.
 //!
 //! The clients run on mimalloc, which also serves librdkafka's C allocations: with glibc's
 //! malloc a single consumer stalls on an arena lock shared by librdkafka's fetch and poll
@@ -21,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod kafka;
 mod secure;
 
 #[cfg(feature = "mimalloc")]
@@ -54,6 +60,14 @@ struct Args {
     /// A Tansu binary to compare against (memory storage); omit to bench sluice alone.
     #[arg(long, conflicts_with = "sasl_ssl")]
     tansu: Option<PathBuf>,
+    /// The Kafka fixture script (tests/kafka/kafka.sh): compare against Apache Kafka, one KRaft
+    /// node as it ships and one with log.flush.interval.messages=1, and add Kafka's perf tools
+    /// to the workloads.
+    #[arg(long)]
+    kafka: Option<PathBuf>,
+    /// KAFKA_HEAP_OPTS of the Kafka brokers (Kafka's own start script uses -Xmx1G -Xms1G).
+    #[arg(long, default_value = "-Xmx1G -Xms1G")]
+    kafka_heap: String,
     /// Compare sluice over PLAINTEXT with a second sluice broker over SASL_SSL (TLS with
     /// SCRAM-SHA-256, the certificate and user made for the run) instead of with Tansu.
     #[arg(long)]
@@ -96,11 +110,26 @@ struct Figures {
 
 struct Broker {
     name: &'static str,
-    child: Child,
+    process: Process,
     bootstrap: String,
     /// librdkafka settings every client of this broker needs (security).
     settings: Vec<(&'static str, String)>,
+    started: Started,
     _dir: Option<TempDir>,
+}
+
+/// How a broker runs: a child of this process, or a Kafka node that kafka.sh launched.
+enum Process {
+    Child(Child),
+    Kafka(kafka::Node),
+}
+
+/// How long a broker took to start, from its process's start.
+struct Started {
+    /// Until its Kafka port accepted a TCP connection.
+    accepting: Duration,
+    /// Until it said it was ready, and what it said (for brokers that log it).
+    ready: Option<(Duration, &'static str)>,
 }
 
 /// A directory removed when dropped (no tempfile crate needed in a benchmark binary).
@@ -117,6 +146,7 @@ impl Broker {
         let port = free_port()?;
         let dir = std::env::temp_dir().join(format!("sluice-bench-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
+        let spawned = Instant::now();
         let child = Command::new(bin)
             .args([
                 "broker",
@@ -133,12 +163,13 @@ impl Broker {
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
-        Broker::ready("sluice", child, port, Some(TempDir(dir)))
+        Broker::ready("sluice", child, spawned, port, Some(TempDir(dir)))
     }
 
     fn start_tansu(bin: &PathBuf) -> anyhow::Result<Broker> {
         let port = free_port()?;
         let url = format!("tcp://127.0.0.1:{port}");
+        let spawned = Instant::now();
         let child = Command::new(bin)
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             .args(["--storage-engine", "memory://tansu/", "--silent"])
@@ -146,27 +177,48 @@ impl Broker {
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
-        Broker::ready("tansu", child, port, None)
+        Broker::ready("tansu", child, spawned, port, None)
     }
 
-    fn ready(name: &'static str, mut child: Child, port: u16, dir: Option<TempDir>) -> anyhow::Result<Broker> {
+    /// Waits for a broker spawned at `spawned` to accept connections on `port` (polled every
+    /// 5 ms, which is its start time's resolution).
+    fn ready(
+        name: &'static str,
+        mut child: Child,
+        spawned: Instant,
+        port: u16,
+        dir: Option<TempDir>,
+    ) -> anyhow::Result<Broker> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = child.try_wait()? {
                 bail!("{name} exited at start: {status}");
             }
             if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
                 bail!("{name} did not listen on port {port}");
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(5));
         }
         Ok(Broker {
             name,
-            child,
+            process: Process::Child(child),
             bootstrap: format!("127.0.0.1:{port}"),
             settings: Vec::new(),
+            started: Started {
+                accepting: spawned.elapsed(),
+                ready: None,
+            },
             _dir: dir,
         })
+    }
+
+    fn pid(&self) -> u32 {
+        match &self.process {
+            Process::Child(c) => c.id(),
+            Process::Kafka(node) => node.pid,
+        }
     }
 
     /// A client config for this broker: its address and security settings.
@@ -181,7 +233,7 @@ impl Broker {
 
     /// User + system CPU seconds the broker process has used so far.
     fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
         // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
         let rest = stat.rsplit_once(')').map(|(_, r)| r).context("malformed /proc stat")?;
         let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -190,7 +242,7 @@ impl Broker {
     }
 
     fn peak_rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
         let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
         let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib / 1024.0)
@@ -199,8 +251,11 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // A Kafka node is stopped by its own Drop (kafka.sh stop).
+        if let Process::Child(child) = &mut self.process {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -492,6 +547,12 @@ fn latency(broker: &Broker, topic: &str, rate: u64, seconds: u64) -> anyhow::Res
 
 type Workload = (&'static str, Box<dyn Fn(&Broker, usize) -> anyhow::Result<Figures>>);
 
+// Workload names that the floors against Kafka (kafka.rs) refer to.
+const ACKS_ALL: &str = "produce 100 B, acks=all, 1 partition";
+const LATENCY: &str = "latency at a fixed rate";
+const PERF_PRODUCE_100: &str = "kafka-producer-perf-test 100 B, acks=all, 1 partition";
+const PERF_PRODUCE_1K: &str = "kafka-producer-perf-test 1 KiB, acks=all, 1 partition";
+
 fn workloads(args: &Args) -> Vec<Workload> {
     let (small, large) = (args.small_records, args.large_records);
     let (rate, secs) = (args.latency_rate, args.latency_seconds);
@@ -507,13 +568,13 @@ fn workloads(args: &Args) -> Vec<Workload> {
         producers,
         compression,
     };
-    vec![
+    let mut all: Vec<Workload> = vec![
         (
             "produce 100 B, acks=1, 1 partition",
             Box::new(move |b, r| produce(b, load(format!("p100-acks1-{r}"), 1, small, 100, "1"))),
         ),
         (
-            "produce 100 B, acks=all, 1 partition",
+            ACKS_ALL,
             Box::new(move |b, r| produce(b, load(format!("p100-acksall-{r}"), 1, small, 100, "all"))),
         ),
         (
@@ -525,10 +586,33 @@ fn workloads(args: &Args) -> Vec<Workload> {
             Box::new(move |b, r| consume(b, &format!("consume-{r}"), small, 100)),
         ),
         (
-            "latency at a fixed rate",
+            LATENCY,
             Box::new(move |b, r| latency(b, &format!("latency-{r}"), rate, secs)),
         ),
-    ]
+    ];
+    if let Some(script) = &args.kafka {
+        let s = script.clone();
+        all.push((
+            PERF_PRODUCE_100,
+            Box::new(move |b, r| kafka::producer_perf(&s, b, &format!("perf-p100-{r}"), small, 100)),
+        ));
+        let s = script.clone();
+        all.push((
+            PERF_PRODUCE_1K,
+            Box::new(move |b, r| kafka::producer_perf(&s, b, &format!("perf-p1k-{r}"), large, 1024)),
+        ));
+        let s = script.clone();
+        all.push((
+            "kafka-consumer-perf-test 100 B, 1 partition",
+            Box::new(move |b, r| kafka::consumer_perf(&s, b, &format!("perf-c100-{r}"), small, 100)),
+        ));
+        let s = script.clone();
+        all.push((
+            "kafka-consumer-perf-test 1 KiB, 1 partition",
+            Box::new(move |b, r| kafka::consumer_perf(&s, b, &format!("perf-c1k-{r}"), large, 1024)),
+        ));
+    }
+    all
 }
 
 /// The round whose headline figure is the median of all rounds (the upper median for an even
@@ -553,6 +637,14 @@ fn main() -> anyhow::Result<()> {
     }
     if args.sasl_ssl {
         brokers.push(secure::start(&args.sluice)?);
+    }
+    if let Some(script) = &args.kafka {
+        for (i, setup) in kafka::SETUPS.iter().enumerate() {
+            brokers.push(kafka::start(script, &args.kafka_heap, setup, i)?);
+        }
+    }
+    for b in &brokers {
+        eprintln!("{} started: {}", b.name, describe_start(&b.started));
     }
     let mut results: Vec<(&str, Vec<Result<Figures, String>>)> = Vec::new();
     for (name, run) in workloads(&args) {
@@ -588,22 +680,47 @@ fn main() -> anyhow::Result<()> {
         results.push((name, per_broker.into_iter().map(median).collect()));
     }
     print_table(&brokers, &results);
+    kafka::print_floors(&brokers, &results);
     Ok(())
+}
+
+/// sluice ÷ peer: the ratio of throughputs, or of p99 latencies for the latency workload.
+fn ratio(sluice: &Figures, peer: &Figures) -> f64 {
+    match (sluice.latency, peer.latency) {
+        (Some(s), Some(p)) => s[1] / p[1],
+        _ => sluice.records_per_sec / peer.records_per_sec,
+    }
+}
+
+fn describe_start(s: &Started) -> String {
+    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1e3);
+    let mut text = format!("port accepting after {}", ms(s.accepting));
+    if let Some((d, what)) = s.ready {
+        text += &format!(", {what} after {}", ms(d));
+    }
+    text
 }
 
 fn print_table(brokers: &[Broker], results: &[(&str, Vec<Result<Figures, String>>)]) {
     let names: Vec<&str> = brokers.iter().map(|b| b.name).collect();
-    println!(
-        "| workload | {} | ratio | broker CPU µs/record ({}) |",
-        names.join(" | "),
-        names.join(" / ")
-    );
-    println!("|---|{}---|---|", "---|".repeat(names.len()));
+    // A table row from its columns: workload, one per broker, one ratio per peer (the first
+    // broker, sluice, ÷ that peer), broker CPU.
+    let line = |columns: Vec<String>| println!("| {} |", columns.join(" | "));
+    let mut header = vec!["workload".to_string()];
+    header.extend(names.iter().map(|n| n.to_string()));
+    header.extend(names[1..].iter().map(|p| format!("{} ÷ {p}", names[0])));
+    header.push(format!("broker CPU µs/record ({})", names.join(" / ")));
+    let columns = header.len();
+    line(header);
+    println!("|{}", "---|".repeat(columns));
     for (name, row) in results {
-        let cells: Vec<String> = row
-            .iter()
-            .map(|r| r.as_ref().map_or_else(Clone::clone, describe))
-            .collect();
+        let mut cells = vec![name.to_string()];
+        cells.extend(row.iter().map(|r| r.as_ref().map_or_else(Clone::clone, describe)));
+        cells.extend(row[1..].iter().map(|peer| match (&row[0], peer) {
+            (Ok(s), Ok(p)) if s.latency.is_some() => format!("p99 {:.3}×", ratio(s, p)),
+            (Ok(s), Ok(p)) => format!("{:.2}×", ratio(s, p)),
+            _ => "–".into(),
+        }));
         let cpu: Vec<String> = row
             .iter()
             .map(|r| {
@@ -611,14 +728,8 @@ fn print_table(brokers: &[Broker], results: &[(&str, Vec<Result<Figures, String>
                     .map_or("–".into(), |f| format!("{:.2}", f.broker_cpu_us_per_record))
             })
             .collect();
-        let ratio = match (row.first(), row.get(1)) {
-            (Some(Ok(s)), Some(Ok(t))) => match (s.latency, t.latency) {
-                (Some(s), Some(t)) => format!("p99 {:.3}×", s[1] / t[1]),
-                _ => format!("{:.2}×", s.records_per_sec / t.records_per_sec),
-            },
-            _ => "–".into(),
-        };
-        println!("| {name} | {} | {ratio} | {} |", cells.join(" | "), cpu.join(" / "));
+        cells.push(cpu.join(" / "));
+        line(cells);
     }
     println!();
     println!("clients' allocator: {CLIENT_ALLOCATOR}  ");
@@ -626,6 +737,9 @@ fn print_table(brokers: &[Broker], results: &[(&str, Vec<Result<Figures, String>
         if let Some(rss) = b.peak_rss_mib() {
             println!("{} peak resident memory: {rss:.0} MiB  ", b.name);
         }
+    }
+    for b in brokers {
+        println!("{} start (process start →): {}  ", b.name, describe_start(&b.started));
     }
 }
 

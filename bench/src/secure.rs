@@ -55,6 +55,7 @@ pub fn start(bin: &Path) -> anyhow::Result<Broker> {
     if !add.wait()?.success() {
         bail!("sluice users --add failed");
     }
+    let spawned = std::time::Instant::now();
     let child = Command::new(bin)
         .args(["broker", "--config"])
         .arg(&config)
@@ -62,7 +63,7 @@ pub fn start(bin: &Path) -> anyhow::Result<Broker> {
         .stdout(Stdio::null())
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
-    let mut broker = Broker::ready("sluice SASL_SSL", child, port, Some(guard))?;
+    let mut broker = Broker::ready("sluice SASL_SSL", child, spawned, port, Some(guard))?;
     broker.settings = vec![
         ("security.protocol", "SASL_SSL".into()),
         ("sasl.mechanisms", "SCRAM-SHA-256".into()),

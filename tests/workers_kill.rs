@@ -28,12 +28,14 @@ fn worker(config: &Path) -> Child {
         .expect("sluice binary runs")
 }
 
-/// Occurrences of each `seq` in the sink file, and its complete lines.
+/// Occurrences of each `seq` in the sink file, and its complete lines. A last line without its
+/// newline is one being written, or torn by the SIGKILL (the sink drops a torn tail when it
+/// reopens the file): it is not a record yet.
 fn seqs(path: &Path) -> (BTreeMap<u64, u32>, usize) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut counts = BTreeMap::new();
     let mut lines = 0;
-    for line in text.lines() {
+    for line in text.split_inclusive('\n').filter_map(|l| l.strip_suffix('\n')) {
         lines += 1;
         let seq: u64 = line
             .split("seq=")

@@ -102,7 +102,7 @@ fn broker_entries(config: &BrokerConfig) -> Vec<ConfigEntry> {
     let defaults = BrokerConfig::default();
     let listeners = |l: &[crate::config::Listener]| {
         l.iter()
-            .map(|l| format!("PLAINTEXT://{}", l.addr()))
+            .map(|l| format!("{}://{}", l.name, l.addr()))
             .collect::<Vec<_>>()
             .join(",")
     };
@@ -221,4 +221,31 @@ fn broker_entries(config: &BrokerConfig) -> Vec<ConfigEntry> {
             config_type,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Listener, SecurityProtocol};
+
+    #[test]
+    fn listeners_are_described_by_their_own_names() {
+        let config = BrokerConfig {
+            listeners: vec![
+                Listener::plaintext("127.0.0.1", 9092),
+                Listener {
+                    name: "SASL_SSL".into(),
+                    protocol: SecurityProtocol::SaslSsl,
+                    host: "0.0.0.0".into(),
+                    port: 9094,
+                },
+            ],
+            ..BrokerConfig::default()
+        };
+        let listeners = broker_entries(&config)
+            .into_iter()
+            .find(|e| e.name == "listeners")
+            .unwrap();
+        assert_eq!(listeners.value, "PLAINTEXT://127.0.0.1:9092,SASL_SSL://0.0.0.0:9094");
+    }
 }

@@ -14,7 +14,7 @@ pub const NOT_INSTALLED: &str = "PostgreSQL not installed (initdb not found on P
 /// A test that needs PostgreSQL fails without it, saying what is missing: the README's test
 /// command installs it first (`.ci/install`), so a missing server is a broken install, never a
 /// reason to pass.
-fn skip(reason: &str) {
+fn missing(reason: &str) -> ! {
     panic!("the PostgreSQL tests cannot run: {reason}");
 }
 
@@ -27,17 +27,15 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// A running server, or `None` after saying why the test is skipped.
-    pub fn start() -> Option<Postgres> {
+    /// A running server; fails the test, saying why, if there can be none.
+    pub fn start() -> Postgres {
         let Some(bin) = find_bin() else {
-            skip(NOT_INSTALLED);
-            return None;
+            missing(NOT_INSTALLED);
         };
         // SAFETY: geteuid has no preconditions and cannot fail.
         let user = if unsafe { libc::geteuid() } == 0 {
             if !run(Command::new("id").args(["-u", "postgres"])).status.success() {
-                skip("running as root and there is no postgres user to run PostgreSQL as");
-                return None;
+                missing("running as root and there is no postgres user to run PostgreSQL as");
             }
             Some("postgres")
         } else {
@@ -67,7 +65,7 @@ impl Postgres {
             "initdb",
         );
         pg.start_again();
-        Some(pg)
+        pg
     }
 
     /// libpq's keywords for this server, as the sink's `url` takes them.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use support::{free_port, spawn_broker};
+use support::{free_port, spawn_broker, KillOnDrop};
 
 const PARTITIONS: i32 = 3;
 const RECORDS: u64 = 60_000;
@@ -52,7 +52,8 @@ fn seqs(path: &Path) -> (BTreeMap<u64, u32>, usize) {
 fn a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_a_batch_per_partition() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut broker = spawn_broker(port, &dir.path().join("broker"), Path::new("/dev/null"));
+    // Killed on drop too, so a failing assertion leaves no broker behind.
+    let broker = KillOnDrop(spawn_broker(port, &dir.path().join("broker"), Path::new("/dev/null")));
     let bootstrap = format!("127.0.0.1:{port}");
     let created = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([
@@ -131,8 +132,7 @@ fn a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_a_batch_per_parti
     std::thread::sleep(Duration::from_secs(2));
     let _ = second.kill();
     let _ = second.wait();
-    let _ = broker.kill();
-    let _ = broker.wait();
+    drop(broker);
 
     let (after, lines) = seqs(&sink);
     let missing: Vec<u64> = (0..RECORDS).filter(|s| !after.contains_key(s)).take(10).collect();

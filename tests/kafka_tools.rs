@@ -23,6 +23,17 @@ struct Seen {
     stderr: String,
 }
 
+impl Seen {
+    /// A finished command's status and its outputs, normalised.
+    fn of(out: &std::process::Output) -> Seen {
+        Seen {
+            ok: out.status.success(),
+            stdout: normalise(&String::from_utf8_lossy(&out.stdout)),
+            stderr: normalise(&String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+}
+
 /// A broker under test, kept alive while the scenario runs.
 enum Target {
     Sluice {
@@ -91,11 +102,7 @@ impl Scenario<'_> {
         let mut full = vec!["--bootstrap-server", self.bootstrap];
         full.extend_from_slice(args);
         let out = kafka_tool(tool, &full, stdin);
-        let seen = Seen {
-            ok: out.status.success(),
-            stdout: normalise(&String::from_utf8_lossy(&out.stdout)),
-            stderr: normalise(&String::from_utf8_lossy(&out.stderr)),
-        };
+        let seen = Seen::of(&out);
         eprintln!(
             "--- {step}: {tool} {args:?} -> ok={}\n{}{}",
             seen.ok, seen.stdout, seen.stderr
@@ -554,21 +561,11 @@ fn kafkas_tools_work_against_the_bundled_broker_as_against_kafka() {
 
 /// `sluice <args>` → what it printed, normalised as Kafka's tools' output is.
 fn sluice_tool(args: &[&str]) -> Seen {
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).output().unwrap();
-    Seen {
-        ok: out.status.success(),
-        stdout: normalise(&String::from_utf8_lossy(&out.stdout)),
-        stderr: normalise(&String::from_utf8_lossy(&out.stderr)),
-    }
+    Seen::of(&Command::new(env!("CARGO_BIN_EXE_sluice")).args(args).output().unwrap())
 }
 
 fn kafka_tool_seen(tool: &str, args: &[&str]) -> Seen {
-    let out = kafka_tool(tool, args, None);
-    Seen {
-        ok: out.status.success(),
-        stdout: normalise(&String::from_utf8_lossy(&out.stdout)),
-        stderr: normalise(&String::from_utf8_lossy(&out.stderr)),
-    }
+    Seen::of(&kafka_tool(tool, args, None))
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use super::{create_topic, produce, ratio, Broker, Figures, Process, ProduceLoad, Started, TempDir};
+use super::{create_topic, fill, ratio, Broker, Figures, Process, Started, TempDir};
 use super::{ACKS_ALL, LATENCY, PERF_PRODUCE_100, PERF_PRODUCE_1K};
 
 /// A Kafka configuration: its name in the table and its broker settings (`kafka.sh --set`).
@@ -242,18 +242,7 @@ pub fn producer_perf(script: &Path, broker: &Broker, topic: &str, count: u64, si
 /// the group's join (reported on stderr).
 pub fn consumer_perf(script: &Path, broker: &Broker, topic: &str, count: u64, size: usize) -> anyhow::Result<Figures> {
     plaintext_only(broker)?;
-    produce(
-        broker,
-        ProduceLoad {
-            topic: topic.into(),
-            partitions: 1,
-            count,
-            size,
-            acks: "1",
-            producers: 1,
-            compression: "none",
-        },
-    )?;
+    fill(broker, topic, count, size)?;
     let cpu_before = broker.cpu_seconds()?;
     let n = count.to_string();
     let out = tool(

@@ -394,8 +394,9 @@ fn produce_share(
     Ok(())
 }
 
-/// Fills `topic` (untimed), then reads its `count` records from the beginning of partition 0.
-fn consume(broker: &Broker, topic: &str, count: u64, size: usize) -> anyhow::Result<Figures> {
+/// Writes `count` records of `size` bytes into partition 0 of a new `topic`, untimed (acks=1,
+/// one producer): what the consume workloads then read.
+fn fill(broker: &Broker, topic: &str, count: u64, size: usize) -> anyhow::Result<()> {
     produce(
         broker,
         ProduceLoad {
@@ -408,6 +409,12 @@ fn consume(broker: &Broker, topic: &str, count: u64, size: usize) -> anyhow::Res
             compression: "none",
         },
     )?;
+    Ok(())
+}
+
+/// Fills `topic` (untimed), then reads its `count` records from the beginning of partition 0.
+fn consume(broker: &Broker, topic: &str, count: u64, size: usize) -> anyhow::Result<Figures> {
+    fill(broker, topic, count, size)?;
     let consumer: BaseConsumer = broker
         .client()
         .set("group.id", "sluice-bench")

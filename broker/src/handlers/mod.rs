@@ -86,7 +86,12 @@ pub enum HandleError {
     AcksZeroFailed(String),
     #[error("{0}")]
     Authentication(String),
+    #[error("a deferred answer failed: {0}")]
+    Deferred(String),
 }
+
+/// An answer still on its way: an acks=all produce's, framed once its fsyncs are done.
+pub type Deferred = tokio::task::JoinHandle<Result<BytesMut, HandleError>>;
 
 /// Who sent a request, and what the broker's grants let them do with it.
 pub struct Access<'a> {
@@ -124,14 +129,15 @@ impl Access<'_> {
     }
 }
 
-/// Decodes one frame, runs its handler and appends the framed answer (if any) to `out`.
-/// `session.peer` is the client's address (Kafka shows it as a group member's host).
+/// Decodes one frame, runs its handler and appends the framed answer (if any) to `out`, or
+/// returns it [`Deferred`] when it waits for the disk. `session.peer` is the client's address
+/// (Kafka shows it as a group member's host).
 pub async fn handle(
     broker: &Broker,
     session: &mut Session,
     frame: Bytes,
     out: &mut BytesMut,
-) -> Result<(), HandleError> {
+) -> Result<Option<Deferred>, HandleError> {
     let peer = session.peer;
     let request = match codec::decode_request(frame.clone()) {
         Ok(request) => request,
@@ -144,7 +150,7 @@ pub async fn handle(
             broker.metrics.request(ApiKey::ApiVersions as i16);
             let body = api_versions::unsupported_version();
             codec::encode_response(out, ApiKey::ApiVersions, 0, correlation_id, &body)?;
-            return Ok(());
+            return Ok(None);
         }
         Err(e) => return Err(e.into()),
     };
@@ -180,7 +186,7 @@ pub async fn handle(
                     broker.config.sasl_mechanisms.join(", ")
                 )));
             }
-            return Ok(());
+            return Ok(None);
         }
         Request::SaslAuthenticate(r) => {
             let (response, failure) = sasl_authenticate::handle(broker, session, r);
@@ -188,7 +194,7 @@ pub async fn handle(
             if let Some(failure) = failure {
                 return Err(HandleError::Authentication(failure));
             }
-            return Ok(());
+            return Ok(None);
         }
         other => other,
     };
@@ -205,13 +211,20 @@ pub async fn handle(
         ),
         Request::Produce(r) => {
             let acks = r.acks;
-            let response = produce::handle(broker, access, r, version).await;
+            let (response, syncs) = produce::handle(broker, access, r, version).await;
             if acks == 0 {
                 if let Some(failed) = produce::first_failure(&response) {
                     return Err(HandleError::AcksZeroFailed(failed));
                 }
-            } else {
+            } else if syncs.is_empty() {
                 answer!(ApiKey::Produce, response);
+            } else {
+                return Ok(Some(tokio::spawn(async move {
+                    let response = produce::synced(response, syncs).await;
+                    let mut out = BytesMut::new();
+                    codec::encode_response(&mut out, ApiKey::Produce, version, correlation_id, &response)?;
+                    Ok(out)
+                })));
             }
         }
         Request::Fetch(r) => answer!(ApiKey::Fetch, fetch::handle(broker, access, r, version).await),
@@ -276,7 +289,7 @@ pub async fn handle(
             unreachable!("answered above, before the principal is borrowed")
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Milliseconds since the Unix epoch, Kafka's timestamp unit.

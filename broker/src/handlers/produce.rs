@@ -34,12 +34,26 @@ static DECOMPRESSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new
 
 type Refusal = (ResponseError, String);
 
-/// A topic the user may not write to gets TOPIC_AUTHORIZATION_FAILED on every partition and
-/// nothing of it is appended.
-pub async fn handle(broker: &Broker, access: &Access<'_>, request: ProduceRequest, version: i16) -> ProduceResponse {
+/// An fsync an acks=all answer waits for: the partition must be on disk up to `end`, or the
+/// answer's partition `(topic, partition)` index gets KAFKA_STORAGE_ERROR.
+pub struct Fsync {
+    at: (usize, usize),
+    partition: PartitionRef,
+    end: i64,
+}
+
+/// Appends every partition's batch and answers; with acks=all the answer is final only after
+/// [`synced`] has waited for the returned fsyncs. A topic the user may not write to gets
+/// TOPIC_AUTHORIZATION_FAILED on every partition and nothing of it is appended.
+pub async fn handle(
+    broker: &Broker,
+    access: &Access<'_>,
+    request: ProduceRequest,
+    version: i16,
+) -> (ProduceResponse, Vec<Fsync>) {
     let now = now_ms();
     let acks = request.acks;
-    let mut to_sync: Vec<(usize, usize, PartitionRef, i64)> = Vec::new();
+    let mut to_sync = Vec::new();
     let mut response = ProduceResponse::default();
     for (ti, topic_data) in request.topic_data.into_iter().enumerate() {
         let topic = broker.topics.get(&topic_data.name);
@@ -93,7 +107,11 @@ pub async fn handle(broker: &Broker, access: &Access<'_>, request: ProduceReques
                     // A retried batch is answered like the first try: only once it is on disk,
                     // which the first try may still be waiting for.
                     if acks == -1 {
-                        to_sync.push((ti, pi, partition, appended.end_offset()));
+                        to_sync.push(Fsync {
+                            at: (ti, pi),
+                            partition,
+                            end: appended.end_offset(),
+                        });
                     }
                 }
                 Err((code, message)) => {
@@ -109,7 +127,17 @@ pub async fn handle(broker: &Broker, access: &Access<'_>, request: ProduceReques
         topic_response.name = topic_data.name;
         response.responses.push(topic_response);
     }
-    for (ti, pi, partition, end) in to_sync {
+    (response, to_sync)
+}
+
+/// The acks=all answer once its batches are on disk (other producers' fsyncs count).
+pub async fn synced(mut response: ProduceResponse, syncs: Vec<Fsync>) -> ProduceResponse {
+    for Fsync {
+        at: (ti, pi),
+        partition,
+        end,
+    } in syncs
+    {
         if let Err(e) = partition.sync_to(end).await {
             // The partition logged the failure once; every later write is refused the same way.
             tracing::debug!(error = %e, "acks=all answered with KAFKA_STORAGE_ERROR");

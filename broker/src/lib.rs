@@ -4,12 +4,14 @@
 //!
 //! # Layout
 //!
-//! - [`server`]: a connection's life — read a frame, hand it to a handler, write the answer in
-//!   order. Hostile frames close their own connection and nothing else.
-//! - [`codec`]: bytes ↔ meaning. Requests are decoded by our own bounded reader into
-//!   kafka-protocol's structs (the crate's decoder aborts the process on hostile counts);
-//!   responses are encoded by the crate.
-//! - [`handlers`]: one file per API, each turning a request into a response.
+//! - [`server`]: a connection's life — read frames, hand each to its handler, write the answers
+//!   in order (an acks=all produce's once its fsync is done). Hostile frames close their own
+//!   connection and nothing else.
+//! - [`codec`]: bytes ↔ meaning, and the one table of the APIs served (`codec::APIS`). Requests
+//!   are decoded by our own bounded reader into kafka-protocol's structs (the crate's decoder
+//!   aborts the process on hostile counts); responses are encoded by the crate.
+//! - `api`: one file per API, each turning a request into its answer; the dispatch to them is
+//!   generated from the table.
 //! - [`topics`], [`partition`], [`producer_state`]: state — the topic registry, each
 //!   partition's log with its idempotent producers and group-committed fsyncs.
 //! - [`group`]: the group coordinator, one task owning every consumer group, with offsets and
@@ -19,19 +21,19 @@
 //! - [`metrics`]: what `/metrics` shows (at `sluice.http.listen`, beside `/health`); the hot
 //!   paths only bump atomics, everything per partition is read at scrape time.
 //!
-//! A produce travels: server → codec → handlers::produce (checks the batch) → partition (sequence
+//! A produce travels: server → codec → api::produce (checks the batch) → partition (sequence
 //! check, append) → log (stamps the offset, writes the segment) → for `acks=all`, one shared fsync
-//! → the answer. A fetch travels: handlers::fetch → partition → log (whole batches from the
+//! → the answer. A fetch travels: api::fetch → partition → log (whole batches from the
 //! offset index), waiting on the append watch while fewer than `min_bytes` are ready. A group
-//! request travels: handlers → group::Coordinator (a message to the coordinator task, which may
+//! request travels: api → group::Coordinator (a message to the coordinator task, which may
 //! park a JoinGroup/SyncGroup answer until its rebalance step completes) → records appended to
 //! `__consumer_offsets` → the handler waits for their fsync → the answer.
 
+mod api;
 pub mod auth;
 pub mod codec;
 pub mod config;
 pub mod group;
-mod handlers;
 pub mod log;
 pub mod metrics;
 pub mod partition;
@@ -181,7 +183,7 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     }
     let retention_interval = config.retention_check_interval;
     let (stop, stopped) = watch::channel(false);
-    let (groups, coordinator) = group::start(&topics, config.groups.clone(), handlers::now_ms(), stopped.clone())?;
+    let (groups, coordinator) = group::start(&topics, config.groups.clone(), api::now_ms(), stopped.clone())?;
     let http_listen = config.http_listen;
     let broker = Arc::new(Broker::new(config, advertised, topics, groups)?);
     broker.metrics.watch_topics(Arc::downgrade(&broker));
@@ -280,7 +282,7 @@ async fn retention_loop(broker: Arc<Broker>, every: std::time::Duration, mut sto
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        let now = handlers::now_ms();
+        let now = api::now_ms();
         for topic in broker.topics.list() {
             for p in &topic.partitions {
                 match p.apply_retention(now) {

@@ -112,7 +112,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(handled: &[ApiKey]) -> Metrics {
+    pub fn new(handled: impl IntoIterator<Item = ApiKey>) -> Metrics {
         let registry = Registry::new();
         // Kafka: kafka_network_requestmetrics_requests_total{request}.
         let requests_vec = register(
@@ -124,7 +124,7 @@ impl Metrics {
         );
         let mut requests = Vec::new();
         for key in handled {
-            let i = *key as usize;
+            let i = key as usize;
             if requests.len() <= i {
                 requests.resize(i + 1, None);
             }
@@ -403,7 +403,7 @@ mod tests {
 
     #[test]
     fn requests_are_counted_by_api_name_and_unknown_keys_are_ignored() {
-        let m = Metrics::new(&[ApiKey::Produce, ApiKey::Fetch]);
+        let m = Metrics::new([ApiKey::Produce, ApiKey::Fetch]);
         m.request(ApiKey::Fetch as i16);
         m.request(ApiKey::Fetch as i16);
         m.request(-1);
@@ -421,7 +421,7 @@ mod tests {
 
     #[test]
     fn connections_are_open_until_their_guard_drops() {
-        let m = Metrics::new(&[]);
+        let m = Metrics::new([]);
         let a = m.connection_opened();
         let _b = m.connection_opened();
         drop(a);
@@ -435,7 +435,7 @@ mod tests {
 
     #[test]
     fn every_group_state_is_exported_even_at_zero() {
-        let m = Metrics::new(&[]);
+        let m = Metrics::new([]);
         m.set_group_states(["Stable", "Stable", "Empty"]);
         m.set_group_states(["Stable"]);
         let text = gather(&m.registry);

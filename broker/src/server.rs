@@ -25,8 +25,8 @@ use tokio::task::JoinSet;
 
 use tokio_rustls::TlsAcceptor;
 
+use crate::api;
 use crate::auth::sasl::{SaslSession, Step};
-use crate::handlers;
 use crate::metrics::BadRequest;
 use crate::state::Broker;
 
@@ -243,7 +243,7 @@ async fn answer(broker: &Arc<Broker>, session: &mut Session, frame: Bytes, answe
             }),
         };
     }
-    match handlers::handle(broker, session, frame, answers.next()).await {
+    match api::handle(broker, session, frame, answers.next()).await {
         Ok(None) => Ok(()),
         Ok(Some(deferred)) => {
             answers.defer(deferred);
@@ -251,7 +251,7 @@ async fn answer(broker: &Arc<Broker>, session: &mut Session, frame: Bytes, answe
         }
         Err(e) => Err(Close {
             reason: match e {
-                handlers::HandleError::Authentication(_) => BadRequest::Authentication,
+                api::HandleError::Authentication(_) => BadRequest::Authentication,
                 _ => BadRequest::Request,
             },
             message: format!("after a bad request: {e}"),
@@ -270,7 +270,7 @@ struct Answers {
 
 enum Slot {
     Answered(BytesMut),
-    Deferred(handlers::Deferred),
+    Deferred(api::Deferred),
 }
 
 impl Answers {
@@ -289,7 +289,7 @@ impl Answers {
         }
     }
 
-    fn defer(&mut self, deferred: handlers::Deferred) {
+    fn defer(&mut self, deferred: api::Deferred) {
         self.queue.push_back(Slot::Deferred(deferred));
         self.deferred += 1;
     }
@@ -300,14 +300,14 @@ impl Answers {
 
     /// Waits for the oldest deferred answer, then moves it and the answers behind it, up to
     /// the next deferred one, to `ready`. Cancel-safe: nothing moves until the answer is done.
-    async fn oldest(&mut self) -> Result<(), handlers::HandleError> {
+    async fn oldest(&mut self) -> Result<(), api::HandleError> {
         let Some(Slot::Deferred(head)) = self.queue.front_mut() else {
             return Ok(());
         };
         let done = head.await;
         self.queue.pop_front();
         self.deferred -= 1;
-        let answer = done.map_err(|e| handlers::HandleError::Deferred(e.to_string()))??;
+        let answer = done.map_err(|e| api::HandleError::Deferred(e.to_string()))??;
         self.ready.extend_from_slice(&answer);
         while let Some(Slot::Answered(_)) = self.queue.front() {
             if let Some(Slot::Answered(out)) = self.queue.pop_front() {

@@ -59,7 +59,7 @@ impl Broker {
             advertised,
             topics,
             groups,
-            metrics: Metrics::new(crate::handlers::HANDLED),
+            metrics: Metrics::new(crate::codec::APIS.iter().map(|api| api.key)),
             users,
             producer_ids: Mutex::new(ProducerIds {
                 next: block_start,

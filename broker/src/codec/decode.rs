@@ -1,52 +1,12 @@
 //! From a frame (the bytes after the 4-byte size) to a typed request.
 
 use bytes::Bytes;
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest, DeleteTopicsRequest,
-    DescribeAclsRequest, DescribeConfigsRequest, DescribeGroupsRequest, DescribeLogDirsRequest,
-    DescribeTopicPartitionsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
-    IncrementalAlterConfigsRequest, InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
-    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, ProduceRequest,
-    RequestHeader, SaslAuthenticateRequest, SaslHandshakeRequest, SyncGroupRequest,
-};
+use kafka_protocol::messages::{ApiKey, RequestHeader};
 
+use super::apis::{decode_body, is_supported, Request};
 use super::error::DecodeError;
 use super::header::{decode_header, peek_header};
 use super::reader::Reader;
-use super::requests::*;
-use super::SUPPORTED;
-
-/// A decoded request body, one variant per API we serve.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Request {
-    ApiVersions(ApiVersionsRequest),
-    Metadata(MetadataRequest),
-    Produce(ProduceRequest),
-    Fetch(FetchRequest),
-    ListOffsets(ListOffsetsRequest),
-    CreateTopics(CreateTopicsRequest),
-    DeleteTopics(DeleteTopicsRequest),
-    CreatePartitions(CreatePartitionsRequest),
-    DescribeConfigs(DescribeConfigsRequest),
-    IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
-    DescribeTopicPartitions(DescribeTopicPartitionsRequest),
-    DescribeLogDirs(DescribeLogDirsRequest),
-    DescribeAcls(DescribeAclsRequest),
-    InitProducerId(InitProducerIdRequest),
-    FindCoordinator(FindCoordinatorRequest),
-    JoinGroup(JoinGroupRequest),
-    SyncGroup(SyncGroupRequest),
-    Heartbeat(HeartbeatRequest),
-    LeaveGroup(LeaveGroupRequest),
-    OffsetCommit(OffsetCommitRequest),
-    OffsetFetch(OffsetFetchRequest),
-    DescribeGroups(DescribeGroupsRequest),
-    ListGroups(ListGroupsRequest),
-    DeleteGroups(DeleteGroupsRequest),
-    OffsetDelete(OffsetDeleteRequest),
-    SaslHandshake(SaslHandshakeRequest),
-    SaslAuthenticate(SaslAuthenticateRequest),
-}
 
 /// A whole request: its header (correlation id, client id, version) and its body.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,16 +15,9 @@ pub struct RequestFrame {
     pub request: Request,
 }
 
-/// Whether `SUPPORTED` lists `version` of `api_key`.
-pub fn is_supported(api_key: ApiKey, version: i16) -> bool {
-    SUPPORTED
-        .iter()
-        .any(|&(key, min, max)| key == api_key && (min..=max).contains(&version))
-}
-
 /// Decodes one request frame.
 ///
-/// The (api key, version) pair is checked against [`SUPPORTED`] before anything past the fixed
+/// The (api key, version) pair is checked against the table of APIs before anything past the fixed
 /// 8-byte prefix is read. An unsupported version is reported as
 /// [`DecodeError::UnsupportedVersion`] so the caller can answer an ApiVersions request it cannot
 /// parse (use [`peek_header`] for its correlation id).
@@ -84,44 +37,10 @@ pub fn decode_request(frame: Bytes) -> Result<RequestFrame, DecodeError> {
     Ok(RequestFrame { header, request })
 }
 
-fn decode_body(r: &mut Reader, api_key: ApiKey, version: i16) -> Result<Request, DecodeError> {
-    let v = version;
-    Ok(match api_key {
-        ApiKey::ApiVersions => Request::ApiVersions(api_versions::decode(r, v)?),
-        ApiKey::Metadata => Request::Metadata(metadata::decode(r, v)?),
-        ApiKey::Produce => Request::Produce(produce::decode(r, v)?),
-        ApiKey::Fetch => Request::Fetch(fetch::decode(r, v)?),
-        ApiKey::ListOffsets => Request::ListOffsets(list_offsets::decode(r, v)?),
-        ApiKey::CreateTopics => Request::CreateTopics(create_topics::decode(r, v)?),
-        ApiKey::DeleteTopics => Request::DeleteTopics(delete_topics::decode(r, v)?),
-        ApiKey::CreatePartitions => Request::CreatePartitions(create_partitions::decode(r, v)?),
-        ApiKey::DescribeConfigs => Request::DescribeConfigs(describe_configs::decode(r, v)?),
-        ApiKey::IncrementalAlterConfigs => Request::IncrementalAlterConfigs(incremental_alter_configs::decode(r, v)?),
-        ApiKey::DescribeAcls => Request::DescribeAcls(describe_acls::decode(r, v)?),
-        ApiKey::DescribeLogDirs => Request::DescribeLogDirs(describe_log_dirs::decode(r, v)?),
-        ApiKey::DescribeTopicPartitions => Request::DescribeTopicPartitions(describe_topic_partitions::decode(r, v)?),
-        ApiKey::InitProducerId => Request::InitProducerId(init_producer_id::decode(r, v)?),
-        ApiKey::FindCoordinator => Request::FindCoordinator(find_coordinator::decode(r, v)?),
-        ApiKey::JoinGroup => Request::JoinGroup(join_group::decode(r, v)?),
-        ApiKey::SyncGroup => Request::SyncGroup(sync_group::decode(r, v)?),
-        ApiKey::Heartbeat => Request::Heartbeat(heartbeat::decode(r, v)?),
-        ApiKey::LeaveGroup => Request::LeaveGroup(leave_group::decode(r, v)?),
-        ApiKey::OffsetCommit => Request::OffsetCommit(offset_commit::decode(r, v)?),
-        ApiKey::OffsetFetch => Request::OffsetFetch(offset_fetch::decode(r, v)?),
-        ApiKey::DescribeGroups => Request::DescribeGroups(describe_groups::decode(r, v)?),
-        ApiKey::ListGroups => Request::ListGroups(list_groups::decode(r, v)?),
-        ApiKey::DeleteGroups => Request::DeleteGroups(delete_groups::decode(r, v)?),
-        ApiKey::OffsetDelete => Request::OffsetDelete(offset_delete::decode(r, v)?),
-        ApiKey::SaslHandshake => Request::SaslHandshake(sasl_handshake::decode(r, v)?),
-        ApiKey::SaslAuthenticate => Request::SaslAuthenticate(sasl_authenticate::decode(r, v)?),
-        // Only reachable if SUPPORTED lists an api this match lacks; refuse rather than panic.
-        _ => return Err(DecodeError::UnsupportedVersion { api_key, version }),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::apis::{Api, APIS};
     use crate::codec::testkit::{random_header, Gen};
     use kafka_protocol::protocol::Encodable;
     use proptest::prelude::*;
@@ -213,7 +132,7 @@ mod tests {
 
     #[test]
     fn known_api_we_do_not_serve_is_an_unsupported_version() {
-        // OffsetForLeaderEpoch (23) exists in the crate but not in SUPPORTED.
+        // OffsetForLeaderEpoch (23) exists in the crate but not in the table.
         let err = decode_request(frame(23, 2, &[])).unwrap_err();
         assert_eq!(
             err,
@@ -226,7 +145,10 @@ mod tests {
 
     #[test]
     fn versions_just_outside_each_supported_range_are_refused() {
-        for &(api_key, min, max) in SUPPORTED {
+        for &Api {
+            key: api_key, min, max, ..
+        } in APIS
+        {
             for version in [min - 1, max + 1, i16::MAX, i16::MIN] {
                 let err = decode_request(frame(api_key as i16, version, &[0; 64])).unwrap_err();
                 assert_eq!(err, DecodeError::UnsupportedVersion { api_key, version });
@@ -255,59 +177,27 @@ mod tests {
     fn trailing_bytes_after_the_body_are_ignored() {
         let decoded = decode_request(frame(18, 0, &[1, 2, 3])).unwrap();
         assert_eq!(decoded.header.correlation_id, 42);
-        assert_eq!(decoded.request, Request::ApiVersions(ApiVersionsRequest::default()));
+        assert_eq!(
+            decoded.request,
+            Request::ApiVersions(kafka_protocol::messages::ApiVersionsRequest::default())
+        );
     }
 
     #[test]
     fn every_supported_api_is_decoded_by_the_dispatcher() {
         // A default request of each api at its lowest version must decode to that api's
-        // variant: catches a SUPPORTED entry without a `decode_body` arm.
+        // variant.
         let mut g = Gen::new(7);
-        for &(api_key, min, _) in SUPPORTED {
+        for &Api { key: api_key, min, .. } in APIS {
             let header = random_header(&mut g, api_key, min);
             let mut frame = bytes::BytesMut::new();
             header
                 .encode(&mut frame, api_key.request_header_version(min))
                 .expect("header encodes");
-            empty_body(api_key, min, &mut frame);
+            super::super::apis::encode_default(api_key, min, &mut frame).expect("default request encodes");
             let decoded = decode_request(frame.freeze()).unwrap_or_else(|e| panic!("{api_key:?} v{min}: {e}"));
             assert_eq!(decoded.header, header);
         }
-    }
-
-    /// Encodes the crate's default request of `api_key` at `version`.
-    fn empty_body(api_key: ApiKey, version: i16, out: &mut bytes::BytesMut) {
-        let result = match api_key {
-            ApiKey::ApiVersions => ApiVersionsRequest::default().encode(out, version),
-            ApiKey::Metadata => MetadataRequest::default().encode(out, version),
-            ApiKey::Produce => ProduceRequest::default().encode(out, version),
-            ApiKey::Fetch => FetchRequest::default().encode(out, version),
-            ApiKey::ListOffsets => ListOffsetsRequest::default().encode(out, version),
-            ApiKey::CreateTopics => CreateTopicsRequest::default().encode(out, version),
-            ApiKey::DeleteTopics => DeleteTopicsRequest::default().encode(out, version),
-            ApiKey::CreatePartitions => CreatePartitionsRequest::default().encode(out, version),
-            ApiKey::DescribeConfigs => DescribeConfigsRequest::default().encode(out, version),
-            ApiKey::IncrementalAlterConfigs => IncrementalAlterConfigsRequest::default().encode(out, version),
-            ApiKey::DescribeAcls => DescribeAclsRequest::default().encode(out, version),
-            ApiKey::DescribeLogDirs => DescribeLogDirsRequest::default().encode(out, version),
-            ApiKey::DescribeTopicPartitions => DescribeTopicPartitionsRequest::default().encode(out, version),
-            ApiKey::InitProducerId => InitProducerIdRequest::default().encode(out, version),
-            ApiKey::FindCoordinator => FindCoordinatorRequest::default().encode(out, version),
-            ApiKey::JoinGroup => JoinGroupRequest::default().encode(out, version),
-            ApiKey::SyncGroup => SyncGroupRequest::default().encode(out, version),
-            ApiKey::Heartbeat => HeartbeatRequest::default().encode(out, version),
-            ApiKey::LeaveGroup => LeaveGroupRequest::default().encode(out, version),
-            ApiKey::OffsetCommit => OffsetCommitRequest::default().encode(out, version),
-            ApiKey::OffsetFetch => OffsetFetchRequest::default().encode(out, version),
-            ApiKey::DescribeGroups => DescribeGroupsRequest::default().encode(out, version),
-            ApiKey::ListGroups => ListGroupsRequest::default().encode(out, version),
-            ApiKey::DeleteGroups => DeleteGroupsRequest::default().encode(out, version),
-            ApiKey::OffsetDelete => OffsetDeleteRequest::default().encode(out, version),
-            ApiKey::SaslHandshake => SaslHandshakeRequest::default().encode(out, version),
-            ApiKey::SaslAuthenticate => SaslAuthenticateRequest::default().encode(out, version),
-            other => panic!("add {other:?} to this test"),
-        };
-        result.expect("default request encodes");
     }
 
     proptest! {
@@ -315,11 +205,11 @@ mod tests {
 
         #[test]
         fn arbitrary_bytes_after_a_supported_prefix_never_panic(
-            entry in 0..SUPPORTED.len(),
+            entry in 0..APIS.len(),
             pick in any::<i16>(),
             rest in proptest::collection::vec(any::<u8>(), 0..48),
         ) {
-            let (api_key, min, max) = SUPPORTED[entry];
+            let Api { key: api_key, min, max, .. } = APIS[entry];
             let version = min + pick.rem_euclid(max - min + 1);
             let mut bytes = Vec::new();
             bytes.extend_from_slice(&(api_key as i16).to_be_bytes());

@@ -52,7 +52,7 @@ pub enum DecodeError {
     #[error("unknown api key {0}")]
     UnknownApiKey(i16),
 
-    /// A known api key at a version outside [`crate::codec::SUPPORTED`] (or an api we do not
+    /// A known api key at a version outside the table of APIs ([`crate::codec::APIS`]) (or an api we do not
     /// serve at all, reported with its requested version).
     #[error("unsupported version {version} for {api_key:?}")]
     UnsupportedVersion { api_key: ApiKey, version: i16 },

@@ -15,7 +15,7 @@ use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use uuid::Uuid;
 
-use super::{decode_request, Request, SUPPORTED};
+use super::{api, decode_request, Request};
 
 /// Random cases per API and version.
 pub const CASES: u32 = 64;
@@ -110,13 +110,11 @@ impl Gen {
     }
 }
 
-/// The inclusive version range `SUPPORTED` lists for `api_key`.
+/// The inclusive version range the table of APIs serves for `api_key`.
 pub fn supported_range(api_key: ApiKey) -> (i16, i16) {
-    SUPPORTED
-        .iter()
-        .find(|(key, _, _)| *key == api_key)
-        .map(|&(_, min, max)| (min, max))
-        .unwrap_or_else(|| panic!("{api_key:?} is not in SUPPORTED"))
+    api(api_key)
+        .map(|api| (api.min, api.max))
+        .unwrap_or_else(|| panic!("{api_key:?} is not in the table of APIs"))
 }
 
 /// Encodes `header` + `body` with the crate at `version`; returns the frame and the header length.

@@ -1,4 +1,4 @@
-//! ApiVersions (key 18), versions 0–4; flexible from v3 (request body only: the response header
+//! ApiVersions: flexible from v3 (request body only: the response header
 //! stays v0, see `codec::response`).
 
 use kafka_protocol::messages::ApiVersionsRequest;

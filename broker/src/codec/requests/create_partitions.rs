@@ -1,4 +1,4 @@
-//! CreatePartitions (key 37), versions 0–2; flexible from v2.
+//! CreatePartitions: flexible from v2.
 
 use kafka_protocol::messages::create_partitions_request::{CreatePartitionsAssignment, CreatePartitionsTopic};
 use kafka_protocol::messages::{BrokerId, CreatePartitionsRequest, TopicName};

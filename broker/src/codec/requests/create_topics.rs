@@ -1,4 +1,4 @@
-//! CreateTopics (key 19), versions 2–5; flexible from v5.
+//! CreateTopics: flexible from v5.
 
 use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,

@@ -1,4 +1,4 @@
-//! DeleteGroups (key 42), versions 0–2; flexible from v2.
+//! DeleteGroups: flexible from v2.
 
 use kafka_protocol::messages::{DeleteGroupsRequest, GroupId};
 

@@ -1,4 +1,4 @@
-//! DeleteTopics (key 20), versions 1–4; flexible from v4. Topics are plain names up to v5
+//! DeleteTopics: flexible from v4. Topics are plain names up to v5
 //! (v6 switched to `topics[]` with ids).
 
 use kafka_protocol::messages::{DeleteTopicsRequest, TopicName};

@@ -1,4 +1,4 @@
-//! DescribeAcls (key 29), versions 1–3; flexible from v2. Kafka 4 dropped v0 (no pattern type).
+//! DescribeAcls: flexible from v2. Kafka 4 dropped v0 (no pattern type).
 
 use kafka_protocol::messages::DescribeAclsRequest;
 

@@ -1,4 +1,4 @@
-//! DescribeConfigs (key 32), versions 1–4; flexible from v4.
+//! DescribeConfigs: flexible from v4.
 
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::DescribeConfigsRequest;

@@ -1,4 +1,4 @@
-//! DescribeGroups (key 15), versions 0–5; flexible from v5.
+//! DescribeGroups: flexible from v5.
 
 use kafka_protocol::messages::{DescribeGroupsRequest, GroupId};
 

@@ -1,4 +1,4 @@
-//! DescribeLogDirs (key 35), versions 1–4; flexible from v2. Kafka 4 dropped v0.
+//! DescribeLogDirs: flexible from v2. Kafka 4 dropped v0.
 
 use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
 use kafka_protocol::messages::{DescribeLogDirsRequest, TopicName};

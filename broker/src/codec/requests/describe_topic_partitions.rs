@@ -1,4 +1,4 @@
-//! DescribeTopicPartitions (key 75), version 0, flexible (KIP-966). Kafka 4's `kafka-topics
+//! DescribeTopicPartitions: flexible (KIP-966). Kafka 4's `kafka-topics
 //! --describe` asks it first for the eligible leader replicas; the cursor pages through large
 //! clusters.
 

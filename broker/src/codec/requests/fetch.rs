@@ -1,4 +1,4 @@
-//! Fetch (key 1), versions 4–12; flexible from v12. Topics are addressed by name up to v12
+//! Fetch: flexible from v12. Topics are addressed by name up to v12
 //! (v13 switched to topic ids, which is why we stop there;
 //! docs/kafka-protocol.md#versions-per-api).
 

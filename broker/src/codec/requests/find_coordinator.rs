@@ -1,4 +1,4 @@
-//! FindCoordinator (key 10), versions 0–3; flexible from v3. v4 replaced `key` with a batch of
+//! FindCoordinator: flexible from v3. v4 replaced `key` with a batch of
 //! `coordinator_keys`, which is why we stop at 3 (docs/kafka-protocol.md#versions-per-api).
 
 use kafka_protocol::messages::FindCoordinatorRequest;

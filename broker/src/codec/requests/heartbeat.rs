@@ -1,4 +1,4 @@
-//! Heartbeat (key 12), versions 0–4; flexible from v4.
+//! Heartbeat: flexible from v4.
 
 use kafka_protocol::messages::{GroupId, HeartbeatRequest};
 

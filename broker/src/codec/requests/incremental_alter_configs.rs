@@ -1,4 +1,4 @@
-//! IncrementalAlterConfigs (key 44), versions 0–1; flexible from v1. KIP-339: each config is
+//! IncrementalAlterConfigs: flexible from v1. KIP-339: each config is
 //! changed by an operation (0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT) instead of the whole set being
 //! replaced, as AlterConfigs (key 33) does.
 

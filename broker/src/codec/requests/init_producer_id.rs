@@ -1,4 +1,4 @@
-//! InitProducerId (key 22), versions 0–4; flexible from v2. v3 added the current producer id and
+//! InitProducerId: flexible from v2. v3 added the current producer id and
 //! epoch so an idempotent producer can bump its epoch (KIP-360).
 
 use kafka_protocol::messages::{InitProducerIdRequest, ProducerId, TransactionalId};

@@ -1,4 +1,4 @@
-//! JoinGroup (key 11), versions 0–7; flexible from v6.
+//! JoinGroup: flexible from v6.
 
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::{GroupId, JoinGroupRequest};

@@ -1,4 +1,4 @@
-//! LeaveGroup (key 13), versions 0–4; flexible from v4. v0–2 name one `member_id`; v3 replaced it
+//! LeaveGroup: flexible from v4. v0–2 name one `member_id`; v3 replaced it
 //! with a batch of `members` (KIP-345), so a handler reads whichever the version has.
 
 use kafka_protocol::messages::leave_group_request::MemberIdentity;

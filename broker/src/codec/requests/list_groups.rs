@@ -1,4 +1,4 @@
-//! ListGroups (key 16), versions 0–4; flexible from v3. v0–2 have an empty body.
+//! ListGroups: flexible from v3. v0–2 have an empty body.
 
 use kafka_protocol::messages::ListGroupsRequest;
 

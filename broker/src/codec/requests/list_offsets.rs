@@ -1,4 +1,4 @@
-//! ListOffsets (key 2), versions 1–7; flexible from v6.
+//! ListOffsets: flexible from v6.
 
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};

@@ -1,4 +1,4 @@
-//! Metadata (key 3), versions 0–12; flexible from v9.
+//! Metadata: flexible from v9.
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{MetadataRequest, TopicName};

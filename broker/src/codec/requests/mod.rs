@@ -1,5 +1,5 @@
 //! One body decoder per API: `decode(r, version)` reads the body of that API's request at a
-//! version from `codec::SUPPORTED`, field by field as in Kafka's message schemas, into the
+//! version from the table of APIs (`codec::APIS`), field by field as in Kafka's message schemas, into the
 //! protocol crate's request struct. Fields that exist only outside our supported range are left
 //! at their defaults; `decode_request` never calls a decoder with such a version.
 

@@ -1,4 +1,4 @@
-//! OffsetCommit (key 8), versions 2–8; flexible from v8.
+//! OffsetCommit: flexible from v8.
 
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::{GroupId, OffsetCommitRequest, TopicName};

@@ -1,4 +1,4 @@
-//! OffsetDelete (key 47), version 0 only; never flexible, so no tagged fields anywhere.
+//! OffsetDelete: never flexible, so no tagged fields anywhere.
 
 use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
 use kafka_protocol::messages::{GroupId, OffsetDeleteRequest, TopicName};

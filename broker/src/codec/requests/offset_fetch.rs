@@ -1,4 +1,4 @@
-//! OffsetFetch (key 9), versions 1–7; flexible from v6. v8 replaced the single group with a batch
+//! OffsetFetch: flexible from v6. v8 replaced the single group with a batch
 //! of `groups`, which is why we stop at 7 (docs/kafka-protocol.md#versions-per-api).
 
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;

@@ -1,4 +1,4 @@
-//! Produce (key 0), versions 3–9; flexible from v9.
+//! Produce: flexible from v9.
 //!
 //! `records` stays an opaque slice of the frame: validating the record batch is the handler's
 //! job, and the crate's record decoder has its own allocation hazards

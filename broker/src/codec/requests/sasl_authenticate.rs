@@ -1,4 +1,4 @@
-//! SaslAuthenticate (key 36), versions 0–2; flexible from v2.
+//! SaslAuthenticate: flexible from v2.
 
 use kafka_protocol::messages::SaslAuthenticateRequest;
 

@@ -1,4 +1,4 @@
-//! SaslHandshake (key 17), versions 0–1; never flexible. v1 only changes what follows: SASL
+//! SaslHandshake: never flexible. v1 only changes what follows: SASL
 //! tokens then travel in SaslAuthenticate requests instead of raw frames.
 
 use kafka_protocol::messages::SaslHandshakeRequest;

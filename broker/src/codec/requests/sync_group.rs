@@ -1,4 +1,4 @@
-//! SyncGroup (key 14), versions 0–5; flexible from v4.
+//! SyncGroup: flexible from v4.
 
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{GroupId, SyncGroupRequest};

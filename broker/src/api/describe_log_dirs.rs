@@ -14,16 +14,13 @@ use kafka_protocol::messages::describe_log_dirs_response::{
 };
 use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse, TopicName};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::state::Broker;
 
-pub fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: DescribeLogDirsRequest,
-    version: i16,
-) -> DescribeLogDirsResponse {
+pub async fn handle(cx: &Cx<'_>, request: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     let mut response = DescribeLogDirsResponse::default();
     let mut result = DescribeLogDirsResult::default();
     result.log_dir = str_bytes(broker.config.data_dir.display().to_string());

@@ -1,16 +1,17 @@
-//! DeleteGroups (v0–2): only empty groups; their offsets go with them.
+//! DeleteGroups: only empty groups; their offsets go with them.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse, GroupId};
 
-use super::{code, str_bytes, Access};
+use super::{code, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::state::Broker;
 
 /// Deleting groups is for users with `admin`; a refused group gets GROUP_AUTHORIZATION_FAILED
 /// and is left as it is.
-pub async fn handle(broker: &Broker, access: &Access<'_>, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
+pub async fn handle(cx: &Cx<'_>, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     let (ids, denied): (Vec<String>, Vec<String>) = request
         .groups_names
         .iter()

@@ -1,22 +1,19 @@
-//! OffsetFetch (v1–7). A partition without a commit answers offset -1 and no error; leader
+//! OffsetFetch. A partition without a commit answers offset -1 and no error; leader
 //! epochs are not tracked, so `committed_leader_epoch` is always -1.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{OffsetFetchResponsePartition, OffsetFetchResponseTopic};
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::state::Broker;
 
 /// The group needs Describe (`groups` or `describe`), else GROUP_AUTHORIZATION_FAILED; topics
 /// the user may not describe are answered with TOPIC_AUTHORIZATION_FAILED, or left out of "all".
-pub async fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: OffsetFetchRequest,
-    version: i16,
-) -> OffsetFetchResponse {
+pub async fn handle(cx: &Cx<'_>, request: OffsetFetchRequest) -> OffsetFetchResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     if !access.allows(Operation::Describe, Resource::Group(&request.group_id)) {
         return refused(request, version, ResponseError::GroupAuthorizationFailed);
     }

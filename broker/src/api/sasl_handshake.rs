@@ -4,26 +4,28 @@
 
 use kafka_protocol::messages::{SaslHandshakeRequest, SaslHandshakeResponse};
 
-use super::str_bytes;
-use crate::server::Session;
-use crate::state::Broker;
+use super::{str_bytes, Cx, HandleError, ThenClose};
 
-/// The answer, and whether the connection closes after it.
-pub fn handle(
-    broker: &Broker,
-    session: &mut Session,
-    r: SaslHandshakeRequest,
-    version: i16,
-) -> (SaslHandshakeResponse, bool) {
+/// The answer, and the connection closed after it if the handshake is refused.
+pub async fn handle(cx: &mut Cx<'_>, r: SaslHandshakeRequest) -> ThenClose<SaslHandshakeResponse> {
+    let (broker, version, session) = (cx.broker, cx.version, &mut *cx.session);
     let enabled = &broker.config.sasl_mechanisms;
     let mut response = SaslHandshakeResponse::default();
     response.mechanisms = enabled.iter().map(|m| str_bytes(m.as_str())).collect();
     match session.sasl.handshake(r.mechanism.as_str(), enabled, version) {
-        Ok(()) => (response, false),
+        Ok(()) => ThenClose { response, close: None },
         Err(code) => {
             tracing::warn!(peer = %session.peer, mechanism = %r.mechanism.as_str(), code, "SASL handshake refused");
             response.error_code = code;
-            (response, true)
+            let close = HandleError::Authentication(format!(
+                "SASL handshake for mechanism {:?} refused (enabled: {})",
+                r.mechanism.as_str(),
+                enabled.join(", ")
+            ));
+            ThenClose {
+                response,
+                close: Some(close),
+            }
         }
     }
 }

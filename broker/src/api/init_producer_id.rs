@@ -6,13 +6,14 @@
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
-use super::Access;
+use super::Cx;
 use crate::auth::acl::{Operation, Resource};
-use crate::state::Broker;
 
 /// An idempotent producer needs to be allowed to produce to some topic (Kafka's rule since
 /// KIP-679), else CLUSTER_AUTHORIZATION_FAILED.
-pub fn handle(broker: &Broker, access: &Access<'_>, request: InitProducerIdRequest) -> InitProducerIdResponse {
+pub async fn handle(cx: &Cx<'_>, request: InitProducerIdRequest) -> InitProducerIdResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     let mut response = InitProducerIdResponse::default();
     response.producer_id = ProducerId(-1);
     response.producer_epoch = -1;

@@ -4,17 +4,12 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{SaslAuthenticateRequest, SaslAuthenticateResponse};
 
-use super::str_bytes;
+use super::{str_bytes, Cx, HandleError, ThenClose};
 use crate::auth::sasl::Step;
-use crate::server::Session;
-use crate::state::Broker;
 
-/// The answer, and the failure that closes the connection after it.
-pub fn handle(
-    broker: &Broker,
-    session: &mut Session,
-    r: SaslAuthenticateRequest,
-) -> (SaslAuthenticateResponse, Option<String>) {
+/// The answer, and the connection closed after it if authentication failed.
+pub async fn handle(cx: &mut Cx<'_>, r: SaslAuthenticateRequest) -> ThenClose<SaslAuthenticateResponse> {
+    let (broker, session) = (cx.broker, &mut *cx.session);
     let mut response = SaslAuthenticateResponse::default();
     match session.sasl.authenticate(&r.auth_bytes, &broker.users) {
         Step::Continue(token) => {
@@ -22,13 +17,16 @@ pub fn handle(
             if let Some(user) = session.sasl.principal() {
                 tracing::debug!(peer = %session.peer, user, "authenticated");
             }
-            (response, None)
+            ThenClose { response, close: None }
         }
         Step::Failed(message) => {
             let failure = session.sasl.failure_line(&r.auth_bytes, &message);
             response.error_code = 58;
             response.error_message = Some(str_bytes(message));
-            (response, Some(failure))
+            ThenClose {
+                response,
+                close: Some(HandleError::Authentication(failure)),
+            }
         }
     }
 }

@@ -1,13 +1,14 @@
-//! Heartbeat (v0–4).
+//! Heartbeat.
 
 use kafka_protocol::messages::{HeartbeatRequest, HeartbeatResponse};
 
-use super::{code, Access};
+use super::{code, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::group;
-use crate::state::Broker;
 
-pub async fn handle(broker: &Broker, access: &Access<'_>, request: HeartbeatRequest) -> HeartbeatResponse {
+pub async fn handle(cx: &Cx<'_>, request: HeartbeatRequest) -> HeartbeatResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     if let Some(code) = access.refusal(Operation::Read, Resource::Group(&request.group_id)) {
         return HeartbeatResponse::default().with_error_code(code);
     }

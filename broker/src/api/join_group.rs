@@ -1,21 +1,18 @@
-//! JoinGroup (v0–7): translated to the coordinator's terms and back, per version.
+//! JoinGroup: translated to the coordinator's terms and back, per version.
 
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 
-use super::{code, str_bytes, Access};
+use super::{code, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::group::{Client, JoinRequest};
-use crate::state::Broker;
+use crate::group::JoinRequest;
 
 /// Joining needs the `groups` grant for the group, else GROUP_AUTHORIZATION_FAILED.
-pub async fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: JoinGroupRequest,
-    version: i16,
-    client: Client,
-) -> JoinGroupResponse {
+pub async fn handle(cx: &Cx<'_>, request: JoinGroupRequest) -> JoinGroupResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
+    let client = cx.client();
     if let Some(code) = access.refusal(Operation::Read, Resource::Group(&request.group_id)) {
         // The protocol name is non-nullable before v7 (librdkafka rejects a null one).
         return JoinGroupResponse::default()

@@ -7,17 +7,17 @@
 //! for an fsync that covers the batch (or, for a producer's retry, the batch first stored);
 //! concurrent producers share fsyncs (`Partition::sync_to`).
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 
-use super::{now_ms, str_bytes, Access};
+use super::{now_ms, str_bytes, Cx, Deferred, HandleError, Reply};
 use crate::auth::acl::{Operation, Resource};
+use crate::codec;
 use crate::group::OFFSETS_TOPIC;
 use crate::log::{count_compressed_records, count_records, crc_ok, BatchHeader};
 use crate::partition::{AppendError, Appended, PartitionRef};
-use crate::state::Broker;
 use crate::topic_config::TopicConfig;
 
 const BATCH_HEADER_LEN: usize = 61;
@@ -36,21 +36,19 @@ type Refusal = (ResponseError, String);
 
 /// An fsync an acks=all answer waits for: the partition must be on disk up to `end`, or the
 /// answer's partition `(topic, partition)` index gets KAFKA_STORAGE_ERROR.
-pub struct Fsync {
+struct Fsync {
     at: (usize, usize),
     partition: PartitionRef,
     end: i64,
 }
 
-/// Appends every partition's batch and answers; with acks=all the answer is final only after
-/// [`synced`] has waited for the returned fsyncs. A topic the user may not write to gets
+/// Appends every partition's batch and answers; with acks=all the answer waits for the fsyncs
+/// that cover them. A topic the user may not write to gets
 /// TOPIC_AUTHORIZATION_FAILED on every partition and nothing of it is appended.
-pub async fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: ProduceRequest,
-    version: i16,
-) -> (ProduceResponse, Vec<Fsync>) {
+pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     let now = now_ms();
     let acks = request.acks;
     let mut to_sync = Vec::new();
@@ -127,11 +125,44 @@ pub async fn handle(
         topic_response.name = topic_data.name;
         response.responses.push(topic_response);
     }
-    (response, to_sync)
+    Produced {
+        response,
+        acks,
+        syncs: to_sync,
+    }
+}
+
+/// A produce's answer: none at acks=0 (a failure closes the connection instead, as Kafka does),
+/// at once at acks=1, and deferred until its fsyncs at acks=all.
+pub struct Produced {
+    response: ProduceResponse,
+    acks: i16,
+    syncs: Vec<Fsync>,
+}
+
+impl Reply for Produced {
+    fn reply(self, cx: &Cx<'_>, key: ApiKey, out: &mut BytesMut) -> Result<Option<Deferred>, HandleError> {
+        if self.acks == 0 {
+            return match first_failure(&self.response) {
+                Some(failed) => Err(HandleError::AcksZeroFailed(failed)),
+                None => Ok(None),
+            };
+        }
+        if self.syncs.is_empty() {
+            return self.response.reply(cx, key, out);
+        }
+        let (version, correlation_id) = (cx.version, cx.correlation_id);
+        Ok(Some(tokio::spawn(async move {
+            let response = synced(self.response, self.syncs).await;
+            let mut out = BytesMut::new();
+            codec::encode_response(&mut out, key, version, correlation_id, &response)?;
+            Ok(out)
+        })))
+    }
 }
 
 /// The acks=all answer once its batches are on disk (other producers' fsyncs count).
-pub async fn synced(mut response: ProduceResponse, syncs: Vec<Fsync>) -> ProduceResponse {
+async fn synced(mut response: ProduceResponse, syncs: Vec<Fsync>) -> ProduceResponse {
     for Fsync {
         at: (ti, pi),
         partition,
@@ -150,7 +181,7 @@ pub async fn synced(mut response: ProduceResponse, syncs: Vec<Fsync>) -> Produce
 }
 
 /// Names the first failed partition, if any (for acks=0, where failure closes the connection).
-pub fn first_failure(response: &ProduceResponse) -> Option<String> {
+fn first_failure(response: &ProduceResponse) -> Option<String> {
     response.responses.iter().find_map(|t| {
         t.partition_responses
             .iter()

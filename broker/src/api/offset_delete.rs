@@ -1,15 +1,16 @@
-//! OffsetDelete (v0): removes committed offsets of partitions the group no longer consumes.
+//! OffsetDelete: removes committed offsets of partitions the group no longer consumes.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse, TopicName};
 
-use super::{code, str_bytes, Access};
+use super::{code, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::state::Broker;
 
 /// Deleting a group's offsets is for users with `admin`.
-pub async fn handle(broker: &Broker, access: &Access<'_>, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
+pub async fn handle(cx: &Cx<'_>, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     if let Some(code) = access.refusal(Operation::Alter, Resource::Group(&request.group_id)) {
         return OffsetDeleteResponse::default().with_error_code(code);
     }

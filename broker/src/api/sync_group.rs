@@ -1,20 +1,17 @@
-//! SyncGroup (v0–5): the answer goes out once the group record holding the assignment is
+//! SyncGroup: the answer goes out once the group record holding the assignment is
 //! fsynced.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 
-use super::{code, str_bytes, Access};
+use super::{code, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::group::SyncRequest;
-use crate::state::Broker;
 
-pub async fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: SyncGroupRequest,
-    version: i16,
-) -> SyncGroupResponse {
+pub async fn handle(cx: &Cx<'_>, request: SyncGroupRequest) -> SyncGroupResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     if let Some(code) = access.refusal(Operation::Read, Resource::Group(&request.group_id)) {
         return SyncGroupResponse::default().with_error_code(code);
     }

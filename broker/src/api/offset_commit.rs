@@ -1,19 +1,20 @@
-//! OffsetCommit (v2–8): unknown topics and partitions are refused here; the rest go to the
+//! OffsetCommit: unknown topics and partitions are refused here; the rest go to the
 //! coordinator, and the answer waits until their records are fsynced.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
-use super::{code, Access};
+use super::{code, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::group::{CommitOffset, CommitRequest};
-use crate::state::Broker;
 
 /// Committing needs the `groups` grant for the group (else GROUP_AUTHORIZATION_FAILED on every
 /// partition) and `consume` for each topic (else TOPIC_AUTHORIZATION_FAILED on its partitions);
 /// a refused partition's offset is not stored.
-pub async fn handle(broker: &Broker, access: &Access<'_>, request: OffsetCommitRequest) -> OffsetCommitResponse {
+pub async fn handle(cx: &Cx<'_>, request: OffsetCommitRequest) -> OffsetCommitResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     let group_allowed = access.allows(Operation::Read, Resource::Group(&request.group_id));
     // Per requested partition: an error decided here, or the index of its commit.
     let mut outcome: Vec<Vec<Result<usize, ResponseError>>> = Vec::new();

@@ -4,12 +4,13 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
 
-use super::Access;
+use super::Cx;
 use crate::auth::acl::{Operation, Resource};
 use crate::group::OFFSETS_TOPIC;
-use crate::state::Broker;
 
-pub fn handle(broker: &Broker, access: &Access<'_>, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+pub async fn handle(cx: &Cx<'_>, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     let mut response = DeleteTopicsResponse::default();
     for name in request.topic_names {
         let mut r = DeletableTopicResult::default();

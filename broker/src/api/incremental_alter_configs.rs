@@ -14,7 +14,7 @@ use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::group::OFFSETS_TOPIC;
 use crate::state::Broker;
@@ -31,11 +31,9 @@ const SUBTRACT: i8 = 3;
 
 type Refusal = (ResponseError, String);
 
-pub fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: IncrementalAlterConfigsRequest,
-) -> IncrementalAlterConfigsResponse {
+pub async fn handle(cx: &Cx<'_>, request: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     let mut response = IncrementalAlterConfigsResponse::default();
     for resource in request.resources {
         let name = resource.resource_name.to_string();

@@ -9,9 +9,9 @@ use kafka_protocol::messages::describe_topic_partitions_response::{
 };
 use kafka_protocol::messages::{BrokerId, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse, TopicName};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::state::{Broker, NODE_ID};
+use crate::state::NODE_ID;
 use crate::topics::Topic;
 
 /// Kafka's `max.request.partition.size.limit`: the most partitions one answer carries, whatever
@@ -21,11 +21,9 @@ const PARTITION_LIMIT: i32 = 2000;
 /// Topics are answered in name order, from the cursor on; a topic asked for by name that does
 /// not exist (or may not be described) gets its error, and every topic is left out of "all
 /// topics" (an empty list) unless the user may describe it.
-pub fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: DescribeTopicPartitionsRequest,
-) -> DescribeTopicPartitionsResponse {
+pub async fn handle(cx: &Cx<'_>, request: DescribeTopicPartitionsRequest) -> DescribeTopicPartitionsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     let mut names: Vec<String> = if request.topics.is_empty() {
         broker
             .topics

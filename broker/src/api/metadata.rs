@@ -6,7 +6,7 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::state::{Broker, NODE_ID};
 use crate::topics::Topic;
@@ -14,13 +14,11 @@ use crate::topics::Topic;
 /// `listener`: the one the request came in on, whose advertised address the node gets.
 /// Topics the user may not describe are left out of "every topic" and answered with
 /// TOPIC_AUTHORIZATION_FAILED when asked for by name, whether they exist or not.
-pub fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    listener: usize,
-    request: MetadataRequest,
-    version: i16,
-) -> MetadataResponse {
+pub async fn handle(cx: &Cx<'_>, request: MetadataRequest) -> MetadataResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
+    let listener = cx.session.listener;
     let mut response = MetadataResponse::default();
     let mut node = MetadataResponseBroker::default();
     let advertised = &broker.advertised[listener];

@@ -4,12 +4,14 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::group::OFFSETS_TOPIC;
-use crate::state::{Broker, NODE_ID};
+use crate::state::NODE_ID;
 
-pub fn handle(broker: &Broker, access: &Access<'_>, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
+pub async fn handle(cx: &Cx<'_>, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     let mut response = CreatePartitionsResponse::default();
     for wanted in request.topics {
         let mut r = CreatePartitionsTopicResult::default();

@@ -6,22 +6,20 @@ use kafka_protocol::messages::describe_configs_response::{
 };
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::config::BrokerConfig;
-use crate::state::{Broker, NODE_ID};
+use crate::state::NODE_ID;
 use crate::topic_config::{ConfigEntry, ConfigSource, ConfigType};
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
 
 /// A topic's configs need Describe on it; the broker's need `admin`.
-pub fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: DescribeConfigsRequest,
-    version: i16,
-) -> DescribeConfigsResponse {
+pub async fn handle(cx: &Cx<'_>, request: DescribeConfigsRequest) -> DescribeConfigsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     let mut response = DescribeConfigsResponse::default();
     let synonyms = request.include_synonyms && version >= 1;
     for resource in request.resources {

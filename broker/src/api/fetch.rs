@@ -15,7 +15,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
-use super::Access;
+use super::Cx;
 use crate::auth::acl::{Operation, Resource};
 use crate::log::LogError;
 use crate::partition::PartitionRef;
@@ -23,7 +23,10 @@ use crate::state::Broker;
 
 /// A topic the user may not read is answered with TOPIC_AUTHORIZATION_FAILED on every
 /// partition asked for, and nothing of it is read.
-pub async fn handle(broker: &Broker, access: &Access<'_>, request: FetchRequest, version: i16) -> FetchResponse {
+pub async fn handle(cx: &Cx<'_>, request: FetchRequest) -> FetchResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     if request.session_id != 0 && request.session_epoch > 0 {
         let mut response = FetchResponse::default();
         response.error_code = ResponseError::FetchSessionIdNotFound.code();

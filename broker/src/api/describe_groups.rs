@@ -1,12 +1,11 @@
-//! DescribeGroups (v0–5).
+//! DescribeGroups.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, GroupId};
 
-use super::{code, str_bytes, Access};
+use super::{code, str_bytes, Access, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::state::Broker;
 
 /// The group operations Kafka reports in `authorized_operations`, as bits of its
 /// `AclOperation` (READ 3, DELETE 6, DESCRIBE 8), and what each takes here: READ is joining and
@@ -22,12 +21,10 @@ fn authorized_operations(access: &Access<'_>, group: &str) -> i32 {
 }
 
 /// A group the user may not describe is answered with GROUP_AUTHORIZATION_FAILED alone.
-pub async fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: DescribeGroupsRequest,
-    version: i16,
-) -> DescribeGroupsResponse {
+pub async fn handle(cx: &Cx<'_>, request: DescribeGroupsRequest) -> DescribeGroupsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     let (ids, denied): (Vec<String>, Vec<String>) = request
         .groups
         .iter()

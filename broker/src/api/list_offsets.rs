@@ -5,15 +5,17 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
-use super::Access;
+use super::Cx;
 use crate::auth::acl::{Operation, Resource};
-use crate::state::Broker;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub fn handle(broker: &Broker, access: &Access<'_>, request: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
+pub async fn handle(cx: &Cx<'_>, request: ListOffsetsRequest) -> ListOffsetsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     let mut response = ListOffsetsResponse::default();
     for wanted in request.topics {
         let topic = broker.topics.get(&wanted.name);

@@ -1,24 +1,22 @@
-//! FindCoordinator (v0–3): on one node the coordinator of every group is this node.
+//! FindCoordinator: on one node the coordinator of every group is this node.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::state::{Broker, NODE_ID};
+use crate::state::NODE_ID;
 
 /// `key_type` 0 asks for a group coordinator; 1 for a transaction coordinator.
 const GROUP: i8 = 0;
 const TRANSACTION: i8 = 1;
 
 /// `listener`: the one the request came in on, whose advertised address is the answer.
-pub fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    listener: usize,
-    request: FindCoordinatorRequest,
-    version: i16,
-) -> FindCoordinatorResponse {
+pub async fn handle(cx: &Cx<'_>, request: FindCoordinatorRequest) -> FindCoordinatorResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
+    let listener = cx.session.listener;
     let mut response = FindCoordinatorResponse::default();
     let refusal = match request.key_type {
         GROUP if !access.allows(Operation::Describe, Resource::Group(&request.key)) => Some((

@@ -11,10 +11,9 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_acls_response::{AclDescription, DescribeAclsResource};
 use kafka_protocol::messages::{DescribeAclsRequest, DescribeAclsResponse};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::auth::acl_bindings::{Binding, LITERAL, PREFIXED};
-use crate::state::Broker;
 
 /// Kafka's filter wildcards: ANY for resource types, pattern types, operations and permissions;
 /// MATCH for a pattern type that also matches wildcard and prefixed patterns covering the name.
@@ -22,7 +21,9 @@ const ANY: i8 = 1;
 const MATCH: i8 = 2;
 const ALLOW: i8 = 3;
 
-pub fn handle(broker: &Broker, access: &Access<'_>, request: DescribeAclsRequest) -> DescribeAclsResponse {
+pub async fn handle(cx: &Cx<'_>, request: DescribeAclsRequest) -> DescribeAclsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
     let mut response = DescribeAclsResponse::default();
     let acls = &broker.config.acls;
     if !acls.enabled {

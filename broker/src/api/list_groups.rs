@@ -1,19 +1,16 @@
-//! ListGroups (v0–4; v4 filters by state).
+//! ListGroups (v4 filters by state).
 
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::state::Broker;
 
 /// Only the groups the user may describe are listed.
-pub async fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: ListGroupsRequest,
-    version: i16,
-) -> ListGroupsResponse {
+pub async fn handle(cx: &Cx<'_>, request: ListGroupsRequest) -> ListGroupsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     let states = request.states_filter.iter().map(|s| s.to_string()).collect();
     let mut response = ListGroupsResponse::default();
     match broker.groups.list(states).await {

@@ -1,20 +1,17 @@
-//! LeaveGroup (v0–4): one member before v3, a batch of members (KIP-345) from v3.
+//! LeaveGroup: one member before v3, a batch of members (KIP-345) from v3.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
-use super::{code, str_bytes, Access};
+use super::{code, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::group::LeaveRequest;
-use crate::state::Broker;
 
-pub async fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: LeaveGroupRequest,
-    version: i16,
-) -> LeaveGroupResponse {
+pub async fn handle(cx: &Cx<'_>, request: LeaveGroupRequest) -> LeaveGroupResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     if let Some(code) = access.refusal(Operation::Read, Resource::Group(&request.group_id)) {
         return LeaveGroupResponse::default().with_error_code(code);
     }

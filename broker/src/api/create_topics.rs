@@ -6,17 +6,15 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
-use super::{str_bytes, Access};
+use super::{str_bytes, Access, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::state::{Broker, NODE_ID};
+use crate::state::NODE_ID;
 use crate::topics::TopicError;
 
-pub fn handle(
-    broker: &Broker,
-    access: &Access<'_>,
-    request: CreateTopicsRequest,
-    version: i16,
-) -> CreateTopicsResponse {
+pub async fn handle(cx: &Cx<'_>, request: CreateTopicsRequest) -> CreateTopicsResponse {
+    let broker = cx.broker;
+    let access = &cx.access();
+    let version = cx.version;
     let mut response = CreateTopicsResponse::default();
     for wanted in request.topics {
         let mut r = CreatableTopicResult::default();

@@ -38,6 +38,7 @@ pub mod log;
 pub mod metrics;
 pub mod partition;
 pub mod producer_state;
+pub mod record;
 pub mod server;
 mod state;
 pub mod topic_config;

@@ -9,8 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use crate::log::{AppendInfo, BatchHeader, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport};
+use crate::log::{AppendInfo, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport};
 use crate::producer_state::{IdempotentBatch, ProducerStates, SequenceCheck, SequenceError};
+use crate::record::BatchHeader;
 use crate::topic_config::TopicConfig;
 
 /// Why an append was refused; each maps to a Kafka error code.
@@ -253,7 +254,7 @@ pub type PartitionRef = Arc<Partition>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::test_batch::TestBatch;
+    use crate::record::test_batch::TestBatch;
 
     #[tokio::test]
     async fn after_a_failed_fsync_nothing_more_is_appended_or_acknowledged() {

@@ -16,12 +16,12 @@ use super::{now_ms, str_bytes, Cx, Deferred, HandleError, Reply};
 use crate::auth::acl::{Operation, Resource};
 use crate::codec;
 use crate::group::OFFSETS_TOPIC;
-use crate::log::{count_compressed_records, count_records, crc_ok, BatchHeader};
 use crate::partition::{AppendError, Appended, PartitionRef};
+use crate::record::{
+    count_compressed_records, count_records, crc_ok, set_log_append_time, BatchHeader, Codec, HEADER_LEN,
+};
 use crate::topic_config::TopicConfig;
 
-const BATCH_HEADER_LEN: usize = 61;
-const ZSTD: u8 = 4;
 /// The most a compressed batch may decompress to: far above what real records compress from
 /// (a ratio of 64 for a full 1 MiB batch), and a bound on the time a batch that inflates
 /// without end can take (pitfall 8 in docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
@@ -226,7 +226,7 @@ async fn append(
 pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<BatchHeader, Refusal> {
     let corrupt = |m: &str| (ResponseError::CorruptMessage, m.to_string());
     let invalid = |m: String| (ResponseError::InvalidRecord, m);
-    if records.len() < BATCH_HEADER_LEN {
+    if records.len() < HEADER_LEN {
         return Err(corrupt("record batch shorter than its 61-byte header"));
     }
     let header = BatchHeader::parse(records).map_err(|e| corrupt(&e.to_string()))?;
@@ -270,15 +270,15 @@ pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<
     if header.is_control() || header.is_transactional() {
         return Err(invalid("transactional and control batches are not supported".into()));
     }
-    match header.compression() {
-        c if c > ZSTD => return Err(invalid(format!("unknown compression codec {c}"))),
-        ZSTD if version < 7 => {
+    match Codec::from_id(header.compression()) {
+        None => return Err(invalid(format!("unknown compression codec {}", header.compression()))),
+        Some(Codec::Zstd) if version < 7 => {
             return Err((
                 ResponseError::UnsupportedCompressionType,
                 "zstd needs Produce v7 or later".into(),
             ))
         }
-        _ => {}
+        Some(_) => {}
     }
     if header.producer_id >= 0 && header.base_sequence < 0 {
         return Err(invalid("an idempotent batch needs a base sequence".into()));
@@ -287,7 +287,7 @@ pub fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> Result<
     // are walked, so a count that claims more or fewer records than the bytes hold cannot move
     // the log end. A compressed batch is counted by `check_compressed_count`.
     if header.compression() == 0 {
-        let held = count_records(&records[BATCH_HEADER_LEN..]).map_err(|e| invalid(format!("records: {}", e.0)))?;
+        let held = count_records(&records[HEADER_LEN..]).map_err(|e| invalid(format!("records: {}", e.0)))?;
         check_count(&header, held)?;
     }
     Ok(header)
@@ -315,19 +315,10 @@ async fn check_compressed_count(header: &BatchHeader, batch: Bytes) -> Result<()
         .map_err(|_| invalid("the broker is stopping".into()))?;
     let codec = header.compression();
     let held = tokio::task::spawn_blocking(move || {
-        count_compressed_records(codec, &batch[BATCH_HEADER_LEN..], MAX_DECOMPRESSED_BYTES)
+        count_compressed_records(codec, &batch[HEADER_LEN..], MAX_DECOMPRESSED_BYTES)
     })
     .await
     .map_err(|e| invalid(format!("records: counting failed: {e}")))?
     .map_err(|e| invalid(format!("records: {}", e.0)))?;
     check_count(header, held)
-}
-
-/// Marks a batch as LogAppendTime with `now` as its timestamp; both fields are under the CRC.
-fn set_log_append_time(batch: &mut [u8], now: i64) {
-    let attributes = i16::from_be_bytes([batch[21], batch[22]]) | 0x08;
-    batch[21..23].copy_from_slice(&attributes.to_be_bytes());
-    batch[35..43].copy_from_slice(&now.to_be_bytes());
-    let crc = crc32c::crc32c(&batch[21..]);
-    batch[17..21].copy_from_slice(&crc.to_be_bytes());
 }

@@ -126,12 +126,6 @@ impl Reader {
         Err(DecodeError::VarintTooLong)
     }
 
-    /// A zigzag-encoded signed varint (used inside record batches, not by request schemas).
-    pub fn varint(&mut self) -> Result<i32> {
-        let raw = self.uvarint()?;
-        Ok((raw >> 1) as i32 ^ -((raw & 1) as i32))
-    }
-
     /// A length prefix: classic `i16`/`i32` with -1 for null, or compact uvarint with 0 for null.
     /// Returns `None` for null.
     fn length(&mut self, flex: bool, classic_i16: bool, what: &'static str) -> Result<Option<usize>> {
@@ -297,14 +291,6 @@ mod tests {
             reader(&[0x80, 0x80]).uvarint(),
             Err(DecodeError::NotEnoughBytes { .. })
         ));
-    }
-
-    #[test]
-    fn signed_varint_is_zigzag() {
-        assert_eq!(reader(&[0x00]).varint(), Ok(0));
-        assert_eq!(reader(&[0x01]).varint(), Ok(-1));
-        assert_eq!(reader(&[0x02]).varint(), Ok(1));
-        assert_eq!(reader(&[0xff, 0xff, 0xff, 0xff, 0x0f]).varint(), Ok(i32::MIN));
     }
 
     #[test]

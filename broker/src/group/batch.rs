@@ -1,7 +1,7 @@
 //! Uncompressed v2 record batches of key/value records, as the coordinator writes them to
 //! `__consumer_offsets` (Kafka writes that topic uncompressed too) and reads them back on start.
 //!
-//! The 61-byte header layout is in `log::batch`; records are
+//! The 61-byte header layout is in `record::batch`; records are
 //! (docs/kafka-protocol.md#records-and-varints):
 //!
 //! ```text
@@ -13,9 +13,9 @@
 //! fields, and the crate's decoder pre-allocates from counts in the file
 //! (docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
-use crate::log::{crc_ok, BatchHeader, HEADER_LEN};
+use crate::record::{crc_ok, varint, BatchHeader, HEADER_LEN};
 
 /// A record read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,44 +32,42 @@ pub struct BatchError(pub String);
 /// One batch holding `records` (key, value-or-tombstone), all stamped `timestamp`, with no
 /// producer id. The log stamps the base offset when it appends.
 pub fn encode(records: &[(Bytes, Option<Bytes>)], timestamp: i64) -> Vec<u8> {
-    let mut body = BytesMut::new();
-    let mut record = BytesMut::new();
+    let mut body = Vec::new();
+    let mut record = Vec::new();
     for (i, (key, value)) in records.iter().enumerate() {
         record.clear();
-        record.put_u8(0);
-        put_varint(&mut record, 0);
-        put_varint(&mut record, i as i64);
-        put_varint(&mut record, key.len() as i64);
-        record.put_slice(key);
+        record.push(0);
+        varint::put(&mut record, 0);
+        varint::put(&mut record, i as i64);
+        varint::put(&mut record, key.len() as i64);
+        record.extend_from_slice(key);
         match value {
             Some(v) => {
-                put_varint(&mut record, v.len() as i64);
-                record.put_slice(v);
+                varint::put(&mut record, v.len() as i64);
+                record.extend_from_slice(v);
             }
-            None => put_varint(&mut record, -1),
+            None => varint::put(&mut record, -1),
         }
-        put_varint(&mut record, 0);
-        put_varint(&mut body, record.len() as i64);
-        body.put_slice(&record);
+        varint::put(&mut record, 0);
+        varint::put(&mut body, record.len() as i64);
+        body.extend_from_slice(&record);
     }
-    let mut b = Vec::with_capacity(HEADER_LEN + body.len());
-    b.put_i64(0);
-    b.put_i32((HEADER_LEN - 12 + body.len()) as i32);
-    b.put_i32(-1);
-    b.put_i8(2);
-    b.put_u32(0); // CRC, filled in below
-    b.put_i16(0);
-    b.put_i32(records.len() as i32 - 1);
-    b.put_i64(timestamp);
-    b.put_i64(timestamp);
-    b.put_i64(-1);
-    b.put_i16(-1);
-    b.put_i32(-1);
-    b.put_i32(records.len() as i32);
-    b.put_slice(&body);
-    let crc = crc32c::crc32c(&b[21..]);
-    b[17..21].copy_from_slice(&crc.to_be_bytes());
-    b
+    BatchHeader {
+        base_offset: 0,
+        batch_length: 0,
+        partition_leader_epoch: -1,
+        magic: 2,
+        crc: 0,
+        attributes: 0,
+        last_offset_delta: records.len() as i32 - 1,
+        base_timestamp: timestamp,
+        max_timestamp: timestamp,
+        producer_id: -1,
+        producer_epoch: -1,
+        base_sequence: -1,
+        record_count: records.len() as i32,
+    }
+    .encode(&body)
 }
 
 /// Splits concatenated stored batches (a log read) into whole batches; a truncated batch at
@@ -141,25 +139,8 @@ fn read_len(buf: &mut &[u8]) -> Result<Option<usize>, BatchError> {
     }
 }
 
-fn put_varint(b: &mut impl BufMut, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        b.put_u8((z as u8) | 0x80);
-        z >>= 7;
-    }
-    b.put_u8(z as u8);
-}
-
 fn read_varint(buf: &mut &[u8]) -> Result<i64, BatchError> {
-    let mut raw: u64 = 0;
-    for (i, byte) in buf.iter().enumerate().take(10) {
-        raw |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            *buf = &buf[i + 1..];
-            return Ok((raw >> 1) as i64 ^ -((raw & 1) as i64));
-        }
-    }
-    Err(BatchError("truncated or overlong varint".into()))
+    varint::read(buf).ok_or_else(|| BatchError("truncated or overlong varint".into()))
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ impl OffsetsTopic {
         let mut batch = batch::encode(records, now_ms);
         let len = batch.len() as u64;
         // `encode` wrote a well-formed header, so parsing it back cannot fail.
-        let header = crate::log::BatchHeader::parse(&batch).map_err(|e| StoreError::Log {
+        let header = crate::record::BatchHeader::parse(&batch).map_err(|e| StoreError::Log {
             partition,
             source: LogError::invalid_batch(batch.len(), e),
         })?;

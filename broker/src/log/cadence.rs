@@ -1,8 +1,8 @@
 //! When a batch earns index entries: Kafka's `index.interval.bytes` rule.
 
-use super::batch::BatchHeader;
 use super::index::OffsetEntry;
 use super::time_index::TimeEntry;
+use crate::record::BatchHeader;
 
 /// When a batch earns index entries. Append and recovery share it, so a rebuilt index is
 /// byte-identical to the one appends wrote and "does the index match" is a plain comparison.

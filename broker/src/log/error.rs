@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use super::batch::BatchError;
+use crate::record::BatchError;
 
 #[derive(Debug, Error)]
 pub enum LogError {

@@ -1,8 +1,8 @@
 //! Partition storage: segments, offset and time indexes, recovery, retention.
 //!
 //! This module owns the bytes of every partition on disk and nothing else. It knows record
-//! batches only as far as their fixed v2 header (lengths, offsets, timestamps, CRC) and, for
-//! ListOffsets by time, the first fields of an uncompressed record. It must not know the Kafka
+//! batches through `crate::record`, only as far as their fixed v2 header (lengths, offsets,
+//! timestamps, CRC) and, for ListOffsets by time, the first fields of an uncompressed record. It must not know the Kafka
 //! protocol: no requests, no error codes, no topics — the broker's handlers map [`LogError`]
 //! and [`ReadResult`] onto responses. It has no clock and no locks: callers pass `now_ms` and
 //! serialise access to a [`PartitionLog`].
@@ -45,15 +45,12 @@
 //! and offsets) of the last one, truncation of a torn tail, index rebuilds; see
 //! [`RecoveryReport`].
 
-mod batch;
 mod cadence;
-mod compressed;
 mod config;
 mod error;
 mod index;
 mod partition;
 mod prefix;
-mod records;
 mod recovery;
 mod retention;
 mod scan;
@@ -62,14 +59,11 @@ mod time_index;
 mod timestamp;
 
 #[cfg(test)]
-pub(crate) mod test_batch;
+pub(crate) mod test_log;
 
-pub use batch::{crc_ok, BatchError, BatchHeader, HEADER_LEN};
-pub use compressed::count_compressed_records;
 pub use config::{
     LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS,
 };
 pub use error::LogError;
 pub use partition::{AppendInfo, PartitionLog, ReadResult};
-pub use records::{count_records, MalformedRecords, RecordWalk};
 pub use recovery::RecoveryReport;

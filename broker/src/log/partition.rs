@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::batch::{stamp, BatchHeader};
 use super::config::LogConfig;
 use super::error::LogError;
 use super::recovery::{recover, sync_dir, RecoveryReport};
 use super::segment::Segment;
+use crate::record::{stamp, BatchHeader};
 
 /// Where an appended batch landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +226,8 @@ impl PartitionLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::test_batch::{append_batches, open, small_config, TestBatch};
+    use crate::log::test_log::{append_batches, open, small_config};
+    use crate::record::test_batch::TestBatch;
 
     fn offsets(data: &[u8]) -> Vec<(i64, i64)> {
         let mut out = Vec::new();
@@ -290,7 +291,7 @@ mod tests {
         assert_eq!(&first[16..], &sent[16..], "everything from magic on is stored as sent");
         let h = BatchHeader::parse(&second).unwrap();
         assert_eq!((h.base_offset, h.partition_leader_epoch), (3, -1));
-        assert!(crate::log::crc_ok(&second));
+        assert!(crate::record::crc_ok(&second));
 
         let r = log.read(0, 1 << 20, true).unwrap();
         assert_eq!(r.data, [first, second].concat());
@@ -477,7 +478,7 @@ mod throughput {
     use std::time::Instant;
 
     use super::*;
-    use crate::log::test_batch::TestBatch;
+    use crate::record::test_batch::TestBatch;
 
     /// Not a benchmark, a smoke check that the append and read paths do no per-record work:
     /// `cargo test -p broker --lib log::partition::throughput -- --ignored --nocapture`.

@@ -38,8 +38,9 @@ impl PartitionLog {
 
 #[cfg(test)]
 mod tests {
-    use crate::log::test_batch::{append_batches, open, small_config, TestBatch};
+    use crate::log::test_log::{append_batches, open, small_config};
     use crate::log::{LogConfig, LogError, PartitionLog};
+    use crate::record::test_batch::TestBatch;
 
     fn bases(log: &PartitionLog) -> Vec<i64> {
         log.segments().map(|s| s.base_offset).collect()

@@ -186,8 +186,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::log::test_batch::{append_batches, open, small_config, TestBatch};
-    use crate::log::{BatchHeader, LogConfig, PartitionLog};
+    use crate::log::test_log::{append_batches, open, small_config};
+    use crate::log::{LogConfig, PartitionLog};
+    use crate::record::test_batch::TestBatch;
+    use crate::record::BatchHeader;
 
     /// (path, size) of every segment's `.log`, oldest first.
     fn layout(log: &PartitionLog) -> Vec<(PathBuf, u64)> {

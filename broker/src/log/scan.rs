@@ -6,13 +6,13 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use super::batch::{crc_ok, BatchHeader, HEADER_LEN};
 use super::cadence::IndexCadence;
 use super::error::LogError;
 use super::index::OffsetEntry;
 use super::recovery::RecoveryReport;
 use super::segment::Segment;
 use super::time_index::TimeEntry;
+use crate::record::{crc_ok, BatchHeader, HEADER_LEN};
 
 /// Bytes read at a time while validating a segment.
 const SCAN_CHUNK: usize = 1 << 20;

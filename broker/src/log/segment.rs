@@ -5,12 +5,12 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::batch::{BatchHeader, HEADER_LEN};
 use super::cadence::IndexCadence;
 use super::config::LogConfig;
 use super::error::LogError;
 use super::index::{EntryFile, OffsetIndex};
 use super::time_index::TimeIndex;
+use crate::record::{BatchHeader, HEADER_LEN};
 
 pub const LOG_SUFFIX: &str = "log";
 pub const INDEX_SUFFIX: &str = "index";

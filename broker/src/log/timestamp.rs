@@ -2,11 +2,11 @@
 
 use tracing::warn;
 
-use super::batch::BatchHeader;
 use super::error::LogError;
 use super::partition::PartitionLog;
-use super::records::{first_record_at_or_after, MalformedRecords};
 use super::segment::Segment;
+use crate::record::BatchHeader;
+use crate::record::{first_record_at_or_after, MalformedRecords};
 
 impl PartitionLog {
     /// The first offset whose record timestamp is >= `ts`, with that timestamp; `None` when no
@@ -60,8 +60,9 @@ fn first_record_in(segment: &Segment, pos: u64, header: &BatchHeader, ts: i64) -
 
 #[cfg(test)]
 mod tests {
-    use crate::log::test_batch::{open, small_config, TestBatch};
+    use crate::log::test_log::{open, small_config};
     use crate::log::{LogConfig, PartitionLog};
+    use crate::record::test_batch::TestBatch;
 
     /// Appends batches with the given record timestamps; returns every (offset, timestamp).
     fn append_all(log: &mut PartitionLog, batches: &[Vec<i64>]) -> Vec<(i64, i64)> {

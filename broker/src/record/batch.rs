@@ -18,6 +18,7 @@
 //! 61    …   records
 //! ```
 //! All integers big-endian (docs/kafka-protocol.md#header-layout, AK `DefaultRecordBatch.java`).
+//! The offsets below are the one place this layout is written down in code.
 
 use thiserror::Error;
 
@@ -41,6 +42,24 @@ const PRODUCER_ID: usize = 43;
 const PRODUCER_EPOCH: usize = 51;
 const BASE_SEQUENCE: usize = 53;
 const RECORD_COUNT: usize = 57;
+
+/// The compression codecs of attributes bits 0–2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    None = 0,
+    Gzip = 1,
+    Snappy = 2,
+    Lz4 = 3,
+    Zstd = 4,
+}
+
+impl Codec {
+    pub fn from_id(id: u8) -> Option<Codec> {
+        [Codec::None, Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd]
+            .into_iter()
+            .find(|c| *c as u8 == id)
+    }
+}
 
 const COMPRESSION_MASK: i16 = 0x07;
 const TIMESTAMP_TYPE_BIT: i16 = 0x08;
@@ -130,6 +149,31 @@ impl BatchHeader {
         self.attributes & CONTROL_BIT != 0
     }
 
+    /// A whole batch: this header's fields, with `batch_length` and the CRC computed, then
+    /// `records` (already encoded, and compressed if the attributes say so).
+    pub fn encode(&self, records: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; HEADER_LEN];
+        let mut put = |at: usize, bytes: &[u8]| b[at..at + bytes.len()].copy_from_slice(bytes);
+        put(BASE_OFFSET, &self.base_offset.to_be_bytes());
+        put(
+            BATCH_LENGTH,
+            &((HEADER_LEN - LOG_OVERHEAD + records.len()) as i32).to_be_bytes(),
+        );
+        put(LEADER_EPOCH, &self.partition_leader_epoch.to_be_bytes());
+        put(MAGIC, &self.magic.to_be_bytes());
+        put(ATTRIBUTES, &self.attributes.to_be_bytes());
+        put(LAST_OFFSET_DELTA, &self.last_offset_delta.to_be_bytes());
+        put(BASE_TIMESTAMP, &self.base_timestamp.to_be_bytes());
+        put(MAX_TIMESTAMP, &self.max_timestamp.to_be_bytes());
+        put(PRODUCER_ID, &self.producer_id.to_be_bytes());
+        put(PRODUCER_EPOCH, &self.producer_epoch.to_be_bytes());
+        put(BASE_SEQUENCE, &self.base_sequence.to_be_bytes());
+        put(RECORD_COUNT, &self.record_count.to_be_bytes());
+        b.extend_from_slice(records);
+        reseal(&mut b);
+        b
+    }
+
     /// With LogAppendTime every record's timestamp is `max_timestamp`
     /// (docs/kafka-protocol.md#timestamps-and-logappendtime).
     pub fn timestamp_type_log_append(&self) -> bool {
@@ -145,6 +189,27 @@ pub fn crc_ok(batch: &[u8]) -> bool {
     }
     let stored = u32::from_be_bytes([batch[CRC], batch[CRC + 1], batch[CRC + 2], batch[CRC + 3]]);
     crc32c::crc32c(&batch[ATTRIBUTES..]) == stored
+}
+
+/// Recomputes the CRC after a change to the bytes it covers. Callers have checked the length.
+pub fn reseal(batch: &mut [u8]) {
+    if batch.len() < HEADER_LEN {
+        return;
+    }
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES..]);
+    batch[CRC..ATTRIBUTES].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// Marks a batch as LogAppendTime with `now` as its max timestamp (every record's timestamp
+/// then), and reseals it: both fields are under the CRC.
+pub fn set_log_append_time(batch: &mut [u8], now: i64) {
+    if batch.len() < HEADER_LEN {
+        return;
+    }
+    let attributes = i16::from_be_bytes([batch[ATTRIBUTES], batch[ATTRIBUTES + 1]]) | TIMESTAMP_TYPE_BIT;
+    batch[ATTRIBUTES..LAST_OFFSET_DELTA].copy_from_slice(&attributes.to_be_bytes());
+    batch[MAX_TIMESTAMP..PRODUCER_ID].copy_from_slice(&now.to_be_bytes());
+    reseal(batch);
 }
 
 /// Writes the log's own fields into a batch: the offset it was given and epoch -1. Both lie
@@ -167,7 +232,7 @@ fn array<const N: usize>(h: &[u8; HEADER_LEN], at: usize) -> [u8; N] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::test_batch::TestBatch;
+    use crate::record::test_batch::TestBatch;
 
     #[test]
     fn header_fields_sit_at_kafka_offsets() {
@@ -222,6 +287,48 @@ mod tests {
         b[8..12].copy_from_slice(&49i32.to_be_bytes());
         b[16] = 1;
         assert_eq!(BatchHeader::parse(&b), Err(BatchError::BadMagic(1)));
+    }
+
+    #[test]
+    fn encode_writes_what_parse_reads_with_length_and_crc_filled_in() {
+        let header = BatchHeader {
+            base_offset: 7,
+            batch_length: 0,
+            partition_leader_epoch: -1,
+            magic: 2,
+            crc: 0,
+            attributes: 0x03,
+            last_offset_delta: 1,
+            base_timestamp: 10,
+            max_timestamp: 11,
+            producer_id: 5,
+            producer_epoch: 1,
+            base_sequence: 0,
+            record_count: 2,
+        };
+        let b = header.encode(b"records");
+        assert!(crc_ok(&b));
+        let read = BatchHeader::parse(&b).unwrap();
+        assert_eq!(read.total_len(), b.len() as u64);
+        let crc = read.crc;
+        assert_eq!(
+            read,
+            BatchHeader {
+                batch_length: (b.len() - LOG_OVERHEAD) as i32,
+                crc,
+                ..header
+            }
+        );
+    }
+
+    #[test]
+    fn log_append_time_sets_the_bit_and_max_timestamp_and_keeps_the_crc_valid() {
+        let mut b = TestBatch::new(3, 100).build();
+        set_log_append_time(&mut b, 999);
+        let h = BatchHeader::parse(&b).unwrap();
+        assert!(h.timestamp_type_log_append());
+        assert_eq!((h.max_timestamp, h.base_timestamp), (999, 100));
+        assert!(crc_ok(&b));
     }
 
     #[test]

@@ -106,8 +106,8 @@ mod tests {
     use std::io::Write;
 
     use super::*;
-    use crate::log::test_batch::TestBatch;
-    use crate::log::HEADER_LEN;
+    use crate::record::test_batch::TestBatch;
+    use crate::record::HEADER_LEN;
 
     /// The records of a 5-record test batch, and the same bytes under each codec.
     fn records() -> Vec<u8> {

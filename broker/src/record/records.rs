@@ -9,6 +9,7 @@
 //! (docs/kafka-protocol.md#records-and-varints).
 
 use super::batch::{BatchHeader, HEADER_LEN};
+use super::varint;
 
 /// The records of a batch do not decode; `.0` says where it went wrong.
 #[derive(Debug, PartialEq, Eq)]
@@ -87,7 +88,7 @@ impl RecordWalk {
             self.prefix |= u64::from(byte & 0x7f) << self.shift;
             self.shift += 7;
             if byte & 0x80 == 0 {
-                let len = (self.prefix >> 1) as i64 ^ -((self.prefix & 1) as i64);
+                let len = varint::unzigzag(self.prefix);
                 (self.prefix, self.shift) = (0, 0);
                 self.skip = u64::try_from(len)
                     .ok()
@@ -108,36 +109,15 @@ impl RecordWalk {
     }
 }
 
-/// Reads one zigzag varint of up to 64 bits and advances `buf` past it.
+/// Reads one varint of a record and advances `buf` past it.
 fn read_varint(buf: &mut &[u8]) -> Result<i64, MalformedRecords> {
-    let mut raw: u64 = 0;
-    for (i, byte) in buf.iter().enumerate().take(10) {
-        raw |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            *buf = &buf[i + 1..];
-            return Ok((raw >> 1) as i64 ^ -((raw & 1) as i64));
-        }
-    }
-    Err(MalformedRecords("truncated or overlong varint"))
+    varint::read(buf).ok_or(MalformedRecords("truncated or overlong varint"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::test_batch::{put_varlong, TestBatch};
-
-    #[test]
-    fn varints_round_trip_including_extremes() {
-        for v in [0, 1, -1, 63, -64, 64, 300, -300, i32::MAX as i64, i64::MIN, i64::MAX] {
-            let mut buf = Vec::new();
-            put_varlong(&mut buf, v);
-            buf.push(0xaa);
-            let mut slice = &buf[..];
-            assert_eq!(read_varint(&mut slice), Ok(v));
-            assert_eq!(slice, &[0xaa]);
-        }
-        assert!(read_varint(&mut &[0x80u8, 0x80][..]).is_err());
-    }
+    use crate::record::test_batch::TestBatch;
 
     #[test]
     fn finds_first_record_at_or_after_timestamp() {

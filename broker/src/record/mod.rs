@@ -1,0 +1,22 @@
+//! The v2 record batch, Kafka's unit of storage and of the wire: its fixed 61-byte header (one
+//! table of offsets, in `batch`), the zigzag varints of its records, the walk over records that
+//! counts them or finds one by time, and the decompressors that let Produce count compressed
+//! records. Produce validation, the log, the group store and the tests all read and write
+//! batches through here.
+//!
+//! This layer imports nothing else of the crate: it knows bytes, not partitions, files or
+//! requests.
+
+mod batch;
+mod compressed;
+mod records;
+pub mod varint;
+
+#[cfg(test)]
+pub(crate) mod test_batch;
+
+pub(crate) use batch::stamp;
+pub use batch::{crc_ok, reseal, set_log_append_time, BatchError, BatchHeader, Codec, HEADER_LEN, LOG_OVERHEAD};
+pub use compressed::count_compressed_records;
+pub(crate) use records::first_record_at_or_after;
+pub use records::{count_records, MalformedRecords, RecordWalk};

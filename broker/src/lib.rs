@@ -4,22 +4,30 @@
 //!
 //! # Layout
 //!
-//! - [`server`]: a connection's life — read frames, hand each to its handler, write the answers
-//!   in order (an acks=all produce's once its fsync is done). Hostile frames close their own
-//!   connection and nothing else.
-//! - [`codec`]: bytes ↔ meaning, and the one table of the APIs served (`codec::APIS`). Requests
-//!   are decoded by our own bounded reader into kafka-protocol's structs (the crate's decoder
-//!   aborts the process on hostile counts); responses are encoded by the crate.
-//! - `api`: one file per API, each turning a request into its answer; the dispatch to them is
-//!   generated from the table.
-//! - [`topics`], [`partition`], [`producer_state`]: state — the topic registry, each
-//!   partition's log with its idempotent producers and group-committed fsyncs.
-//! - [`group`]: the group coordinator, one task owning every consumer group, with offsets and
-//!   group metadata kept in `__consumer_offsets` in Kafka's record format.
-//! - [`log`]: storage that knows bytes, offsets and files and nothing of the protocol.
-//! - [`auth`]: TLS for SSL/SASL_SSL listeners, SASL (PLAIN, SCRAM) and the users file.
+//! One-way layers, top to bottom; a module uses only those below it (`tests/layers.rs` checks
+//! every `crate::` path):
+//!
+//! - [`net`]: listeners and a connection's life — read frames, hand each to its handler, write
+//!   the answers in order (an acks=all produce's once its fsync is done). Hostile frames close
+//!   their own connection and nothing else.
+//! - `api`: one file per Kafka API, each turning a request into its answer; the dispatch to
+//!   them is generated from the table of APIs in `codec`.
+//! - `state`: what every handler shares — config, cluster id, topics, the group coordinator,
+//!   metrics, users, producer ids.
 //! - [`metrics`]: what `/metrics` shows (at `sluice.http.listen`, beside `/health`); the hot
 //!   paths only bump atomics, everything per partition is read at scrape time.
+//! - [`group`]: the group coordinator, one task owning every consumer group, with offsets and
+//!   group metadata kept in `__consumer_offsets` in Kafka's record format.
+//! - [`cluster`]: the topic registry and each partition: its log, its idempotent producers,
+//!   its group-committed fsyncs and its counters.
+//! - [`log`]: storage that knows bytes, offsets and files and nothing of the protocol.
+//! - [`config`]: broker.toml, the command line and their defaults.
+//! - [`auth`]: TLS for SSL/SASL_SSL listeners, SASL (PLAIN, SCRAM), the users file, the grants,
+//!   and a connection's session.
+//! - [`record`] and [`codec`], which use nothing else of the crate: the v2 record batch, and
+//!   bytes ↔ Kafka messages with the one table of the APIs served (`codec::APIS`). Requests are
+//!   decoded by our own bounded reader into kafka-protocol's structs (the crate's decoder
+//!   aborts the process on hostile counts); responses are encoded by the crate.
 //!
 //! A produce travels: server → codec → api::produce (checks the batch) → partition (sequence
 //! check, append) → log (stamps the offset, writes the segment) → for `acks=all`, one shared fsync
@@ -31,18 +39,15 @@
 
 mod api;
 pub mod auth;
+pub mod cluster;
 pub mod codec;
 pub mod config;
 pub mod group;
 pub mod log;
 pub mod metrics;
-pub mod partition;
-pub mod producer_state;
+pub mod net;
 pub mod record;
-pub mod server;
 mod state;
-pub mod topic_config;
-pub mod topics;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -52,9 +57,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use cluster::topics::{self, RegistryError, Topics};
 pub use config::{BrokerConfig, ConfigError, Listener};
+use net::server;
 use state::Broker;
-use topics::{RegistryError, Topics};
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +193,10 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     let (groups, coordinator) = group::start(&topics, config.groups.clone(), api::now_ms(), stopped.clone())?;
     let http_listen = config.http_listen;
     let broker = Arc::new(Broker::new(config, advertised, topics, groups)?);
-    broker.metrics.watch_topics(Arc::downgrade(&broker));
+    let weak = Arc::downgrade(&broker);
+    broker
+        .metrics
+        .watch_topics(move || weak.upgrade().map(|b| b.topics.list()).unwrap_or_default());
     let mut tasks = vec![coordinator];
     let http_addr = match http_listen {
         Some(http) => {

@@ -12,8 +12,8 @@
 //! scrapes, by [`TopicsCollector`]; group states are refreshed by a small task
 //! ([`GROUP_REFRESH`]) because the coordinator answers only asynchronously.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Weak;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::messages::ApiKey;
@@ -21,7 +21,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
-use crate::state::Broker;
+use crate::cluster::topics::Topic;
 
 /// How often `sluice_broker_consumer_groups` is refreshed from the coordinator.
 pub const GROUP_REFRESH: Duration = Duration::from_secs(5);
@@ -42,57 +42,6 @@ pub enum BadRequest {
     Authentication,
     /// A request (or part of one) the user's grants do not allow.
     Authorization,
-}
-
-/// Counters a partition keeps for itself, summed per topic at scrape time.
-#[derive(Debug, Default)]
-pub struct PartitionStats {
-    produced_records: AtomicU64,
-    produced_bytes: AtomicU64,
-    fetched_records: AtomicU64,
-    fetched_bytes: AtomicU64,
-    fsyncs: AtomicU64,
-}
-
-impl PartitionStats {
-    /// One stored batch (a producer's retry of a stored batch is not counted again).
-    pub fn produced(&self, records: i32, bytes: usize) {
-        self.produced_records
-            .fetch_add(records.max(0) as u64, Ordering::Relaxed);
-        self.produced_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-
-    /// The whole batches one fetch response carries from this partition.
-    pub fn fetched(&self, batches: &[u8]) {
-        self.fetched_records.fetch_add(records_in(batches), Ordering::Relaxed);
-        self.fetched_bytes.fetch_add(batches.len() as u64, Ordering::Relaxed);
-    }
-
-    /// One fsync of the partition's log for acks=all producers.
-    pub fn fsynced(&self) {
-        self.fsyncs.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// Records in consecutive v2 record batches, from their headers alone:
-///
-/// ```text
-/// offset  0       8             12 ...           57            61
-///         | base  | batchLength | ... (header) | recordCount | records ...
-///         | i64   | i32         |               | i32         |
-/// ```
-fn records_in(mut batches: &[u8]) -> u64 {
-    let mut records = 0u64;
-    while batches.len() >= 61 {
-        let len = i32::from_be_bytes([batches[8], batches[9], batches[10], batches[11]]);
-        let count = i32::from_be_bytes([batches[57], batches[58], batches[59], batches[60]]);
-        records += count.max(0) as u64;
-        let Some(next) = (len.max(0) as usize).checked_add(12) else {
-            break;
-        };
-        batches = batches.get(next..).unwrap_or_default();
-    }
-    records
 }
 
 /// The broker-wide metrics; per-topic ones come from [`TopicsCollector`].
@@ -180,9 +129,10 @@ impl Metrics {
         }
     }
 
-    /// Adds the per-topic and per-partition families, read from `broker` at scrape time.
-    pub fn watch_topics(&self, broker: Weak<Broker>) {
-        let _ = self.registry.register(Box::new(TopicsCollector::new(broker)));
+    /// Adds the per-topic and per-partition families, read from the topics `list` returns at
+    /// scrape time.
+    pub fn watch_topics(&self, list: impl Fn() -> Vec<Arc<Topic>> + Send + Sync + 'static) {
+        let _ = self.registry.register(Box::new(TopicsCollector::new(Box::new(list))));
     }
 
     pub fn request(&self, api_key: i16) {
@@ -248,9 +198,12 @@ fn register<C: Collector + Clone + 'static>(registry: &Registry, c: prometheus::
     c
 }
 
+/// What lists the topics at scrape time.
+type TopicList = Box<dyn Fn() -> Vec<Arc<Topic>> + Send + Sync>;
+
 /// Per-topic counters and per-partition gauges, computed from the topic registry at scrape time.
 pub struct TopicsCollector {
-    broker: Weak<Broker>,
+    topics: TopicList,
     descs: Vec<Desc>,
 }
 
@@ -315,7 +268,7 @@ const TOPIC_FAMILIES: &[(&str, &str, &[&str], bool)] = &[
 ];
 
 impl TopicsCollector {
-    fn new(broker: Weak<Broker>) -> TopicsCollector {
+    fn new(topics: TopicList) -> TopicsCollector {
         let descs = TOPIC_FAMILIES
             .iter()
             .map(|(name, help, labels, _)| {
@@ -324,7 +277,7 @@ impl TopicsCollector {
                     .expect("topic family definitions are valid")
             })
             .collect();
-        TopicsCollector { broker, descs }
+        TopicsCollector { topics, descs }
     }
 }
 
@@ -334,9 +287,6 @@ impl Collector for TopicsCollector {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let Some(broker) = self.broker.upgrade() else {
-            return Vec::new();
-        };
         // Fresh vectors per scrape: topics come and go, and a deleted one must disappear.
         let counters: Vec<IntCounterVec> = TOPIC_FAMILIES[..5]
             .iter()
@@ -348,7 +298,7 @@ impl Collector for TopicsCollector {
             .map(|(name, help, labels, _)| IntGaugeVec::new(Opts::new(*name, *help), labels))
             .collect::<Result<_, _>>()
             .expect("topic family definitions are valid");
-        for topic in broker.topics.list() {
+        for topic in (self.topics)() {
             let t = topic.name.as_str();
             let mut sums = [0u64; 5];
             for p in &topic.partitions {
@@ -386,20 +336,6 @@ impl Collector for TopicsCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn records_are_counted_from_batch_headers_alone() {
-        let mut two = Vec::new();
-        for (count, body) in [(3i32, 10usize), (5, 0)] {
-            let mut b = vec![0u8; 61 + body];
-            b[8..12].copy_from_slice(&((61 + body - 12) as i32).to_be_bytes());
-            b[57..61].copy_from_slice(&count.to_be_bytes());
-            two.extend(b);
-        }
-        assert_eq!(records_in(&two), 8);
-        assert_eq!(records_in(&two[..20]), 0);
-        assert_eq!(records_in(&[]), 0);
-    }
 
     #[test]
     fn requests_are_counted_by_api_name_and_unknown_keys_are_ignored() {

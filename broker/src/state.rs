@@ -6,10 +6,10 @@ use std::sync::Mutex;
 use tokio::sync::watch;
 
 use crate::auth::users::Users;
+use crate::cluster::topics::{write_atomically, RegistryError, Topics};
 use crate::config::{BrokerConfig, Listener};
 use crate::group::Coordinator;
 use crate::metrics::Metrics;
-use crate::topics::{write_atomically, RegistryError, Topics};
 
 /// The only node id a single-node broker has.
 pub const NODE_ID: i32 = 0;

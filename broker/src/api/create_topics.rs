@@ -8,8 +8,8 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::{str_bytes, Access, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::topics::TopicError;
 use crate::state::NODE_ID;
-use crate::topics::TopicError;
 
 pub async fn handle(cx: &Cx<'_>, request: CreateTopicsRequest) -> CreateTopicsResponse {
     let broker = cx.broker;

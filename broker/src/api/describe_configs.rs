@@ -8,9 +8,9 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::topic_config::{ConfigEntry, ConfigSource, ConfigType};
 use crate::config::BrokerConfig;
 use crate::state::NODE_ID;
-use crate::topic_config::{ConfigEntry, ConfigSource, ConfigType};
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;

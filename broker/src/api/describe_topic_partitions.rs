@@ -11,8 +11,8 @@ use kafka_protocol::messages::{BrokerId, DescribeTopicPartitionsRequest, Describ
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::topics::Topic;
 use crate::state::NODE_ID;
-use crate::topics::Topic;
 
 /// Kafka's `max.request.partition.size.limit`: the most partitions one answer carries, whatever
 /// the client asks for.

@@ -17,8 +17,8 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use super::Cx;
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::partition::PartitionRef;
 use crate::log::LogError;
-use crate::partition::PartitionRef;
 use crate::state::Broker;
 
 /// A topic the user may not read is answered with TOPIC_AUTHORIZATION_FAILED on every

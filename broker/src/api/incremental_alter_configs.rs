@@ -16,9 +16,9 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::topic_config::{ConfigType, TOPIC_KEYS};
 use crate::group::OFFSETS_TOPIC;
 use crate::state::Broker;
-use crate::topic_config::{ConfigType, TOPIC_KEYS};
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;

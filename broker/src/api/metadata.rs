@@ -8,8 +8,8 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Topi
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::topics::Topic;
 use crate::state::{Broker, NODE_ID};
-use crate::topics::Topic;
 
 /// `listener`: the one the request came in on, whose advertised address the node gets.
 /// Topics the user may not describe are left out of "every topic" and answered with

@@ -41,8 +41,8 @@ use kafka_protocol::protocol::Encodable;
 
 use crate::auth::acl::{Operation, Resource};
 use crate::auth::sasl::ANONYMOUS;
+use crate::auth::Session;
 use crate::codec::{self, DecodeError, EncodeError, Request};
-use crate::server::Session;
 use crate::state::Broker;
 
 #[derive(Debug, thiserror::Error)]

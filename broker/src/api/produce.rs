@@ -14,13 +14,13 @@ use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 
 use super::{now_ms, str_bytes, Cx, Deferred, HandleError, Reply};
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::partition::{AppendError, Appended, PartitionRef};
+use crate::cluster::topic_config::TopicConfig;
 use crate::codec;
 use crate::group::OFFSETS_TOPIC;
-use crate::partition::{AppendError, Appended, PartitionRef};
 use crate::record::{
     count_compressed_records, count_records, crc_ok, set_log_append_time, BatchHeader, Codec, HEADER_LEN,
 };
-use crate::topic_config::TopicConfig;
 
 /// The most a compressed batch may decompress to: far above what real records compress from
 /// (a ratio of 64 for a full 1 MiB batch), and a bound on the time a batch that inflates

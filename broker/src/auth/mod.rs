@@ -14,3 +14,13 @@ pub mod sasl;
 pub mod scram;
 pub mod tls;
 pub mod users;
+
+/// One connection's state beyond its socket: who it is and how far it has authenticated. The
+/// connection loop (`net`) owns it; the SASL handlers advance it and every handler reads who
+/// the client is from it.
+pub struct Session {
+    pub peer: std::net::SocketAddr,
+    pub sasl: sasl::SaslSession,
+    /// Which of `listeners` the connection came in on (an index into the advertised listeners).
+    pub listener: usize,
+}

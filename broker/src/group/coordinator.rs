@@ -13,8 +13,8 @@ use super::load::replay;
 use super::store::{OffsetsTopic, StoreError};
 use super::timers::Clock;
 use super::types::*;
+use crate::cluster::topics::Topics;
 use crate::config::GroupConfig;
-use crate::topics::Topics;
 
 /// Commands waiting for the task; senders wait when it is full (back-pressure, not memory).
 const QUEUE: usize = 1024;

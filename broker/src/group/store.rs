@@ -20,10 +20,10 @@ use bytes::Bytes;
 
 use super::batch::{self, StoredRecord};
 use super::types::Durable;
+use crate::cluster::partition::{AppendError, Appended, PartitionRef};
+use crate::cluster::topics::{TopicError, Topics};
 use crate::config::GroupConfig;
 use crate::log::LogError;
-use crate::partition::{AppendError, Appended, PartitionRef};
-use crate::topics::{TopicError, Topics};
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 /// Snapshot batches are cut at about this size (fetchers take any size, this keeps them usual).

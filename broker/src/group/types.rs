@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 
-use crate::partition::PartitionRef;
+use crate::cluster::partition::PartitionRef;
 
 /// Who sent a request: Kafka keeps both per member and shows them in DescribeGroups.
 #[derive(Debug, Clone, Default)]

@@ -16,8 +16,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::*;
+use crate::cluster::topics::Topics;
 use crate::config::{BrokerConfig, GroupConfig};
-use crate::topics::Topics;
 
 pub const SESSION_MS: i32 = 10_000;
 pub const REBALANCE_MS: i32 = 30_000;
@@ -72,7 +72,7 @@ impl Env {
         Env::open(self.dir, self.config).await
     }
 
-    pub fn offsets_partition(&self, group: &str) -> crate::partition::PartitionRef {
+    pub fn offsets_partition(&self, group: &str) -> crate::cluster::partition::PartitionRef {
         let topic = self.topics.get(OFFSETS_TOPIC).unwrap();
         topic.partitions[partition_for(group, topic.partitions.len())].clone()
     }

@@ -12,10 +12,10 @@ use kafka_protocol::error::ResponseError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::cluster::partition::{log_config, Partition, PartitionRef};
+use crate::cluster::topic_config::TopicConfig;
 use crate::config::LogDefaults;
 use crate::log::RecoveryReport;
-use crate::partition::{log_config, Partition, PartitionRef};
-use crate::topic_config::TopicConfig;
 
 /// The longest topic name Kafka allows.
 const MAX_NAME_LENGTH: usize = 249;

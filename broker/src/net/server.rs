@@ -27,6 +27,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::api;
 use crate::auth::sasl::{SaslSession, Step};
+use crate::auth::Session;
 use crate::metrics::BadRequest;
 use crate::state::Broker;
 
@@ -58,14 +59,6 @@ pub enum FrameError {
 const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Kafka's `sasl.server.max.receive.size`: the largest frame before authentication.
 const MAX_FRAME_BEFORE_AUTH: usize = 524_288;
-
-/// One connection's state beyond its socket: who it is and how far it has authenticated.
-pub struct Session {
-    pub peer: SocketAddr,
-    pub sasl: SaslSession,
-    /// Which of `listeners` the connection came in on (an index into `Broker::advertised`).
-    pub listener: usize,
-}
 
 /// How the listener's connections are secured.
 #[derive(Clone)]

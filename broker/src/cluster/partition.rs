@@ -9,10 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use crate::cluster::producer_state::{IdempotentBatch, ProducerStates, SequenceCheck, SequenceError};
+use crate::cluster::topic_config::TopicConfig;
 use crate::log::{AppendInfo, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport};
-use crate::producer_state::{IdempotentBatch, ProducerStates, SequenceCheck, SequenceError};
 use crate::record::BatchHeader;
-use crate::topic_config::TopicConfig;
 
 /// Why an append was refused; each maps to a Kafka error code.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +65,7 @@ pub struct Partition {
     /// recovers the log from what is on disk. Kafka takes the log directory offline likewise.
     failed: std::sync::atomic::AtomicBool,
     /// Records and bytes produced to and fetched from this partition, read at scrape time.
-    pub stats: crate::metrics::PartitionStats,
+    pub stats: crate::cluster::stats::PartitionStats,
 }
 
 impl std::fmt::Debug for Partition {

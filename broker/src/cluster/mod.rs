@@ -1,0 +1,13 @@
+//! The broker's data as the handlers see it: the topic registry ([`topics`]), each partition with
+//! its log, its idempotent producers and its group-committed fsyncs ([`partition`],
+//! [`producer_state`]), topic settings ([`topic_config`]) and the counters a partition keeps for
+//! `/metrics` ([`stats`]).
+//!
+//! It stores through `crate::log` and knows batches through `crate::record`; it knows nothing of
+//! requests, connections or consumer groups.
+
+pub mod partition;
+pub mod producer_state;
+pub mod stats;
+pub mod topic_config;
+pub mod topics;

@@ -8,8 +8,7 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::cluster::topic_config::{ConfigEntry, ConfigSource, ConfigType};
-use crate::config::BrokerConfig;
+use crate::config::{ConfigEntry, ConfigSource};
 use crate::state::NODE_ID;
 
 const TOPIC: i8 = 2;
@@ -41,7 +40,7 @@ pub async fn handle(cx: &Cx<'_>, request: DescribeConfigsRequest) -> DescribeCon
                 )),
             },
             BROKER if resource.resource_name.is_empty() || *resource.resource_name == *NODE_ID.to_string() => {
-                Ok(broker_entries(&broker.config))
+                Ok(crate::config::describe(&broker.config))
             }
             BROKER => Err((
                 ResponseError::InvalidRequest,
@@ -92,158 +91,4 @@ fn describe(e: ConfigEntry, version: i16, synonyms: bool) -> DescribeConfigsReso
         c.config_type = e.config_type as i8;
     }
     c
-}
-
-/// The broker settings sluice has, with Kafka's names; a value equal to the default is
-/// reported as such, anything else as set in the broker's file.
-fn broker_entries(config: &BrokerConfig) -> Vec<ConfigEntry> {
-    let defaults = BrokerConfig::default();
-    let listeners = |l: &[crate::config::Listener]| {
-        l.iter()
-            .map(|l| format!("{}://{}", l.name, l.addr()))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let ms = |d: std::time::Duration| d.as_millis().to_string();
-    let describe = |c: &BrokerConfig| {
-        vec![
-            ("listeners", listeners(&c.listeners), ConfigType::List),
-            (
-                "advertised.listeners",
-                c.advertised_listeners.as_deref().map(listeners).unwrap_or_default(),
-                ConfigType::List,
-            ),
-            ("log.dirs", c.data_dir.display().to_string(), ConfigType::String),
-            ("num.partitions", c.num_partitions.to_string(), ConfigType::Int),
-            (
-                "auto.create.topics.enable",
-                c.auto_create_topics.to_string(),
-                ConfigType::String,
-            ),
-            (
-                "log.retention.ms",
-                c.log.retention_ms.unwrap_or(-1).to_string(),
-                ConfigType::Long,
-            ),
-            (
-                "log.retention.bytes",
-                c.log.retention_bytes.map_or(-1, |b| b as i64).to_string(),
-                ConfigType::Long,
-            ),
-            ("log.segment.bytes", c.log.segment_bytes.to_string(), ConfigType::Int),
-            ("log.roll.ms", c.log.roll_ms.to_string(), ConfigType::Long),
-            (
-                "log.index.interval.bytes",
-                c.log.index_interval_bytes.to_string(),
-                ConfigType::Int,
-            ),
-            (
-                "message.max.bytes",
-                c.log.message_max_bytes.to_string(),
-                ConfigType::Int,
-            ),
-            (
-                "log.message.timestamp.type",
-                if c.log.log_append_time {
-                    "LogAppendTime"
-                } else {
-                    "CreateTime"
-                }
-                .to_string(),
-                ConfigType::String,
-            ),
-            (
-                "log.retention.check.interval.ms",
-                ms(c.retention_check_interval),
-                ConfigType::Long,
-            ),
-            (
-                "socket.request.max.bytes",
-                c.socket_request_max_bytes.to_string(),
-                ConfigType::Int,
-            ),
-            (
-                "group.initial.rebalance.delay.ms",
-                ms(c.groups.initial_rebalance_delay),
-                ConfigType::Int,
-            ),
-            (
-                "group.min.session.timeout.ms",
-                ms(c.groups.min_session_timeout),
-                ConfigType::Int,
-            ),
-            (
-                "group.max.session.timeout.ms",
-                ms(c.groups.max_session_timeout),
-                ConfigType::Int,
-            ),
-            ("group.max.size", c.groups.max_size.to_string(), ConfigType::Int),
-            (
-                "offsets.retention.minutes",
-                (c.groups.offsets_retention.as_secs() / 60).to_string(),
-                ConfigType::Int,
-            ),
-            (
-                "offsets.retention.check.interval.ms",
-                ms(c.groups.offsets_retention_check_interval),
-                ConfigType::Long,
-            ),
-            (
-                "offsets.topic.num.partitions",
-                c.groups.offsets_topic_partitions.to_string(),
-                ConfigType::Int,
-            ),
-            (
-                "offsets.topic.segment.bytes",
-                c.groups.offsets_topic_segment_bytes.to_string(),
-                ConfigType::Int,
-            ),
-            (
-                "offset.metadata.max.bytes",
-                c.groups.offset_metadata_max_bytes.to_string(),
-                ConfigType::Int,
-            ),
-        ]
-    };
-    describe(config)
-        .into_iter()
-        .zip(describe(&defaults))
-        .map(|((name, value, config_type), (_, default, _))| ConfigEntry {
-            name,
-            source: if value == default {
-                ConfigSource::Default
-            } else {
-                ConfigSource::StaticBroker
-            },
-            value,
-            config_type,
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Listener, SecurityProtocol};
-
-    #[test]
-    fn listeners_are_described_by_their_own_names() {
-        let config = BrokerConfig {
-            listeners: vec![
-                Listener::plaintext("127.0.0.1", 9092),
-                Listener {
-                    name: "SASL_SSL".into(),
-                    protocol: SecurityProtocol::SaslSsl,
-                    host: "0.0.0.0".into(),
-                    port: 9094,
-                },
-            ],
-            ..BrokerConfig::default()
-        };
-        let listeners = broker_entries(&config)
-            .into_iter()
-            .find(|e| e.name == "listeners")
-            .unwrap();
-        assert_eq!(listeners.value, "PLAINTEXT://127.0.0.1:9092,SASL_SSL://0.0.0.0:9094");
-    }
 }

@@ -7,23 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::LogDefaults;
-
-/// Kafka's `ConfigSource` as DescribeConfigs reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigSource {
-    TopicOverride = 1,
-    StaticBroker = 4,
-    Default = 5,
-}
-
-/// Kafka's `ConfigType` (DescribeConfigs v3+).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigType {
-    String = 2,
-    Int = 3,
-    Long = 5,
-    List = 7,
-}
+pub use crate::config::{ConfigEntry, ConfigSource, ConfigType};
 
 /// The topic config keys sluice implements.
 pub const TOPIC_KEYS: &[(&str, ConfigType)] = &[
@@ -45,15 +29,6 @@ pub struct TopicConfig {
     pub segment_ms: u64,
     pub max_message_bytes: i32,
     pub log_append_time: bool,
-}
-
-/// One described config entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigEntry {
-    pub name: &'static str,
-    pub value: String,
-    pub source: ConfigSource,
-    pub config_type: ConfigType,
 }
 
 impl TopicConfig {

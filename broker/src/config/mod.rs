@@ -1,0 +1,200 @@
+//! `config/broker.toml`: Kafka's broker setting names and defaults, written in TOML.
+//!
+//! Kafka's names contain dots, and TOML reads `log.retention.hours = 168` as nested tables. We
+//! accept that spelling (and the quoted `"log.retention.hours"` one, and `[log]` sections) by
+//! flattening every table back into dotted names before looking the keys up. Every key is
+//! checked: a known key with a bad value, or an unknown key, fails start-up with a message naming
+//! the file, the key and what was expected. Kafka settings that mean nothing on a single node are
+//! accepted with one warning each. Settings Kafka has no name for live under `sluice.`.
+//!
+//! - `settings`: the one table of settings ([`SETTINGS`]): names, how each is read, how
+//!   DescribeConfigs shows it.
+//! - `reader`: the flattened file, the value checks every setting shares, the ignored names.
+//! - `listeners`, `security`: the settings read as families (listeners and their protocol map;
+//!   `ssl.*`, SASL mechanisms and grants).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod listeners;
+mod reader;
+mod security;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+pub use crate::auth::config::{ClientAuth, SecurityProtocol, TlsSettings, SUPPORTED_MECHANISMS};
+pub use listeners::Listener;
+pub use reader::IGNORED;
+pub use settings::{describe, ConfigEntry, ConfigSource, ConfigType, Setting, SETTINGS};
+
+/// A configuration mistake, reported with the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: unknown setting `{key}` (not a broker setting sluice knows; check the spelling against config/broker.toml)")]
+    UnknownKey { path: PathBuf, key: String },
+    #[error("{path}: `{key}` expects {expected}, got {got}")]
+    BadValue {
+        path: PathBuf,
+        key: String,
+        expected: String,
+        got: String,
+    },
+}
+
+/// Defaults for every topic's log; a topic may override each with its own config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogDefaults {
+    /// `log.retention.ms` (or `.minutes`, `.hours`); None = keep forever (Kafka's -1).
+    pub retention_ms: Option<i64>,
+    /// `log.retention.bytes`; None = unlimited.
+    pub retention_bytes: Option<u64>,
+    pub segment_bytes: u64,
+    /// `log.roll.ms` (or `log.roll.hours`).
+    pub roll_ms: u64,
+    pub index_interval_bytes: u32,
+    /// `message.max.bytes`: the largest record batch a producer may send.
+    pub message_max_bytes: i32,
+    /// `log.message.timestamp.type`: CreateTime or LogAppendTime.
+    pub log_append_time: bool,
+}
+
+/// The group coordinator's settings (Kafka's `group.*` and `offsets.*` names and defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupConfig {
+    /// `group.initial.rebalance.delay.ms`: how long a new group waits for more members.
+    pub initial_rebalance_delay: Duration,
+    /// `group.min.session.timeout.ms` / `group.max.session.timeout.ms`: the session timeouts a
+    /// JoinGroup may ask for (INVALID_SESSION_TIMEOUT outside).
+    pub min_session_timeout: Duration,
+    pub max_session_timeout: Duration,
+    /// `group.max.size`: members per group (GROUP_MAX_SIZE_REACHED above).
+    pub max_size: usize,
+    /// `offsets.retention.minutes`: how long an empty group's offsets are kept.
+    pub offsets_retention: Duration,
+    /// `offsets.retention.check.interval.ms`: how often expired offsets are looked for.
+    pub offsets_retention_check_interval: Duration,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` when it is created.
+    pub offsets_topic_partitions: i32,
+    /// `offsets.topic.segment.bytes`: segment size of `__consumer_offsets`, and how many bytes a
+    /// partition of it may grow before its live state is snapshotted and the history dropped.
+    pub offsets_topic_segment_bytes: u64,
+    /// `offset.metadata.max.bytes`: the longest commit metadata (OFFSET_METADATA_TOO_LARGE above).
+    pub offset_metadata_max_bytes: usize,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        GroupConfig {
+            initial_rebalance_delay: Duration::from_millis(3000),
+            min_session_timeout: Duration::from_millis(6000),
+            max_session_timeout: Duration::from_millis(1_800_000),
+            max_size: i32::MAX as usize,
+            offsets_retention: Duration::from_secs(10_080 * 60),
+            offsets_retention_check_interval: Duration::from_millis(600_000),
+            offsets_topic_partitions: 50,
+            offsets_topic_segment_bytes: 104_857_600,
+            offset_metadata_max_bytes: 4096,
+        }
+    }
+}
+
+/// The broker's whole configuration, resolved.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub listeners: Vec<Listener>,
+    /// None: advertise the address actually bound (what tests with port 0 need).
+    pub advertised_listeners: Option<Vec<Listener>>,
+    pub data_dir: PathBuf,
+    pub num_partitions: i32,
+    pub auto_create_topics: bool,
+    pub log: LogDefaults,
+    pub retention_check_interval: Duration,
+    pub socket_request_max_bytes: usize,
+    pub groups: GroupConfig,
+    /// `sluice.http.listen`: where `/metrics` and `/health` are served; None (`""`) = nowhere.
+    pub http_listen: Option<SocketAddr>,
+    /// `ssl.*`: the certificate of SSL and SASL_SSL listeners, and the CAs of client certificates.
+    pub tls: TlsSettings,
+    /// `sasl.enabled.mechanisms`: offered on SASL_PLAINTEXT and SASL_SSL listeners.
+    pub sasl_mechanisms: Vec<String>,
+    /// `super.users` and `[acls.<user>]`: what each authenticated user may do.
+    pub acls: crate::auth::acl::Acls,
+}
+
+const HTTP_LISTEN_EXPECTED: &str =
+    "an IP address and port such as \"127.0.0.1:9644\", or \"\" to turn the endpoint off";
+
+/// `sluice.http.listen` (or `--http-listen`): `"IP:port"`, or `""` for no HTTP endpoint. Err is
+/// what was expected.
+pub fn parse_http_listen(s: &str) -> Result<Option<SocketAddr>, &'static str> {
+    match s.trim() {
+        "" => Ok(None),
+        addr => addr.parse().map(Some).map_err(|_| HTTP_LISTEN_EXPECTED),
+    }
+}
+
+/// The broker's HTTP endpoint on its default port (README.md#ports).
+pub const DEFAULT_HTTP_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9644);
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            listeners: vec![Listener::plaintext("127.0.0.1", 9092)],
+            advertised_listeners: None,
+            data_dir: PathBuf::from("./data"),
+            num_partitions: 1,
+            auto_create_topics: true,
+            log: LogDefaults {
+                retention_ms: Some(168 * 3_600_000),
+                retention_bytes: None,
+                segment_bytes: 1 << 30,
+                roll_ms: 168 * 3_600_000,
+                index_interval_bytes: 4096,
+                message_max_bytes: 1_048_588,
+                log_append_time: false,
+            },
+            retention_check_interval: Duration::from_millis(300_000),
+            socket_request_max_bytes: 104_857_600,
+            groups: GroupConfig::default(),
+            http_listen: Some(DEFAULT_HTTP_LISTEN),
+            tls: TlsSettings::default(),
+            sasl_mechanisms: SUPPORTED_MECHANISMS.iter().map(|m| m.to_string()).collect(),
+            acls: Default::default(),
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Kafka's defaults, listening (Kafka and HTTP) on any free ports of 127.0.0.1 with data in
+    /// `data_dir`: what tests and embedders want.
+    pub fn ephemeral(data_dir: &Path) -> BrokerConfig {
+        BrokerConfig {
+            listeners: vec![Listener::plaintext("127.0.0.1", 0)],
+            data_dir: data_dir.to_path_buf(),
+            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            ..BrokerConfig::default()
+        }
+    }
+
+    /// Reads and checks a config file; returns the config and the warnings to log.
+    pub fn load(path: &Path) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
+        let mut reader = reader::Reader::new(text, path)?;
+        let config = settings::resolve(&mut reader)?;
+        Ok((config, reader.finish()?))
+    }
+}

@@ -3,10 +3,10 @@
 use kafka_protocol::error::ResponseError;
 
 use super::classic::GroupState;
-use super::core::Core;
+use super::messages::{DeleteGroupsResponse, DescribedGroup, DescribedMember, ListedGroup};
 use super::offsets::offset_record;
 use super::records::{encode_key, RecordKey};
-use super::types::{DeleteGroupsResponse, DescribedGroup, DescribedMember, ListedGroup};
+use super::task::Core;
 
 impl Core {
     /// Every group, or those in one of `states` (ListGroups v4+; compared case-insensitively).

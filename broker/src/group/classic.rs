@@ -10,9 +10,9 @@ use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 
 pub use super::member::Member;
+use super::messages::JoinedMember;
 use super::records::OffsetValue;
 use super::timers::TimerId;
-use super::types::JoinedMember;
 
 /// Kafka's classic group states (`ClassicGroupState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,11 +8,11 @@ use kafka_protocol::error::ResponseError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::core::{Command, Core};
 use super::load::replay;
+use super::messages::*;
 use super::store::{OffsetsTopic, StoreError};
+use super::task::{Command, Core};
 use super::timers::Clock;
-use super::types::*;
 use crate::cluster::topics::Topics;
 use crate::config::GroupConfig;
 

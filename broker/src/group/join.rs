@@ -8,10 +8,10 @@ use kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
 
 use super::classic::{Group, GroupState, Member};
-use super::core::{schedule_session, write_group_record, Core, Ctx, NEW_MEMBER_JOIN_TIMEOUT};
+use super::messages::{JoinRequest, JoinResponse, SyncResponse};
 use super::rebalance::{maybe_complete_join_phase, maybe_prepare_rebalance_or_complete_join, prepare_rebalance};
+use super::task::{schedule_session, write_group_record, Core, Ctx, NEW_MEMBER_JOIN_TIMEOUT};
 use super::timers::Timer;
-use super::types::{JoinRequest, JoinResponse, SyncResponse};
 
 type Reply = oneshot::Sender<JoinResponse>;
 

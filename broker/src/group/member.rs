@@ -5,8 +5,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use super::messages::{JoinResponse, SyncResponse};
 use super::timers::TimerId;
-use super::types::{JoinResponse, SyncResponse};
 
 #[derive(Debug)]
 pub struct Member {

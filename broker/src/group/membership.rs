@@ -9,11 +9,12 @@ use kafka_protocol::error::ResponseError;
 use tokio::sync::oneshot;
 
 use super::classic::{Group, GroupState};
-use super::core::{schedule_session, write_group_record, Core, Ctx};
+use super::messages::{HeartbeatRequest, JoinResponse, LeaveRequest, LeaveResponse, SyncRequest, SyncResponse};
 use super::rebalance::{
     complete_join, maybe_complete_join_phase, maybe_prepare_rebalance_or_complete_join, prepare_rebalance,
 };
-use super::types::{Durable, HeartbeatRequest, JoinResponse, LeaveRequest, LeaveResponse, SyncRequest, SyncResponse};
+use super::store::Durable;
+use super::task::{schedule_session, write_group_record, Core, Ctx};
 
 impl Core {
     pub fn sync(&mut self, req: SyncRequest, reply: oneshot::Sender<SyncResponse>) {

@@ -26,8 +26,9 @@
 //!   `group_record`: a group as its `__consumer_offsets` record.
 //! - `join`, `membership`, `offsets`, `admin`: the APIs, as rules over a group; `rebalance`:
 //!   the join phase they start and complete.
-//! - `core`: the task's state, command dispatch and timer firing; `coordinator`: the handle
+//! - `task`: the task's state, command dispatch and timer firing; `coordinator`: the handle
 //!   and the task loop; `timers`: deadlines and a clock that follows tokio's.
+//! - `messages`: what the handlers ask and what they are answered, in the coordinator's terms.
 //! - `records`: Kafka's key/value schemas; `batch`: the record batches they travel in;
 //!   `store`: the topic, appends and snapshots (why snapshots: see there); `load`: replay on
 //!   start.
@@ -36,23 +37,24 @@ mod admin;
 mod batch;
 mod classic;
 mod coordinator;
-mod core;
 mod group_record;
 mod join;
 mod load;
 mod member;
 mod membership;
+mod messages;
 mod offsets;
 mod rebalance;
 pub mod records;
 mod store;
+mod task;
 mod timers;
-mod types;
 
 #[cfg(test)]
 mod tests;
 
 pub use classic::GroupState;
 pub use coordinator::{start, Coordinator};
+pub use messages::*;
+pub use store::Durable;
 pub use store::{partition_for, StoreError, OFFSETS_TOPIC};
-pub use types::*;

@@ -9,10 +9,10 @@
 use kafka_protocol::error::ResponseError;
 
 use super::classic::{Group, GroupState};
-use super::core::Core;
+use super::messages::{CommitRequest, CommitResponse, FetchedOffset, OffsetDeleteResponse};
 use super::records::{encode_key, encode_offset_value, OffsetValue, RecordKey};
 use super::store::KeyValue;
-use super::types::{CommitRequest, CommitResponse, FetchedOffset, OffsetDeleteResponse};
+use super::task::Core;
 
 /// The offset record for `(group, topic, partition)`; `None` is its tombstone.
 pub fn offset_record(group: &str, topic: &str, partition: i32, value: Option<&OffsetValue>) -> KeyValue {

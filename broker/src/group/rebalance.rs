@@ -12,8 +12,8 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 
 use super::classic::{Group, GroupState};
-use super::core::{schedule_session, write_group_record, Ctx};
 use super::join::current_generation;
+use super::task::{schedule_session, write_group_record, Ctx};
 use super::timers::Timer;
 
 pub fn maybe_prepare_rebalance_or_complete_join(g: &mut Group, ctx: &mut Ctx) {

@@ -19,7 +19,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use bytes::Bytes;
 
 use super::batch::{self, StoredRecord};
-use super::types::Durable;
 use crate::cluster::partition::{AppendError, Appended, PartitionRef};
 use crate::cluster::topics::{TopicError, Topics};
 use crate::config::GroupConfig;
@@ -207,6 +206,25 @@ pub fn partition_for(group: &str, partitions: usize) -> usize {
         .fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)));
     let abs = if hash == i32::MIN { 0 } else { hash.abs() };
     abs as usize % partitions.max(1)
+}
+
+/// Where the records behind an answer were appended: the answer goes out once every listed
+/// partition is fsynced up to its offset (`acks=all` for the coordinator's own writes).
+#[derive(Debug, Clone, Default)]
+pub struct Durable(pub Vec<(PartitionRef, i64)>);
+
+impl Durable {
+    pub fn add(&mut self, other: Durable) {
+        self.0.extend(other.0);
+    }
+
+    /// Waits for the fsyncs; concurrent callers share them (`Partition::sync_to`).
+    pub async fn wait(&self) -> Result<(), crate::log::LogError> {
+        for (partition, end) in &self.0 {
+            partition.sync_to(*end).await?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,9 @@
-//! What the handlers ask the coordinator and what it answers, in the coordinator's own terms.
-//! The handlers translate from and to each API version's wire structs; the coordinator never
-//! sees a version. Errors are Kafka's codes (`None` = no error).
+//! Joining, syncing, heartbeating and leaving, as the coordinator takes and answers them.
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 
-use crate::cluster::partition::PartitionRef;
+use crate::group::Durable;
 
 /// Who sent a request: Kafka keeps both per member and shows them in DescribeGroups.
 #[derive(Debug, Clone, Default)]
@@ -110,98 +108,4 @@ pub struct LeaveResponse {
     pub error: Option<ResponseError>,
     pub members: Vec<(String, Option<String>, Option<ResponseError>)>,
     pub durable: Durable,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct CommitRequest {
-    pub group_id: String,
-    pub generation_id: i32,
-    pub member_id: String,
-    pub group_instance_id: Option<String>,
-    /// OffsetCommit v2–4; -1 = the broker's retention.
-    pub retention_time_ms: i64,
-    pub offsets: Vec<CommitOffset>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct CommitOffset {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub metadata: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct CommitResponse {
-    /// One per requested offset, in order.
-    pub errors: Vec<Option<ResponseError>>,
-    pub durable: Durable,
-}
-
-/// A committed offset as OffsetFetch reports it; `offset = -1` when nothing was committed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchedOffset {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub metadata: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct OffsetDeleteResponse {
-    pub error: Option<ResponseError>,
-    pub partitions: Vec<(String, i32, Option<ResponseError>)>,
-    pub durable: Durable,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedGroup {
-    pub group_id: String,
-    pub protocol_type: String,
-    pub state: &'static str,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct DescribedGroup {
-    pub group_id: String,
-    pub error: Option<ResponseError>,
-    pub state: &'static str,
-    pub protocol_type: String,
-    pub protocol_data: String,
-    pub members: Vec<DescribedMember>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct DescribedMember {
-    pub member_id: String,
-    pub group_instance_id: Option<String>,
-    pub client_id: String,
-    pub client_host: String,
-    pub metadata: Bytes,
-    pub assignment: Bytes,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct DeleteGroupsResponse {
-    pub results: Vec<(String, Option<ResponseError>)>,
-    pub durable: Durable,
-}
-
-/// Where the records behind an answer were appended: the answer goes out once every listed
-/// partition is fsynced up to its offset (`acks=all` for the coordinator's own writes).
-#[derive(Debug, Clone, Default)]
-pub struct Durable(pub Vec<(PartitionRef, i64)>);
-
-impl Durable {
-    pub fn add(&mut self, other: Durable) {
-        self.0.extend(other.0);
-    }
-
-    /// Waits for the fsyncs; concurrent callers share them (`Partition::sync_to`).
-    pub async fn wait(&self) -> Result<(), crate::log::LogError> {
-        for (partition, end) in &self.0 {
-            partition.sync_to(*end).await?;
-        }
-        Ok(())
-    }
 }

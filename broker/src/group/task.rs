@@ -11,10 +11,11 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::classic::{Group, GroupState};
+use super::messages::*;
 use super::records::{encode_group_value, encode_key, RecordKey};
+use super::store::Durable;
 use super::store::{KeyValue, OffsetsTopic, StoreError};
 use super::timers::{Clock, Timer, TimerId, Timers};
-use super::types::*;
 use crate::config::GroupConfig;
 
 /// How long a new member's parked JoinGroup may wait for the join phase to end before the

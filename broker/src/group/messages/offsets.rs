@@ -1,0 +1,47 @@
+//! Committing, fetching and deleting offsets, as the coordinator takes and answers them.
+
+use kafka_protocol::error::ResponseError;
+
+use crate::group::Durable;
+
+#[derive(Debug, Clone, Default)]
+pub struct CommitRequest {
+    pub group_id: String,
+    pub generation_id: i32,
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    /// OffsetCommit v2–4; -1 = the broker's retention.
+    pub retention_time_ms: i64,
+    pub offsets: Vec<CommitOffset>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CommitOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub metadata: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CommitResponse {
+    /// One per requested offset, in order.
+    pub errors: Vec<Option<ResponseError>>,
+    pub durable: Durable,
+}
+
+/// A committed offset as OffsetFetch reports it; `offset = -1` when nothing was committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub metadata: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OffsetDeleteResponse {
+    pub error: Option<ResponseError>,
+    pub partitions: Vec<(String, i32, Option<ResponseError>)>,
+    pub durable: Durable,
+}

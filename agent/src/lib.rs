@@ -16,6 +16,10 @@
 //! (sequence number; spool on disk) → flusher (batch) → librdkafka → broker acknowledgement →
 //! queue ack (the spool forgets it).
 
+// Outside tests nothing unwraps, expects or panics: a failure is an error value. The few
+// `expect`s left are on constants, each allowed where it stands, with its reason.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod config;
 pub mod filter;
 mod flusher;

@@ -37,6 +37,10 @@
 //! park a JoinGroup/SyncGroup answer until its rebalance step completes) → records appended to
 //! `__consumer_offsets` → the handler waits for their fsync → the answer.
 
+// Outside tests nothing unwraps, expects or panics: a failure is an error value. The few
+// `expect`s left are on constants, each allowed where it stands, with its reason.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod api;
 pub mod auth;
 pub mod cluster;

@@ -85,11 +85,7 @@ pub struct ScramCredential {
 impl ScramCredential {
     /// Salts and hashes `password` with a fresh random salt.
     pub fn new(mechanism: Mechanism, password: &str, iterations: u32) -> ScramCredential {
-        let mut salt = [0u8; 32];
-        // SystemRandom reads the OS's generator; it fails only if the OS has none.
-        SystemRandom::new()
-            .fill(&mut salt)
-            .expect("the OS random generator works");
+        let salt: [u8; 32] = random_bytes();
         ScramCredential::with_salt(mechanism, password, &salt, iterations)
     }
 
@@ -124,7 +120,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 fn salted_password(mechanism: Mechanism, password: &str, salt: &[u8], iterations: u32) -> Vec<u8> {
     let mut out = vec![0u8; mechanism.len()];
-    let rounds = std::num::NonZeroU32::new(iterations.max(1)).expect("max(1) is never zero");
+    let rounds = std::num::NonZeroU32::new(iterations).unwrap_or(std::num::NonZeroU32::MIN);
     pbkdf2::derive(mechanism.pbkdf2(), rounds, salt, password.as_bytes(), &mut out);
     out
 }
@@ -280,6 +276,9 @@ fn unescape_name(s: &str) -> Result<String, ScramError> {
     Ok(out)
 }
 
+/// Bytes from the operating system's generator. It fails only where the OS has none, and then
+/// no salt or nonce can be made safely, so the broker stops rather than go on without one.
+#[allow(clippy::expect_used)]
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     SystemRandom::new().fill(&mut b).expect("the OS random generator works");

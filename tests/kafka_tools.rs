@@ -76,6 +76,8 @@ fn normalise(text: &str) -> String {
         (r"console-consumer-\d+\b", "console-consumer-<n>"),
         // The log directory is each target's own temporary directory.
         (r#""logDir":"[^"]*""#, r#""logDir":"<dir>""#),
+        // Every cluster has its own id.
+        (r"Cluster ID: [A-Za-z0-9_-]{22}", "Cluster ID: <id>"),
     ];
     let mut out = text.to_string();
     for (pattern, with) in rules {
@@ -99,7 +101,13 @@ struct Scenario<'a> {
 
 impl Scenario<'_> {
     fn run(&mut self, step: &'static str, tool: &str, args: &[&str], stdin: Option<&str>) -> Seen {
-        let mut full = vec!["--bootstrap-server", self.bootstrap];
+        // A tool with subcommands (`kafka-cluster cluster-id`) takes its options after them.
+        let (subcommand, args) = match args.split_first() {
+            Some((first, rest)) if !first.starts_with('-') => (vec![*first], rest),
+            _ => (vec![], args),
+        };
+        let mut full = subcommand;
+        full.extend(["--bootstrap-server", self.bootstrap]);
         full.extend_from_slice(args);
         let out = kafka_tool(tool, &full, stdin);
         let seen = Seen::of(&out);
@@ -335,6 +343,7 @@ fn scenario(target: &Target) -> BTreeMap<&'static str, Seen> {
     dirs.stdout = partitions_in_name_order(&dirs.stdout);
     s.seen.insert("log-dirs --describe", dirs);
     s.run("acls --list", "kafka-acls", &["--list"], None);
+    s.run("cluster cluster-id", "kafka-cluster", &["cluster-id"], None);
     perf_steps(&mut s);
     s.run("groups --delete", groups, &["--delete", "--group", "readers"], None);
     s.run("topics --delete", topics, &["--delete", "--topic", "conf"], None);

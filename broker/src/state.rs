@@ -1,6 +1,8 @@
 //! What every request handler shares: config, identity, topics, producer ids, append wake-ups.
 
 use std::path::Path;
+
+use base64::Engine;
 use std::sync::Mutex;
 
 use tokio::sync::watch;
@@ -136,7 +138,8 @@ fn load_or_create_cluster_id(dir: &Path) -> Result<String, RegistryError> {
                 message: "no cluster.id line".into(),
             }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let id = uuid::Uuid::new_v4().simple().to_string();
+            // Kafka's form (`Uuid.toString()`): 16 random bytes in URL-safe base64, unpadded.
+            let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
             let text = format!("# written by sluice broker\nversion=1\nnode.id={NODE_ID}\ncluster.id={id}\n");
             write_atomically(dir, "meta.properties", text.as_bytes())?;
             Ok(id)

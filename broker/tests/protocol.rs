@@ -153,6 +153,27 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     // The one stored batch, as the log holds it.
                     assert_eq!(fetched.partitions[0].partition_size, stored.len() as i64);
                 }
+                ApiKey::DescribeCluster => {
+                    let mut r = DescribeClusterRequest::default();
+                    r.include_cluster_authorized_operations = true;
+                    r.endpoint_type = 1;
+                    let resp: DescribeClusterResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.error_code, 0, "{:?}", resp.error_message);
+                    assert_eq!(resp.controller_id.0, 0);
+                    assert_eq!(
+                        (resp.brokers[0].broker_id.0, resp.brokers[0].port),
+                        (0, broker.local_addr().port() as i32)
+                    );
+                    // Kafka's form: 16 bytes in URL-safe base64, 22 characters.
+                    assert_eq!(resp.cluster_id.len(), 22, "{}", resp.cluster_id.as_str());
+                    // No grants: every cluster operation is allowed.
+                    assert_eq!(resp.cluster_authorized_operations, 0b1_1111_1001_0000);
+                    if version >= 1 {
+                        r.endpoint_type = 2;
+                        let controllers: DescribeClusterResponse = call(&mut s, key, version, &r).await;
+                        assert_eq!(controllers.error_code, 115, "UNSUPPORTED_ENDPOINT_TYPE");
+                    }
+                }
                 ApiKey::DescribeTopicPartitions => {
                     let mut r = DescribeTopicPartitionsRequest::default();
                     let mut t = describe_topic_partitions_request::TopicRequest::default();

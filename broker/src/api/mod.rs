@@ -13,6 +13,7 @@ mod create_topics;
 mod delete_groups;
 mod delete_topics;
 mod describe_acls;
+mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;

@@ -49,6 +49,7 @@ macro_rules! with_apis {
             DeleteGroups(DeleteGroupsRequest) delete_groups: 0..=2, authenticated;
             IncrementalAlterConfigs(IncrementalAlterConfigsRequest) incremental_alter_configs: 0..=1, authenticated;
             OffsetDelete(OffsetDeleteRequest) offset_delete: 0..=0, authenticated;
+            DescribeCluster(DescribeClusterRequest) describe_cluster: 0..=2, authenticated;
             DescribeTopicPartitions(DescribeTopicPartitionsRequest) describe_topic_partitions: 0..=0, authenticated;
         }
     };

@@ -344,6 +344,28 @@ fn scenario(target: &Target) -> BTreeMap<&'static str, Seen> {
     s.seen.insert("log-dirs --describe", dirs);
     s.run("acls --list", "kafka-acls", &["--list"], None);
     s.run("cluster cluster-id", "kafka-cluster", &["cluster-id"], None);
+    // Every record of notes goes (offset -1 is each partition's high watermark).
+    let json = tempfile::NamedTempFile::new().unwrap();
+    let partitions: Vec<String> = (0..4)
+        .map(|p| format!(r#"{{"topic":"notes","partition":{p},"offset":-1}}"#))
+        .collect();
+    std::fs::write(
+        json.path(),
+        format!(r#"{{"partitions":[{}],"version":1}}"#, partitions.join(",")),
+    )
+    .unwrap();
+    s.run_sorted(
+        "delete-records",
+        "kafka-delete-records",
+        &["--offset-json-file", json.path().to_str().unwrap()],
+        None,
+    );
+    s.run(
+        "get-offsets earliest (after delete-records)",
+        "kafka-get-offsets",
+        &["--topic", "notes", "--time", "-2"],
+        None,
+    );
     perf_steps(&mut s);
     s.run("groups --delete", groups, &["--delete", "--group", "readers"], None);
     s.run("topics --delete", topics, &["--delete", "--topic", "conf"], None);

@@ -8,9 +8,10 @@ use std::sync::Mutex;
 use tokio::sync::watch;
 
 use crate::auth::users::Users;
-use crate::cluster::topics::{write_atomically, RegistryError, Topics};
+use crate::cluster::topics::{RegistryError, Topics};
 use crate::config::{BrokerConfig, Listener};
 use crate::group::Coordinator;
+use crate::log::write_atomically;
 use crate::metrics::Metrics;
 
 /// The only node id a single-node broker has.

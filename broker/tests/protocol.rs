@@ -19,6 +19,7 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
     broker.ensure_topic("meta", 1).unwrap();
     // One stored batch for every Fetch version to read back byte for byte.
     broker.ensure_topic("fetched", 1).unwrap();
+    broker.ensure_topic("trimmed", 1).unwrap();
     let stored = batch(None, &[b"first", b"second"]);
     assert_eq!(produce_to(&mut s, 9, "fetched", 0, 1, stored.clone()).await, (0, 0));
     let mut checked = 0;
@@ -152,6 +153,33 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         .unwrap();
                     // The one stored batch, as the log holds it.
                     assert_eq!(fetched.partitions[0].partition_size, stored.len() as i64);
+                }
+                ApiKey::DeleteRecords => {
+                    // One more record, then everything up to the high watermark (-1) goes.
+                    let (code, offset) = produce_to(&mut s, 9, "trimmed", 0, 1, batch(None, &[b"x"])).await;
+                    assert_eq!(code, 0);
+                    let ask = |partition: i32, offset: i64| {
+                        let mut r = DeleteRecordsRequest::default();
+                        let mut t = delete_records_request::DeleteRecordsTopic::default();
+                        t.name = topic_name("trimmed");
+                        let mut p = delete_records_request::DeleteRecordsPartition::default();
+                        p.partition_index = partition;
+                        p.offset = offset;
+                        t.partitions = vec![p];
+                        r.topics = vec![t];
+                        r.timeout_ms = 1000;
+                        r
+                    };
+                    let resp: DeleteRecordsResponse = call(&mut s, key, version, &ask(0, -1)).await;
+                    let p = &resp.topics[0].partitions[0];
+                    assert_eq!((p.error_code, p.low_watermark), (0, offset + 1), "v{version}");
+                    let past: DeleteRecordsResponse = call(&mut s, key, version, &ask(0, offset + 2)).await;
+                    assert_eq!(past.topics[0].partitions[0].error_code, 1, "OFFSET_OUT_OF_RANGE");
+                    let missing: DeleteRecordsResponse = call(&mut s, key, version, &ask(7, 0)).await;
+                    assert_eq!(
+                        missing.topics[0].partitions[0].error_code, 3,
+                        "UNKNOWN_TOPIC_OR_PARTITION"
+                    );
                 }
                 ApiKey::DescribeCluster => {
                     let mut r = DescribeClusterRequest::default();

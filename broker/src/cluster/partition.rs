@@ -241,6 +241,13 @@ impl Partition {
         state.log.set_config(config);
     }
 
+    /// Moves the log start offset up to `offset` (DeleteRecords), durably; returns the log start
+    /// offset after it.
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64, LogError> {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.log.delete_records_before(offset)
+    }
+
     // A poisoned lock means a thread panicked mid-append; the log's own recovery rules still
     // hold for what is on disk, so keep serving rather than failing every later request.
     fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::cluster::partition::{log_config, Partition, PartitionRef};
 use crate::cluster::topic_config::TopicConfig;
 use crate::config::LogDefaults;
-use crate::log::RecoveryReport;
+use crate::log::{write_atomically, RecoveryReport};
 
 /// The longest topic name Kafka allows.
 const MAX_NAME_LENGTH: usize = 249;
@@ -44,6 +44,8 @@ pub enum RegistryError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a valid topic list: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error(transparent)]
+    File(#[from] crate::log::LogError),
     #[error("topic {topic} partition {partition}: {source}")]
     Log {
         topic: String,
@@ -328,7 +330,7 @@ impl Topics {
         };
         // Serialising plain strings and integers into JSON cannot fail.
         let bytes = serde_json::to_vec_pretty(&stored).unwrap_or_default();
-        write_atomically(&self.dir, "topics.json", &bytes)
+        Ok(write_atomically(&self.dir, "topics.json", &bytes)?)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Topic>>> {
@@ -391,21 +393,6 @@ fn open_partition(
         partition,
         source,
     })
-}
-
-/// Writes `dir/name` so that a crash leaves either the old or the new content.
-pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), RegistryError> {
-    use std::io::Write;
-    let tmp = dir.join(format!("{name}.tmp"));
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| RegistryError::Io { path, source }
-    };
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, dir.join(name)).map_err(io(&tmp))?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
 #[cfg(test)]

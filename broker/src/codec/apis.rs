@@ -40,6 +40,7 @@ macro_rules! with_apis {
             ApiVersions(ApiVersionsRequest) api_versions: 0..=4, open;
             CreateTopics(CreateTopicsRequest) create_topics: 2..=5, authenticated;
             DeleteTopics(DeleteTopicsRequest) delete_topics: 1..=4, authenticated;
+            DeleteRecords(DeleteRecordsRequest) delete_records: 0..=2, authenticated;
             InitProducerId(InitProducerIdRequest) init_producer_id: 0..=4, authenticated;
             DescribeAcls(DescribeAclsRequest) describe_acls: 1..=3, authenticated;
             DescribeConfigs(DescribeConfigsRequest) describe_configs: 1..=4, authenticated;

@@ -39,6 +39,11 @@
 //! [`PartitionLog::roll_active`] before the rewrite and [`PartitionLog::delete_segments_before`]
 //! its first offset once it is durable (`prefix`).
 //!
+//! # Deleting records
+//!
+//! [`PartitionLog::delete_records_before`] (`start`) moves the log start offset into a segment
+//! on a client's request, keeps it in a checkpoint file, and deletes the segments wholly below.
+//!
 //! # Start-up
 //!
 //! [`PartitionLog::open`] runs `recovery`: a cheap check of rolled segments, a full check (CRC
@@ -55,6 +60,7 @@ mod recovery;
 mod retention;
 mod scan;
 mod segment;
+mod start;
 mod time_index;
 mod timestamp;
 
@@ -66,4 +72,4 @@ pub use config::{
 };
 pub use error::LogError;
 pub use partition::{AppendInfo, PartitionLog, ReadResult};
-pub use recovery::RecoveryReport;
+pub use recovery::{write_atomically, RecoveryReport};

@@ -43,7 +43,13 @@ impl PartitionLog {
     pub fn open(dir: &Path, config: LogConfig) -> Result<(PartitionLog, RecoveryReport), LogError> {
         std::fs::create_dir_all(dir).map_err(LogError::io("create", dir))?;
         let (sealed, active, mut report) = recover(dir, config.index_interval_bytes)?;
-        let log_start_offset = sealed.first().unwrap_or(&active).base_offset;
+        // A checkpointed start (DeleteRecords) lies inside the first segment; it never passes
+        // the log end, which recovery may have moved back below it.
+        let log_end_offset = active.next_offset;
+        let log_start_offset = super::start::read_checkpoint(dir)
+            .unwrap_or(i64::MIN)
+            .max(sealed.first().unwrap_or(&active).base_offset)
+            .min(log_end_offset);
         let log = PartitionLog {
             dir: dir.to_path_buf(),
             config,

@@ -28,7 +28,9 @@ impl PartitionLog {
                 break;
             }
             let oldest = self.sealed.remove(0);
-            self.log_start_offset = self.sealed.first().unwrap_or(&self.active).base_offset;
+            self.log_start_offset = self
+                .log_start_offset
+                .max(self.sealed.first().unwrap_or(&self.active).base_offset);
             oldest.delete()?;
             deleted += 1;
         }

@@ -171,6 +171,18 @@ fn delete_segment_files(dir: &Path, base: i64) -> Result<u64, LogError> {
 }
 
 /// Makes file creations and deletions in `dir` durable.
+/// Writes `dir/name` so that a crash leaves either the old or the new content: a temporary
+/// file, fsynced, renamed over the old one, then the directory fsynced.
+pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), LogError> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut f = File::create(&tmp).map_err(LogError::io("create", &tmp))?;
+    f.write_all(bytes).map_err(LogError::io("write", &tmp))?;
+    f.sync_all().map_err(LogError::io("fsync", &tmp))?;
+    std::fs::rename(&tmp, dir.join(name)).map_err(LogError::io("rename", &tmp))?;
+    sync_dir(dir)
+}
+
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), LogError> {
     File::open(dir)
         .and_then(|d| d.sync_all())

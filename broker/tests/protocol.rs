@@ -181,6 +181,88 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         "UNKNOWN_TOPIC_OR_PARTITION"
                     );
                 }
+                ApiKey::DescribeClientQuotas => {
+                    let mut r = DescribeClientQuotasRequest::default();
+                    let mut c = describe_client_quotas_request::ComponentData::default();
+                    c.entity_type = StrBytes::from_static_str("user");
+                    c.match_type = 2; // any
+                    r.components = vec![c];
+                    let resp: DescribeClientQuotasResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!((resp.error_code, resp.entries), (0, Some(vec![])), "no quotas");
+                    r.components[0].match_type = 7;
+                    let bad: DescribeClientQuotasResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(bad.error_code, 42, "INVALID_REQUEST");
+                }
+                ApiKey::AlterUserScramCredentials => {
+                    let upsert = |iterations: i32, mechanism: i8| {
+                        let mut u = alter_user_scram_credentials_request::ScramCredentialUpsertion::default();
+                        u.name = StrBytes::from_static_str("alice");
+                        u.mechanism = mechanism;
+                        u.iterations = iterations;
+                        u.salt = Bytes::from_static(b"some salt");
+                        u.salted_password = Bytes::from(vec![7u8; 32]);
+                        u
+                    };
+                    let delete = |mechanism: i8| {
+                        let mut d = alter_user_scram_credentials_request::ScramCredentialDeletion::default();
+                        d.name = StrBytes::from_static_str("alice");
+                        d.mechanism = mechanism;
+                        d
+                    };
+                    let alter = |upsertions: Vec<_>, deletions: Vec<_>| {
+                        let mut r = AlterUserScramCredentialsRequest::default();
+                        r.upsertions = upsertions;
+                        r.deletions = deletions;
+                        r
+                    };
+                    let code = |r: &AlterUserScramCredentialsResponse| r.results[0].error_code;
+                    let ok: AlterUserScramCredentialsResponse =
+                        call(&mut s, key, version, &alter(vec![upsert(8192, 1)], vec![])).await;
+                    assert_eq!(code(&ok), 0, "{:?}", ok.results[0].error_message);
+                    let described: DescribeUserScramCredentialsResponse = call(
+                        &mut s,
+                        ApiKey::DescribeUserScramCredentials,
+                        0,
+                        &DescribeUserScramCredentialsRequest::default(),
+                    )
+                    .await;
+                    let alice = described.results.iter().find(|r| r.user.as_str() == "alice").unwrap();
+                    assert_eq!(
+                        (
+                            alice.credential_infos[0].mechanism,
+                            alice.credential_infos[0].iterations
+                        ),
+                        (1, 8192)
+                    );
+                    let few: AlterUserScramCredentialsResponse =
+                        call(&mut s, key, version, &alter(vec![upsert(100, 2)], vec![])).await;
+                    assert_eq!(code(&few), 93, "UNACCEPTABLE_CREDENTIAL");
+                    let unknown: AlterUserScramCredentialsResponse =
+                        call(&mut s, key, version, &alter(vec![upsert(8192, 9)], vec![])).await;
+                    assert_eq!(code(&unknown), 33, "UNSUPPORTED_SASL_MECHANISM");
+                    let twice: AlterUserScramCredentialsResponse =
+                        call(&mut s, key, version, &alter(vec![upsert(8192, 1)], vec![delete(1)])).await;
+                    assert_eq!(code(&twice), 92, "DUPLICATE_RESOURCE");
+                    let absent: AlterUserScramCredentialsResponse =
+                        call(&mut s, key, version, &alter(vec![], vec![delete(2)])).await;
+                    assert_eq!(code(&absent), 91, "RESOURCE_NOT_FOUND");
+                    let gone: AlterUserScramCredentialsResponse =
+                        call(&mut s, key, version, &alter(vec![], vec![delete(1)])).await;
+                    assert_eq!(code(&gone), 0);
+                }
+                ApiKey::DescribeUserScramCredentials => {
+                    let mut r = DescribeUserScramCredentialsRequest::default();
+                    let mut u = describe_user_scram_credentials_request::UserName::default();
+                    u.name = StrBytes::from_static_str("nobody");
+                    r.users = Some(vec![u.clone(), u]);
+                    let resp: DescribeUserScramCredentialsResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.error_code, 0);
+                    assert_eq!(resp.results.len(), 1);
+                    assert_eq!(resp.results[0].error_code, 92, "DUPLICATE_RESOURCE");
+                    r.users.as_mut().unwrap().pop();
+                    let resp: DescribeUserScramCredentialsResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.results[0].error_code, 91, "RESOURCE_NOT_FOUND");
+                }
                 ApiKey::DescribeCluster => {
                     let mut r = DescribeClusterRequest::default();
                     r.include_cluster_authorized_operations = true;

@@ -7,6 +7,7 @@
 //! answer. Only a request that cannot be decoded, a refused SASL exchange, or a failed `acks=0`
 //! produce (which Kafka answers by closing the socket) ends the connection.
 
+mod alter_user_scram_credentials;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -14,11 +15,13 @@ mod delete_groups;
 mod delete_records;
 mod delete_topics;
 mod describe_acls;
+mod describe_client_quotas;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_log_dirs;
 mod describe_topic_partitions;
+mod describe_user_scram_credentials;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;

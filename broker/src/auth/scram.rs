@@ -47,6 +47,18 @@ impl Mechanism {
         Mechanism::ALL.into_iter().find(|m| m.name() == name)
     }
 
+    /// Kafka's number for the mechanism in the SCRAM credential APIs (KIP-554).
+    pub fn kafka_type(self) -> i8 {
+        match self {
+            Mechanism::Sha256 => 1,
+            Mechanism::Sha512 => 2,
+        }
+    }
+
+    pub fn from_kafka_type(t: i8) -> Option<Mechanism> {
+        Mechanism::ALL.into_iter().find(|m| m.kafka_type() == t)
+    }
+
     fn pbkdf2(self) -> pbkdf2::Algorithm {
         match self {
             Mechanism::Sha256 => pbkdf2::PBKDF2_HMAC_SHA256,
@@ -91,9 +103,15 @@ impl ScramCredential {
 
     fn with_salt(mechanism: Mechanism, password: &str, salt: &[u8], iterations: u32) -> ScramCredential {
         let salted = salted_password(mechanism, password, salt, iterations);
-        let client_key = hmac_of(mechanism, &salted, b"Client Key");
+        ScramCredential::from_salted_password(mechanism, salt, &salted, iterations)
+    }
+
+    /// From a password salted and hashed elsewhere: AlterUserScramCredentials carries that,
+    /// never the password itself (KIP-554).
+    pub fn from_salted_password(mechanism: Mechanism, salt: &[u8], salted: &[u8], iterations: u32) -> ScramCredential {
+        let client_key = hmac_of(mechanism, salted, b"Client Key");
         let stored_key = digest::digest(mechanism.digest(), &client_key);
-        let server_key = hmac_of(mechanism, &salted, b"Server Key");
+        let server_key = hmac_of(mechanism, salted, b"Server Key");
         ScramCredential {
             salt: B64.encode(salt),
             iterations,

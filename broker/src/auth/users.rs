@@ -20,7 +20,7 @@ use super::scram::{Mechanism, ScramCredential, DEFAULT_ITERATIONS};
 pub const FILE_NAME: &str = "users.toml";
 
 /// user → mechanism name ("SCRAM-SHA-256") → verifier.
-type Table = BTreeMap<String, BTreeMap<String, ScramCredential>>;
+pub type Table = BTreeMap<String, BTreeMap<String, ScramCredential>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
@@ -82,7 +82,7 @@ fn store(path: &Path, table: &Table) -> Result<(), UsersError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-fn check_name(name: &str) -> Result<(), UsersError> {
+pub fn check_name(name: &str) -> Result<(), UsersError> {
     let ok =
         !name.is_empty() && name.len() <= 255 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
     if ok {
@@ -124,9 +124,21 @@ pub fn list(path: &Path) -> Result<Vec<String>, UsersError> {
     Ok(load(path)?.into_keys().collect())
 }
 
+/// Changes the table in the file by `change`, which returns whether to write it back.
+pub fn edit<T>(path: &Path, change: impl FnOnce(&mut Table) -> (T, bool)) -> Result<T, UsersError> {
+    let mut table = load(path)?;
+    let (out, changed) = change(&mut table);
+    if changed {
+        store(path, &table)?;
+    }
+    Ok(out)
+}
+
 /// The broker's view of `users.toml`, reread when the file changes.
 pub struct Users {
     path: PathBuf,
+    /// The broker's own edits (AlterUserScramCredentials), one at a time.
+    edits: Mutex<()>,
     /// Why a lock: connections authenticate concurrently, and a reload swaps the table; the
     /// lock is held only to compare a timestamp and clone one credential.
     cache: Mutex<(Option<SystemTime>, Table)>,
@@ -136,8 +148,20 @@ impl Users {
     pub fn open(data_dir: &Path) -> Users {
         Users {
             path: data_dir.join(FILE_NAME),
+            edits: Mutex::new(()),
             cache: Mutex::new((None, Table::new())),
         }
+    }
+
+    /// Every user and credential, from the file as it is now.
+    pub fn table(&self) -> Result<Table, UsersError> {
+        load(&self.path)
+    }
+
+    /// Changes the file (see [`edit`]); the broker's own edits do not interleave.
+    pub fn edit<T>(&self, change: impl FnOnce(&mut Table) -> (T, bool)) -> Result<T, UsersError> {
+        let _one_at_a_time = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        edit(&self.path, change)
     }
 
     /// The user's verifier for `mechanism`, from the file as it is now.

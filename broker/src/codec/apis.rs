@@ -50,6 +50,9 @@ macro_rules! with_apis {
             DeleteGroups(DeleteGroupsRequest) delete_groups: 0..=2, authenticated;
             IncrementalAlterConfigs(IncrementalAlterConfigsRequest) incremental_alter_configs: 0..=1, authenticated;
             OffsetDelete(OffsetDeleteRequest) offset_delete: 0..=0, authenticated;
+            DescribeClientQuotas(DescribeClientQuotasRequest) describe_client_quotas: 0..=1, authenticated;
+            DescribeUserScramCredentials(DescribeUserScramCredentialsRequest) describe_user_scram_credentials: 0..=0, authenticated;
+            AlterUserScramCredentials(AlterUserScramCredentialsRequest) alter_user_scram_credentials: 0..=0, authenticated;
             DescribeCluster(DescribeClusterRequest) describe_cluster: 0..=2, authenticated;
             DescribeTopicPartitions(DescribeTopicPartitionsRequest) describe_topic_partitions: 0..=0, authenticated;
         }

@@ -20,6 +20,7 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
     // One stored batch for every Fetch version to read back byte for byte.
     broker.ensure_topic("fetched", 1).unwrap();
     broker.ensure_topic("trimmed", 1).unwrap();
+    broker.ensure_topic("replaced", 1).unwrap();
     let stored = batch(None, &[b"first", b"second"]);
     assert_eq!(produce_to(&mut s, 9, "fetched", 0, 1, stored.clone()).await, (0, 0));
     let mut checked = 0;
@@ -154,6 +155,66 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     // The one stored batch, as the log holds it.
                     assert_eq!(fetched.partitions[0].partition_size, stored.len() as i64);
                 }
+                ApiKey::AlterConfigs => {
+                    // The set given replaces the topic's overrides: first two, then one.
+                    let alter = |pairs: &[(&'static str, String)], validate_only: bool| {
+                        let mut r = AlterConfigsRequest::default();
+                        let mut res = alter_configs_request::AlterConfigsResource::default();
+                        res.resource_type = 2;
+                        res.resource_name = StrBytes::from_static_str("replaced");
+                        res.configs = pairs
+                            .iter()
+                            .map(|(k, v)| {
+                                let mut c = alter_configs_request::AlterableConfig::default();
+                                c.name = StrBytes::from_static_str(k);
+                                c.value = Some(StrBytes::from_string(v.clone()));
+                                c
+                            })
+                            .collect();
+                        r.resources = vec![res];
+                        r.validate_only = validate_only;
+                        r
+                    };
+                    let overrides = |d: &DescribeConfigsResponse| -> Vec<(String, String)> {
+                        d.results[0]
+                            .configs
+                            .iter()
+                            .filter(|c| c.config_source == 1)
+                            .map(|c| (c.name.to_string(), c.value.as_deref().unwrap_or_default().to_string()))
+                            .collect()
+                    };
+                    let mut d = DescribeConfigsRequest::default();
+                    let mut res = describe_configs_request::DescribeConfigsResource::default();
+                    res.resource_type = 2;
+                    res.resource_name = StrBytes::from_static_str("replaced");
+                    d.resources = vec![res];
+                    let ms = format!("{}", 7_200_000 + version as i64);
+                    let two = [("retention.ms", ms.clone()), ("segment.ms", "3600000".to_string())];
+                    let resp: AlterConfigsResponse = call(&mut s, key, version, &alter(&two, false)).await;
+                    assert_eq!(resp.responses[0].error_code, 0, "{:?}", resp.responses[0].error_message);
+                    let one = [("segment.ms", "1800000".to_string())];
+                    let checked: AlterConfigsResponse = call(&mut s, key, version, &alter(&one, true)).await;
+                    assert_eq!(checked.responses[0].error_code, 0);
+                    let described: DescribeConfigsResponse = call(&mut s, ApiKey::DescribeConfigs, 4, &d).await;
+                    assert_eq!(
+                        overrides(&described),
+                        [
+                            ("retention.ms".to_string(), ms),
+                            ("segment.ms".to_string(), "3600000".to_string())
+                        ],
+                        "validate_only changed nothing"
+                    );
+                    let resp: AlterConfigsResponse = call(&mut s, key, version, &alter(&one, false)).await;
+                    assert_eq!(resp.responses[0].error_code, 0);
+                    let described: DescribeConfigsResponse = call(&mut s, ApiKey::DescribeConfigs, 4, &d).await;
+                    assert_eq!(
+                        overrides(&described),
+                        [("segment.ms".to_string(), "1800000".to_string())]
+                    );
+                    let bad = [("retention.ms", "soon".to_string())];
+                    let refused: AlterConfigsResponse = call(&mut s, key, version, &alter(&bad, false)).await;
+                    assert_eq!(refused.responses[0].error_code, 40, "INVALID_CONFIG");
+                }
                 ApiKey::DeleteRecords => {
                     // One more record, then everything up to the high watermark (-1) goes.
                     let (code, offset) = produce_to(&mut s, 9, "trimmed", 0, 1, batch(None, &[b"x"])).await;
@@ -277,7 +338,9 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     // Kafka's form: 16 bytes in URL-safe base64, 22 characters.
                     assert_eq!(resp.cluster_id.len(), 22, "{}", resp.cluster_id.as_str());
                     // No grants: every cluster operation is allowed.
-                    assert_eq!(resp.cluster_authorized_operations, 0b1_1111_1001_0000);
+                    // CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11,
+                    // IDEMPOTENT_WRITE 12: what Kafka without an authorizer reports for the cluster.
+                    assert_eq!(resp.cluster_authorized_operations, 0b1_1111_1010_0000);
                     if version >= 1 {
                         r.endpoint_type = 2;
                         let controllers: DescribeClusterResponse = call(&mut s, key, version, &r).await;

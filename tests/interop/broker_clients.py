@@ -212,6 +212,56 @@ def consumer_group_with_kcat_and_kafka_python(bootstrap):
     print(f"ok: kcat -G and kafka-python shared group {GROUP!r}, consumed and committed {len(sent)} records")
 
 
+def admin_apis(bootstrap):
+    """kafka-python's admin calls that reach beyond topics and groups: describe_cluster,
+    alter_configs both ways (AlterConfigs replaces the overrides, IncrementalAlterConfigs
+    changes one) and delete_records."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    cluster = admin.describe_cluster()
+    assert len(cluster["cluster_id"]) == 22, cluster
+    assert cluster["controller_id"] == 0, cluster
+    assert [(b["broker_id"], f"{b['host']}:{b['port']}") for b in cluster["brokers"]] == [(0, bootstrap)], cluster
+    # Without grants every cluster operation is allowed, as on Kafka without an authorizer.
+    assert set(cluster["authorized_operations"]) == {
+        "CREATE", "ALTER", "DESCRIBE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS", "IDEMPOTENT_WRITE",
+    }, cluster
+    topic = "admin-apis"
+    admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"segment.ms": "3600000"})])
+    resource = ConfigResource(ConfigResourceType.TOPIC, topic)
+
+    def overrides():
+        described = admin.describe_configs([resource])["topic"][topic]
+        return {k: c["value"] for k, c in described.items() if c["config_source"] == "DYNAMIC_TOPIC_CONFIG"}
+
+    # AlterConfigs: kafka-python carries the other overrides over itself, as the API replaces them.
+    changed = admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": "7200000"})], incremental=False
+    )
+    assert changed == {"topic": {topic: "OK"}}, changed
+    assert overrides() == {"segment.ms": "3600000", "retention.ms": "7200000"}, overrides()
+    changed = admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": "3600000"})], incremental=True
+    )
+    assert changed == {"topic": {topic: "OK"}}, changed
+    assert overrides() == {"segment.ms": "3600000", "retention.ms": "3600000"}, overrides()
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    for i in range(3):
+        producer.send(topic, b"record %d" % i)
+    producer.flush()
+    producer.close()
+    deleted = admin.delete_records({TopicPartition(topic, 0): 2})
+    assert deleted[TopicPartition(topic, 0)]["low_watermark"] == 2, deleted
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    values = [m.value for m in consumer]
+    consumer.close()
+    assert values == [b"record 2"], values
+    admin.close()
+    print("ok: kafka-python describe_cluster, alter_configs (both APIs) and delete_records")
+
+
 def main():
     sluice = sys.argv[1]
     with tempfile.TemporaryDirectory() as data:
@@ -236,6 +286,7 @@ def main():
             kafka_python_to_kcat(bootstrap, None)
             kafka_python_to_kcat(bootstrap, "gzip")
             consumer_group_with_kcat_and_kafka_python(bootstrap)
+            admin_apis(bootstrap)
         finally:
             broker.terminate()
             code = broker.wait(timeout=15)

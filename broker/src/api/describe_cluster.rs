@@ -18,7 +18,7 @@ const BROKERS: i8 = 1;
 /// `AclOperation`, and what each takes here: everything but IDEMPOTENT_WRITE is the admin
 /// grant; IDEMPOTENT_WRITE is any produce grant.
 const CLUSTER_OPERATIONS: [(i32, Operation); 7] = [
-    (4, Operation::Alter),  // CREATE
+    (5, Operation::Alter),  // CREATE
     (7, Operation::Alter),  // ALTER
     (8, Operation::Alter),  // DESCRIBE
     (9, Operation::Alter),  // CLUSTER_ACTION

@@ -18,7 +18,6 @@ use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::cluster::topic_config::{ConfigType, TOPIC_KEYS};
 use crate::group::OFFSETS_TOPIC;
-use crate::state::Broker;
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
@@ -29,41 +28,22 @@ const DELETE: i8 = 1;
 const APPEND: i8 = 2;
 const SUBTRACT: i8 = 3;
 
-type Refusal = (ResponseError, String);
+pub(super) type Refusal = (ResponseError, String);
 
 pub async fn handle(cx: &Cx<'_>, request: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
-    let broker = cx.broker;
-    let access = &cx.access();
     let mut response = IncrementalAlterConfigsResponse::default();
     for resource in request.resources {
-        let name = resource.resource_name.to_string();
-        let outcome = match resource.resource_type {
-            TOPIC if !access.allows(Operation::Alter, Resource::Topic(&name)) => Err((
-                ResponseError::TopicAuthorizationFailed,
-                format!("not authorized to alter the configs of topic '{name}'"),
-            )),
-            TOPIC if name == OFFSETS_TOPIC => Err((
-                ResponseError::InvalidRequest,
-                format!("{OFFSETS_TOPIC} keeps its offsets by the broker's settings; its configs are fixed"),
-            )),
-            TOPIC => alter_topic(broker, &name, &resource.configs, request.validate_only),
-            BROKER => Err((
-                ResponseError::InvalidRequest,
-                "the broker's settings are read from broker.toml when it starts; change them there".to_string(),
-            )),
-            other => Err((
-                ResponseError::InvalidRequest,
-                format!("resource type {other} is not supported"),
-            )),
-        };
+        let outcome = alter_resource(
+            cx,
+            resource.resource_type,
+            &resource.resource_name,
+            request.validate_only,
+            |current| apply(current, &resource.configs),
+        );
         let mut r = AlterConfigsResourceResponse::default();
-        match outcome {
-            Ok(()) if !request.validate_only => tracing::info!(topic = %name, "altered topic configs"),
-            Ok(()) => {}
-            Err((code, message)) => {
-                r.error_code = code.code();
-                r.error_message = Some(str_bytes(message));
-            }
+        if let Err((code, message)) = outcome {
+            r.error_code = code.code();
+            r.error_message = Some(str_bytes(message));
         }
         r.resource_type = resource.resource_type;
         r.resource_name = resource.resource_name;
@@ -72,18 +52,60 @@ pub async fn handle(cx: &Cx<'_>, request: IncrementalAlterConfigsRequest) -> Inc
     response
 }
 
-fn alter_topic(broker: &Broker, name: &str, changes: &[AlterableConfig], validate_only: bool) -> Result<(), Refusal> {
-    let topic = broker.topics.get(name).ok_or_else(|| {
-        (
-            ResponseError::UnknownTopicOrPartition,
-            format!("topic '{name}' does not exist"),
-        )
-    })?;
-    let overrides = apply(&topic.overrides, changes)?;
-    broker
-        .topics
-        .alter_configs(name, overrides, validate_only)
-        .map_err(|e| (e.code, e.message))
+/// Changes one resource's configs to what `change` makes of its current overrides, with the
+/// checks both AlterConfigs APIs share: who may, which resources, and CreateTopics' rules for
+/// the result (stored only if all of it is valid, and not at all with `validate_only`).
+pub(super) fn alter_resource(
+    cx: &Cx<'_>,
+    resource_type: i8,
+    name: &str,
+    validate_only: bool,
+    change: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Refusal>,
+) -> Result<(), Refusal> {
+    let broker = cx.broker;
+    match resource_type {
+        TOPIC if !cx.access().allows(Operation::Alter, Resource::Topic(name)) => Err((
+            ResponseError::TopicAuthorizationFailed,
+            format!("not authorized to alter the configs of topic '{name}'"),
+        )),
+        TOPIC if name == OFFSETS_TOPIC => Err((
+            ResponseError::InvalidRequest,
+            format!("{OFFSETS_TOPIC} keeps its offsets by the broker's settings; its configs are fixed"),
+        )),
+        TOPIC => {
+            let topic = broker.topics.get(name).ok_or_else(|| {
+                (
+                    ResponseError::UnknownTopicOrPartition,
+                    format!("topic '{name}' does not exist"),
+                )
+            })?;
+            let overrides = change(&topic.overrides)?;
+            broker
+                .topics
+                .alter_configs(name, overrides, validate_only)
+                .map_err(|e| (e.code, e.message))?;
+            if !validate_only {
+                tracing::info!(topic = %name, "altered topic configs");
+            }
+            Ok(())
+        }
+        BROKER => Err((
+            ResponseError::InvalidRequest,
+            "the broker's settings are read from broker.toml when it starts; change them there".to_string(),
+        )),
+        other => Err((
+            ResponseError::InvalidRequest,
+            format!("resource type {other} is not supported"),
+        )),
+    }
+}
+
+/// Kafka's refusal of a config key named twice in one resource.
+pub(super) fn twice(key: &str) -> Refusal {
+    (
+        ResponseError::InvalidRequest,
+        format!("config key '{key}' is given twice"),
+    )
 }
 
 /// The overrides after `changes`, in order. A key named twice is refused (Kafka: "duplicate
@@ -93,10 +115,7 @@ fn apply(current: &BTreeMap<String, String>, changes: &[AlterableConfig]) -> Res
     for (i, change) in changes.iter().enumerate() {
         let key = change.name.as_str();
         if changes[..i].iter().any(|c| c.name.as_str() == key) {
-            return Err((
-                ResponseError::InvalidRequest,
-                format!("config key '{key}' is given twice"),
-            ));
+            return Err(twice(key));
         }
         let value = change.value.as_deref().map(str::to_string);
         let is_list = TOPIC_KEYS.iter().any(|&(k, t)| k == key && t == ConfigType::List);

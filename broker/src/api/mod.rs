@@ -7,6 +7,7 @@
 //! answer. Only a request that cannot be decoded, a refused SASL exchange, or a failed `acks=0`
 //! produce (which Kafka answers by closing the socket) ends the connection.
 
+mod alter_configs;
 mod alter_user_scram_credentials;
 mod api_versions;
 mod create_partitions;

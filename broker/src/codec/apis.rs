@@ -44,6 +44,7 @@ macro_rules! with_apis {
             InitProducerId(InitProducerIdRequest) init_producer_id: 0..=4, authenticated;
             DescribeAcls(DescribeAclsRequest) describe_acls: 1..=3, authenticated;
             DescribeConfigs(DescribeConfigsRequest) describe_configs: 1..=4, authenticated;
+            AlterConfigs(AlterConfigsRequest) alter_configs: 0..=2, authenticated;
             DescribeLogDirs(DescribeLogDirsRequest) describe_log_dirs: 1..=4, authenticated;
             SaslAuthenticate(SaslAuthenticateRequest) sasl_authenticate: 0..=2, open;
             CreatePartitions(CreatePartitionsRequest) create_partitions: 0..=2, authenticated;

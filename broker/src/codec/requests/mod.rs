@@ -3,6 +3,7 @@
 //! protocol crate's request struct. Fields that exist only outside our supported range are left
 //! at their defaults; `decode_request` never calls a decoder with such a version.
 
+pub mod alter_configs;
 pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod create_partitions;

@@ -3,9 +3,10 @@
 //! # Layout
 //!
 //! - [`config`]: `config/lag-exporter.toml` — cluster, interval, listen address, filters.
-//! - `cluster`: the librdkafka side — metadata, watermarks, groups, and the timestamps of first
-//!   unconsumed records; `offsets`: every group's committed offsets through librdkafka's
-//!   ListConsumerGroupOffsets admin call (FFI, one admin client for all groups).
+//! - `cluster`: the librdkafka side — metadata, watermarks, groups, the timestamps of first
+//!   unconsumed records, and every group's committed offsets through librdkafka's
+//!   ListConsumerGroupOffsets admin call (`kafka_client::native`, a few admin clients in
+//!   parallel).
 //! - `lag`: pure arithmetic from what the cluster said to the figures served.
 //! - [`metrics`]: every metric name, declared once; the cache a scrape reads.
 //!

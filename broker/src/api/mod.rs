@@ -4,8 +4,10 @@
 //! from it.
 //!
 //! A handler never fails: per-topic and per-partition problems are Kafka error codes inside the
-//! answer. Only a request that cannot be decoded, a refused SASL exchange, or a failed `acks=0`
-//! produce (which Kafka answers by closing the socket) ends the connection.
+//! answer. What ends a connection ([`HandleError`]): a request that cannot be decoded, anything
+//! but ApiVersions and the SASL exchange before a SASL listener's client has authenticated, a
+//! refused SASL exchange (after its answer), a failed `acks=0` produce (which Kafka answers by
+//! closing the socket), and a deferred answer that could not be made.
 
 mod alter_configs;
 mod alter_user_scram_credentials;

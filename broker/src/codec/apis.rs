@@ -2,8 +2,10 @@
 //! [`Request`] enum and its decoder, the version gate, ApiVersions, the requests allowed before
 //! SASL authentication, the per-API request counter and, through [`with_apis`], the dispatch to
 //! each API's handler in `crate::api`. Adding an API is one row here, its body decoder in
-//! `codec/requests/<module>.rs`, its handler in `api/<module>.rs`, and its row in
-//! docs/kafka-protocol.md#versions-per-api (a test checks that the doc agrees with this table).
+//! `codec/requests/<module>.rs` (with its round-trip test) and its handler in `api/<module>.rs`
+//! (each declared in its `mod.rs`), a case in `broker/tests/protocol.rs` (which fails for an
+//! advertised API without one), and its row in docs/kafka-protocol.md#versions-per-api (a test
+//! checks that the doc agrees with this table).
 //!
 //! Columns: the API (its name in Kafka's `ApiKey`), the request struct, the module of its decoder
 //! and handler, the versions decoded (ApiVersions lists them, from a lower version where a row

@@ -44,6 +44,9 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     r.allow_auto_topic_creation = true;
                     let resp: MetadataResponse = call(&mut s, key, version, &r).await;
                     assert_eq!(resp.topics[0].error_code, 0, "Metadata v{version}");
+                    if version >= 7 {
+                        assert_eq!(resp.topics[0].partitions[0].leader_epoch, 0, "Metadata v{version}");
+                    }
                     assert_eq!(resp.brokers[0].port, broker.local_addr().port() as i32);
                 }
                 // Listed, not served: produce_is_listed_from_v0_and_v0_to_v2_close_their_connection.
@@ -79,7 +82,16 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     let resp: FetchResponse = call(&mut s, key, version, &r).await;
                     let p = &resp.responses[0].partitions[0];
                     assert_eq!((p.error_code, p.high_watermark), (0, 2), "Fetch v{version}");
-                    assert_eq!(p.records.as_deref(), Some(&stored[..]), "Fetch v{version}");
+                    // As produced, but for the leader epoch (0) the log stamps, outside the CRC.
+                    let mut expected = stored.clone();
+                    expected[12..16].copy_from_slice(&0i32.to_be_bytes());
+                    assert_eq!(p.records.as_deref(), Some(&expected[..]), "Fetch v{version}");
+                    if version >= 9 {
+                        // A leader epoch this node has never had (KIP-320).
+                        r.topics[0].partitions[0].current_leader_epoch = 1;
+                        let resp: FetchResponse = call(&mut s, key, version, &r).await;
+                        assert_eq!(resp.responses[0].partitions[0].error_code, 75, "UNKNOWN_LEADER_EPOCH");
+                    }
                 }
                 ApiKey::ListOffsets => {
                     let mut r = ListOffsetsRequest::default();
@@ -154,6 +166,36 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         .unwrap();
                     // The one stored batch, as the log holds it.
                     assert_eq!(fetched.partitions[0].partition_size, stored.len() as i64);
+                }
+                ApiKey::OffsetForLeaderEpoch => {
+                    // Epoch 0 ends at the log end; any other epoch is unknown; a current epoch
+                    // from the future is UNKNOWN_LEADER_EPOCH.
+                    let ask = |current: i32, epoch: i32| {
+                        let mut r = OffsetForLeaderEpochRequest::default();
+                        r.replica_id = BrokerId(-1);
+                        let mut t = offset_for_leader_epoch_request::OffsetForLeaderTopic::default();
+                        t.topic = topic_name("fetched");
+                        let mut p = offset_for_leader_epoch_request::OffsetForLeaderPartition::default();
+                        p.current_leader_epoch = current;
+                        p.leader_epoch = epoch;
+                        t.partitions = vec![p];
+                        r.topics = vec![t];
+                        r
+                    };
+                    let end = |r: &OffsetForLeaderEpochResponse| {
+                        let e = &r.topics[0].partitions[0];
+                        (e.error_code, e.leader_epoch, e.end_offset)
+                    };
+                    let resp: OffsetForLeaderEpochResponse = call(&mut s, key, version, &ask(0, 0)).await;
+                    assert_eq!(
+                        end(&resp),
+                        (0, 0, 2),
+                        "v{version}: the log end, after the two records of `fetched`"
+                    );
+                    let other: OffsetForLeaderEpochResponse = call(&mut s, key, version, &ask(-1, 5)).await;
+                    assert_eq!(end(&other), (0, -1, -1));
+                    let future: OffsetForLeaderEpochResponse = call(&mut s, key, version, &ask(3, 0)).await;
+                    assert_eq!(future.topics[0].partitions[0].error_code, 75, "UNKNOWN_LEADER_EPOCH");
                 }
                 ApiKey::AlterConfigs => {
                     // The set given replaces the topic's overrides: first two, then one.
@@ -463,8 +505,10 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     assert!(resp.members.iter().all(|m| m.error_code == 0));
                 }
                 ApiKey::OffsetCommit => {
-                    let resp: OffsetCommitResponse =
-                        call(&mut s, key, version, &commit_request("committer", version as i64)).await;
+                    // From v6 a commit carries the leader epoch of the record before the offset.
+                    let mut r = commit_request("committer", version as i64);
+                    r.topics[0].partitions[0].committed_leader_epoch = if version >= 6 { 0 } else { -1 };
+                    let resp: OffsetCommitResponse = call(&mut s, key, version, &r).await;
                     assert_eq!(resp.topics[0].partitions[0].error_code, 0, "OffsetCommit v{version}");
                 }
                 ApiKey::OffsetFetch => {
@@ -482,7 +526,9 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                             (0, want),
                             "OffsetFetch v{version} {group}"
                         );
-                        assert_eq!(p.committed_leader_epoch, -1);
+                        // The last commit (v8) said epoch 0; v5+ answers it back.
+                        let epoch = if group == "committer" && version >= 5 { 0 } else { -1 };
+                        assert_eq!(p.committed_leader_epoch, epoch, "OffsetFetch v{version} {group}");
                     }
                 }
                 ApiKey::DescribeGroups => {

@@ -11,6 +11,7 @@ use kafka_protocol::messages::{BrokerId, DescribeTopicPartitionsRequest, Describ
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::partition::LEADER_EPOCH;
 use crate::cluster::topics::Topic;
 use crate::state::NODE_ID;
 
@@ -92,8 +93,7 @@ fn partition(index: i32) -> DescribeTopicPartitionsResponsePartition {
     let mut p = DescribeTopicPartitionsResponsePartition::default();
     p.partition_index = index;
     p.leader_id = BrokerId(NODE_ID);
-    // Leader epochs are not tracked; -1 as in Metadata.
-    p.leader_epoch = -1;
+    p.leader_epoch = LEADER_EPOCH;
     p.replica_nodes = vec![BrokerId(NODE_ID)];
     p.isr_nodes = vec![BrokerId(NODE_ID)];
     p.eligible_leader_replicas = Some(Vec::new());

@@ -17,7 +17,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use super::Cx;
 use crate::auth::acl::{Operation, Resource};
-use crate::cluster::partition::PartitionRef;
+use crate::cluster::partition::{check_leader_epoch, PartitionRef};
 use crate::log::LogError;
 use crate::state::Broker;
 
@@ -104,14 +104,21 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16, denied: &Hash
                 topic_response.partitions.push(data);
                 continue;
             }
-            match topic.as_ref().and_then(|t| t.partition(p.partition)) {
-                None => {
+            let partition = topic.as_ref().and_then(|t| t.partition(p.partition));
+            match (partition, check_leader_epoch(p.current_leader_epoch)) {
+                (None, _) => {
                     data.error_code = ResponseError::UnknownTopicOrPartition.code();
                     data.high_watermark = -1;
                     data.last_stable_offset = -1;
                     errors = true;
                 }
-                Some(partition) => {
+                (Some(_), Some(fenced)) => {
+                    data.error_code = fenced.code();
+                    data.high_watermark = -1;
+                    data.last_stable_offset = -1;
+                    errors = true;
+                }
+                (Some(partition), None) => {
                     let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
                     let min_one = total == 0;
                     let result = if limit == 0 && !min_one {

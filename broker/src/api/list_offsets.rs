@@ -7,6 +7,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use super::Cx;
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::partition::{check_leader_epoch, LEADER_EPOCH};
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -27,21 +28,27 @@ pub async fn handle(cx: &Cx<'_>, request: ListOffsetsRequest) -> ListOffsetsResp
             let found = match topic.as_ref().and_then(|t| t.partition(p.partition_index)) {
                 _ if !allowed => Err(ResponseError::TopicAuthorizationFailed),
                 None => Err(ResponseError::UnknownTopicOrPartition),
-                Some(partition) => match p.timestamp {
-                    LATEST => Ok(Some((-1, partition.offsets().1))),
-                    EARLIEST => Ok(Some((-1, partition.offsets().0))),
-                    MAX_TIMESTAMP if version >= 7 => Ok(partition.max_timestamp().map(|(offset, ts)| (ts, offset))),
-                    ts if ts >= 0 => partition
-                        .offset_for_timestamp(ts)
-                        .map(|found| found.map(|(offset, ts)| (ts, offset)))
-                        .map_err(|_| ResponseError::KafkaStorageError),
-                    _ => Err(ResponseError::InvalidRequest),
+                Some(partition) => match check_leader_epoch(p.current_leader_epoch) {
+                    Some(code) => Err(code),
+                    None => match p.timestamp {
+                        LATEST => Ok(Some((-1, partition.offsets().1))),
+                        EARLIEST => Ok(Some((-1, partition.offsets().0))),
+                        MAX_TIMESTAMP if version >= 7 => Ok(partition.max_timestamp().map(|(offset, ts)| (ts, offset))),
+                        ts if ts >= 0 => partition
+                            .offset_for_timestamp(ts)
+                            .map(|found| found.map(|(offset, ts)| (ts, offset)))
+                            .map_err(|_| ResponseError::KafkaStorageError),
+                        _ => Err(ResponseError::InvalidRequest),
+                    },
                 },
             };
             match found {
                 Ok(Some((timestamp, offset))) => {
                     r.timestamp = timestamp;
                     r.offset = offset;
+                    if version >= 4 {
+                        r.leader_epoch = LEADER_EPOCH;
+                    }
                 }
                 // Kafka's answer when no record is that recent.
                 Ok(None) => {

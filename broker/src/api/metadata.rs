@@ -8,6 +8,7 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Topi
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::partition::LEADER_EPOCH;
 use crate::cluster::topics::Topic;
 use crate::state::{Broker, NODE_ID};
 
@@ -119,9 +120,7 @@ fn describe(topic: &Topic, version: i16) -> MetadataResponseTopic {
             let mut m = MetadataResponsePartition::default();
             m.partition_index = p.index;
             m.leader_id = BrokerId(NODE_ID);
-            // Leader epochs are not tracked (docs/kafka-protocol.md#leader-epochs, design A): -1
-            // everywhere and no OffsetForLeaderEpoch, so clients never try to validate positions.
-            m.leader_epoch = -1;
+            m.leader_epoch = LEADER_EPOCH;
             m.replica_nodes = vec![BrokerId(NODE_ID)];
             m.isr_nodes = vec![BrokerId(NODE_ID)];
             m

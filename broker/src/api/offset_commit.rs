@@ -41,6 +41,8 @@ pub async fn handle(cx: &Cx<'_>, request: OffsetCommitRequest) -> OffsetCommitRe
                 topic: t.name.0.to_string(),
                 partition: p.partition_index,
                 offset: p.committed_offset,
+                // v6+ carries it; the crate leaves -1 below.
+                leader_epoch: p.committed_leader_epoch,
                 metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
             });
         }

@@ -1,5 +1,5 @@
-//! OffsetFetch. A partition without a commit answers offset -1 and no error; leader
-//! epochs are not tracked, so `committed_leader_epoch` is always -1.
+//! OffsetFetch. A partition without a commit answers offset -1 and no error; a commit answers
+//! with the leader epoch it was made with (-1 when it gave none).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{OffsetFetchResponsePartition, OffsetFetchResponseTopic};
@@ -59,7 +59,9 @@ pub async fn handle(cx: &Cx<'_>, request: OffsetFetchRequest) -> OffsetFetchResp
         let mut p = OffsetFetchResponsePartition::default();
         p.partition_index = f.partition;
         p.committed_offset = f.offset;
-        p.committed_leader_epoch = -1;
+        if version >= 5 {
+            p.committed_leader_epoch = f.leader_epoch;
+        }
         p.metadata = Some(str_bytes(f.metadata));
         if let Some(topic) = response.topics.last_mut() {
             topic.partitions.push(p);

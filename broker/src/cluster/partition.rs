@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::cluster::producer_state::{IdempotentBatch, ProducerStates, SequenceCheck, SequenceError};
 use crate::cluster::topic_config::TopicConfig;
+pub use crate::log::LEADER_EPOCH;
 use crate::log::{AppendInfo, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport};
 use crate::record::BatchHeader;
 
@@ -252,6 +253,18 @@ impl Partition {
     // hold for what is on disk, so keep serving rather than failing every later request.
     fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         f(&self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+/// Kafka's answer to a request naming the leader epoch it believes current (KIP-320): -1 opts
+/// out of the check; a later epoch than the partition's is UNKNOWN_LEADER_EPOCH (the client has
+/// heard of a leader this node does not know), an earlier one FENCED_LEADER_EPOCH.
+pub fn check_leader_epoch(current: i32) -> Option<kafka_protocol::error::ResponseError> {
+    use kafka_protocol::error::ResponseError;
+    match current {
+        c if c < 0 || c == LEADER_EPOCH => None,
+        c if c > LEADER_EPOCH => Some(ResponseError::UnknownLeaderEpoch),
+        _ => Some(ResponseError::FencedLeaderEpoch),
     }
 }
 

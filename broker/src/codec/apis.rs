@@ -44,6 +44,7 @@ macro_rules! with_apis {
             DeleteTopics(DeleteTopicsRequest) delete_topics: 1..=4, authenticated;
             DeleteRecords(DeleteRecordsRequest) delete_records: 0..=2, authenticated;
             InitProducerId(InitProducerIdRequest) init_producer_id: 0..=4, authenticated;
+            OffsetForLeaderEpoch(OffsetForLeaderEpochRequest) offset_for_leader_epoch: 2..=4, authenticated;
             DescribeAcls(DescribeAclsRequest) describe_acls: 1..=3, authenticated;
             DescribeConfigs(DescribeConfigsRequest) describe_configs: 1..=4, authenticated;
             AlterConfigs(AlterConfigsRequest) alter_configs: 0..=2, authenticated;

@@ -132,12 +132,12 @@ mod tests {
 
     #[test]
     fn known_api_we_do_not_serve_is_an_unsupported_version() {
-        // OffsetForLeaderEpoch (23) exists in the crate but not in the table.
-        let err = decode_request(frame(23, 2, &[])).unwrap_err();
+        // AddPartitionsToTxn (24) exists in the crate but not in the table.
+        let err = decode_request(frame(24, 2, &[])).unwrap_err();
         assert_eq!(
             err,
             DecodeError::UnsupportedVersion {
-                api_key: ApiKey::OffsetForLeaderEpoch,
+                api_key: ApiKey::AddPartitionsToTxn,
                 version: 2
             }
         );

@@ -62,8 +62,7 @@ impl Core {
             errors.push(None);
             let value = OffsetValue {
                 offset: o.offset,
-                // Leader epochs are not tracked (docs/kafka-protocol.md#leader-epochs, design A).
-                leader_epoch: -1,
+                leader_epoch: o.leader_epoch,
                 metadata,
                 commit_timestamp: now,
                 expire_timestamp: expire,
@@ -105,6 +104,7 @@ impl Core {
                 topic: topic.to_string(),
                 partition,
                 offset: v.map_or(-1, |v| v.offset),
+                leader_epoch: v.map_or(-1, |v| v.leader_epoch),
                 metadata: v.map(|v| v.metadata.clone()).unwrap_or_default(),
             }
         };

@@ -22,7 +22,7 @@
 //! # Path of an append
 //!
 //! [`PartitionLog::append`] → roll if the active segment is full or old (`Segment::seal`
-//! fsyncs it) → stamp base offset and epoch -1 into the batch (outside the CRC) →
+//! fsyncs it) → stamp base offset and leader epoch into the batch (outside the CRC) →
 //! `Segment::append`: one positioned write, then in-memory index entries every
 //! `index_interval_bytes`, written to the index files in chunks. Durability (`acks=all`) is the
 //! caller's fsync of [`PartitionLog::sync_target`], outside its lock (group commit).
@@ -73,3 +73,7 @@ pub use config::{
 pub use error::LogError;
 pub use partition::{AppendInfo, PartitionLog, ReadResult};
 pub use recovery::{write_atomically, RecoveryReport};
+
+/// The partition leader epoch stamped into every stored batch: one node has led every partition
+/// since it was created, which is Kafka's first epoch, 0 (docs/kafka-protocol.md#leader-epochs).
+pub const LEADER_EPOCH: i32 = 0;

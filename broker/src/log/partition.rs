@@ -92,10 +92,10 @@ impl PartitionLog {
         if self.active.needs_roll(len as u64, last_offset, now_ms, &self.config) {
             self.roll()?;
         }
-        stamp(batch, base_offset);
+        stamp(batch, base_offset, super::LEADER_EPOCH);
         let header = BatchHeader {
             base_offset,
-            partition_leader_epoch: -1,
+            partition_leader_epoch: super::LEADER_EPOCH,
             ..header
         };
         self.active.append(batch, &header, now_ms)?;
@@ -296,7 +296,7 @@ mod tests {
         assert_eq!(&first[8..12], &sent[8..12]);
         assert_eq!(&first[16..], &sent[16..], "everything from magic on is stored as sent");
         let h = BatchHeader::parse(&second).unwrap();
-        assert_eq!((h.base_offset, h.partition_leader_epoch), (3, -1));
+        assert_eq!((h.base_offset, h.partition_leader_epoch), (3, crate::log::LEADER_EPOCH));
         assert!(crate::record::crc_ok(&second));
 
         let r = log.read(0, 1 << 20, true).unwrap();

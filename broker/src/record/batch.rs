@@ -4,7 +4,7 @@
 //! off  len  field                 in CRC?
 //!  0    8   base_offset            no   (stamped by the log)
 //!  8    4   batch_length           no   (bytes after this field = total - 12)
-//! 12    4   partition_leader_epoch no   (stamped -1 by the log)
+//! 12    4   partition_leader_epoch no   (stamped by the log)
 //! 16    1   magic (= 2)            no
 //! 17    4   crc (u32, CRC-32C)     -    (covers bytes 21..end)
 //! 21    2   attributes             yes  (bits 0-2 codec, 3 LogAppendTime, 4 txn, 5 control)
@@ -212,14 +212,14 @@ pub fn set_log_append_time(batch: &mut [u8], now: i64) {
     reseal(batch);
 }
 
-/// Writes the log's own fields into a batch: the offset it was given and epoch -1. Both lie
-/// outside the CRC, so the producer's checksum stays valid. Callers have checked the length.
-pub(crate) fn stamp(batch: &mut [u8], base_offset: i64) {
+/// Writes the log's own fields into a batch: the offset it was given and the leader epoch. Both
+/// lie outside the CRC, so the producer's checksum stays valid. Callers have checked the length.
+pub(crate) fn stamp(batch: &mut [u8], base_offset: i64, leader_epoch: i32) {
     if let Some(field) = batch.get_mut(BASE_OFFSET..BATCH_LENGTH) {
         field.copy_from_slice(&base_offset.to_be_bytes());
     }
     if let Some(field) = batch.get_mut(LEADER_EPOCH..MAGIC) {
-        field.copy_from_slice(&(-1i32).to_be_bytes());
+        field.copy_from_slice(&leader_epoch.to_be_bytes());
     }
 }
 
@@ -335,10 +335,10 @@ mod tests {
     fn crc_covers_attributes_to_end_but_not_offset_or_epoch() {
         let mut b = TestBatch::new(3, 100).build();
         assert!(crc_ok(&b));
-        stamp(&mut b, 12345);
+        stamp(&mut b, 12345, 0);
         assert!(crc_ok(&b), "stamping offset and epoch must not break the crc");
         let h = BatchHeader::parse(&b).unwrap();
-        assert_eq!((h.base_offset, h.partition_leader_epoch), (12345, -1));
+        assert_eq!((h.base_offset, h.partition_leader_epoch), (12345, 0));
         let last = b.len() - 1;
         b[last] ^= 1;
         assert!(!crc_ok(&b));

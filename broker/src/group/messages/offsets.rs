@@ -20,6 +20,8 @@ pub struct CommitOffset {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+    /// The leader epoch of the record at `offset - 1` as the client saw it (-1 unknown).
+    pub leader_epoch: i32,
     pub metadata: Option<String>,
 }
 
@@ -36,6 +38,8 @@ pub struct FetchedOffset {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+    /// What the commit said of the leader epoch (-1 when it said nothing or there is none).
+    pub leader_epoch: i32,
     pub metadata: String,
 }
 

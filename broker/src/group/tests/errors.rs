@@ -129,6 +129,7 @@ pub fn commit_request(group: &str, generation: i32, member_id: &str, offset: i64
             topic: "t".into(),
             partition: 0,
             offset,
+            leader_epoch: 0,
             metadata: Some("m".into()),
         }],
     }

@@ -35,6 +35,7 @@ async fn a_partition_without_a_commit_fetches_minus_one() {
             topic: "t".into(),
             partition: 0,
             offset: 42,
+            leader_epoch: 0,
             metadata: "m".into()
         }]
     );
@@ -136,6 +137,7 @@ async fn offsets_of_subscribed_topics_cannot_be_deleted_while_the_group_is_activ
     c.sync(sync_request("g", 1, &r.member_id, &[])).await;
     let mut commit = commit_request("g", 1, &r.member_id, 3);
     commit.offsets.push(CommitOffset {
+        leader_epoch: -1,
         topic: "old".into(),
         partition: 0,
         offset: 4,

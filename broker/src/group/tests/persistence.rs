@@ -53,7 +53,11 @@ async fn commits_and_generations_are_written_in_kafkas_record_format() {
     let raw = value.as_ref().unwrap();
     assert_eq!(&raw[..2], &[0, 3], "offset value v3");
     let v = decode_offset_value(raw).unwrap();
-    assert_eq!((v.offset, v.leader_epoch, v.metadata.as_str()), (77, -1, "m"));
+    assert_eq!(
+        (v.offset, v.leader_epoch, v.metadata.as_str()),
+        (77, 0, "m"),
+        "the committed leader epoch is kept"
+    );
 }
 
 #[tokio::test(start_paused = true)]

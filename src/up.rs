@@ -352,11 +352,11 @@ impl Banner {
             .collect();
         let reach = if exposed.is_empty() {
             "Everything above listens on this machine only (loopback): no other host can reach it. To take\n\
-             agents from other hosts, add a SASL_SSL listener to config/broker.toml (README \"TLS and SASL\").\n"
+             agents from other hosts, add a SASL_SSL listener to config/broker.toml (docs/security.md).\n"
                 .to_string()
         } else {
             format!(
-                "Reachable from other hosts: {}; only a SASL listener checks who connects (README \"TLS and SASL\").\n",
+                "Reachable from other hosts: {}; only a SASL listener checks who connects (docs/security.md).\n",
                 exposed.join(", ")
             )
         };

@@ -8,7 +8,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-/// The Telegraf config from the project's notes (README.md#the-agent), as a user would write it.
+/// The Telegraf config from the project's notes (docs/agent.md), as a user would write it.
 const NOTES_CONFIG: &str = r#"
 [agent]
   interval = "10s"

@@ -2,7 +2,7 @@
 //! broker and against Apache Kafka itself: the same commands in the same order against both, and
 //! every output compared after the values that differ by nature (topic ids, member ids, times)
 //! are replaced by placeholders. Where the bundled broker does not yet answer as Kafka does, the
-//! difference is asserted exactly as the README's compatibility table states it, so the table
+//! difference is asserted exactly as the compatibility table of docs/tools.md states it, so the table
 //! cannot drift from what a user sees.
 
 mod support;
@@ -529,7 +529,7 @@ const KAFKA_REFUSES: &[&str] = &[
 ];
 
 /// How the bundled broker's answer to a step differs from Kafka's, and why. Each entry is a row of
-/// the README's compatibility table; the test fails if the difference changes (for better too,
+/// the compatibility table of docs/tools.md; the test fails if the difference changes (for better too,
 /// so a fixed gap leaves the table).
 struct Difference {
     step: &'static str,

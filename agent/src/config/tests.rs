@@ -2,7 +2,7 @@ use std::path::Path;
 
 use super::*;
 
-/// The Telegraf config from the project's notes (README.md#the-agent).
+/// The Telegraf config from the project's notes (docs/agent.md).
 pub(crate) const NOTES_CONFIG: &str = r#"
 [agent]
   interval = "10s"

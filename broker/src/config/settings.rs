@@ -1,7 +1,7 @@
 //! The one table of the broker's settings ([`SETTINGS`]): each row is a Kafka setting name,
 //! the names Kafka accepts for it as well, how broker.toml's value is read into the
 //! [`BrokerConfig`], and how DescribeConfigs shows it (Kafka's type and the value). Reading a
-//! file, DescribeConfigs for the broker and the README's settings table (checked by a test) all
+//! file, DescribeConfigs for the broker and the settings table of docs/broker.md (checked by a test) all
 //! follow it. The security settings (`ssl.*`, `sasl.enabled.mechanisms`, `super.users`,
 //! `[acls.<user>]`) are families read together in `security.rs`; they are not described.
 

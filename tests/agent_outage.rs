@@ -4,12 +4,12 @@
 //! the agent during the outage, with a spool.
 
 mod support;
-use support::{free_port, spawn_broker, terminate};
+use support::{free_port, spawn_broker, terminate, KillOnDrop};
 
 use std::collections::BTreeMap;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -21,15 +21,17 @@ use rdkafka::{Offset, TopicPartitionList};
 
 const OUTAGE: Duration = Duration::from_secs(60);
 
-fn spawn_agent(config: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["agent", "--config"])
-        .arg(config)
-        .env("RUST_LOG", std::env::var("AGENT_LOG").unwrap_or_else(|_| "warn".into()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sluice binary runs")
+fn spawn_agent(config: &Path) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["agent", "--config"])
+            .arg(config)
+            .env("RUST_LOG", std::env::var("AGENT_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sluice binary runs"),
+    )
 }
 
 /// (sequence number, sample time in ns) of every record in the topic, in log order.

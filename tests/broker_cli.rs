@@ -75,13 +75,7 @@ fn single_node_meaningless_settings_are_accepted_with_one_warning_line_each() {
     let log = dir.path().join("broker.log");
     let port = free_port();
     let stderr = std::fs::File::create(&log).unwrap().into();
-    let child = KillOnDrop(spawn_broker_logging(
-        port,
-        &dir.path().join("data"),
-        &file,
-        "warn",
-        stderr,
-    ));
+    let child = spawn_broker_logging(port, &dir.path().join("data"), &file, "warn", stderr);
     drop(child);
     let text = std::fs::read_to_string(&log).unwrap();
     for key in ["zookeeper.connect", "broker.id", "default.replication.factor"] {

@@ -237,13 +237,7 @@ async fn topics_configs_and_data_survive_a_clean_restart() {
 /// `sluice broker` at RUST_LOG=info with its stderr in `log`.
 fn broker_logging_to(port: u16, data_dir: &Path, log: &Path) -> KillOnDrop {
     let stderr = std::fs::File::create(log).unwrap().into();
-    KillOnDrop(spawn_broker_logging(
-        port,
-        data_dir,
-        Path::new("/dev/null"),
-        "info",
-        stderr,
-    ))
+    spawn_broker_logging(port, data_dir, Path::new("/dev/null"), "info", stderr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

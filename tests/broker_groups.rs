@@ -12,7 +12,7 @@ use support::free_port;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -182,25 +182,27 @@ impl Drop for Member {
 
 /// A member in a child process, to be killed without a chance to leave.
 struct ChildMember {
-    child: Child,
+    child: support::KillOnDrop,
     seen: Arc<Mutex<Seen>>,
 }
 
 impl ChildMember {
     fn start(bootstrap: &str, group: &str, topic: &str) -> ChildMember {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "member_process",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("SLUICE_TEST_MEMBER", format!("{bootstrap} {group} {topic}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = support::KillOnDrop(
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "member_process",
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("SLUICE_TEST_MEMBER", format!("{bootstrap} {group} {topic}"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
         let seen = Arc::new(Mutex::new(Seen::default()));
         let out = BufReader::new(child.stdout.take().unwrap());
         let reader_seen = seen.clone();
@@ -461,7 +463,7 @@ async fn groups_are_described_listed_and_deleted_through_the_admin_api() {
 }
 
 /// The real binary, with a config that keeps group rebalances short.
-fn spawn_broker(port: u16, dir: &Path) -> Child {
+fn spawn_broker(port: u16, dir: &Path) -> support::KillOnDrop {
     let config = dir.join("broker.toml");
     std::fs::write(
         &config,

@@ -81,7 +81,7 @@ impl Cluster {
                 let port = free_port();
                 let data = dir.join("broker");
                 let log = dir.join("broker.log");
-                let process = KillOnDrop(bundled_broker(port, &data, &log));
+                let process = bundled_broker(port, &data, &log);
                 Cluster::Bundled {
                     port,
                     data,
@@ -127,7 +127,7 @@ impl Cluster {
                 data,
                 log,
                 process,
-            } => *process = KillOnDrop(bundled_broker(*port, data, log)),
+            } => *process = bundled_broker(*port, data, log),
         }
     }
 
@@ -140,7 +140,7 @@ impl Cluster {
 }
 
 /// The broker binary with Kafka's defaults (`/dev/null` config), its log appended to `log`.
-fn bundled_broker(port: u16, data: &Path, log: &Path) -> std::process::Child {
+fn bundled_broker(port: u16, data: &Path, log: &Path) -> KillOnDrop {
     let file = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
     spawn_broker_logging(port, data, Path::new("/dev/null"), "info", Stdio::from(file))
 }

@@ -50,7 +50,7 @@ impl Target {
         let port = free_port();
         let broker = spawn_broker(port, dir.path(), std::path::Path::new("/dev/null"));
         Target::Sluice {
-            _broker: KillOnDrop(broker),
+            _broker: broker,
             _data: dir,
             bootstrap: format!("127.0.0.1:{port}"),
         }

@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -16,16 +16,18 @@ const PARTITIONS: i32 = 3;
 const RECORDS: u64 = 60_000;
 const BATCH: u64 = 500;
 
-fn worker(config: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("worker")
-        .arg("--config")
-        .arg(config)
-        .env("RUST_LOG", "warn,librdkafka=off,rdkafka=off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sluice binary runs")
+fn worker(config: &Path) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("worker")
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "warn,librdkafka=off,rdkafka=off")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sluice binary runs"),
+    )
 }
 
 /// Occurrences of each `seq` in the sink file, and its complete lines. A last line without its
@@ -53,7 +55,7 @@ fn a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_a_batch_per_parti
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     // Killed on drop too, so a failing assertion leaves no broker behind.
-    let broker = KillOnDrop(spawn_broker(port, &dir.path().join("broker"), Path::new("/dev/null")));
+    let broker = spawn_broker(port, &dir.path().join("broker"), Path::new("/dev/null"));
     let bootstrap = format!("127.0.0.1:{port}");
     let created = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([

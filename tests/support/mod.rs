@@ -22,24 +22,27 @@ pub fn free_port() -> u16 {
 /// `sluice broker` on 127.0.0.1:`port` over `data_dir` with the config file `config` (use
 /// `/dev/null` for Kafka's defaults); returns once it accepts connections. Its HTTP endpoint is
 /// off, so tests running side by side never fight over the default port 9644.
-pub fn spawn_broker(port: u16, data_dir: &Path, config: &Path) -> Child {
+pub fn spawn_broker(port: u16, data_dir: &Path, config: &Path) -> KillOnDrop {
     spawn_broker_logging(port, data_dir, config, "warn", Stdio::inherit())
 }
 
 /// [`spawn_broker`] at `RUST_LOG=rust_log` with its stderr sent to `stderr`. Fails the test if
 /// the broker exits before it listens.
-pub fn spawn_broker_logging(port: u16, data_dir: &Path, config: &Path, rust_log: &str, stderr: Stdio) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["broker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data_dir)
-        .arg("--config")
-        .arg(config)
-        .args(["--http-listen", ""])
-        .env("RUST_LOG", rust_log)
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .expect("sluice binary runs");
+pub fn spawn_broker_logging(port: u16, data_dir: &Path, config: &Path, rust_log: &str, stderr: Stdio) -> KillOnDrop {
+    // Held from the start, so a broker that never listens is killed with the failing test.
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["broker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .arg("--config")
+            .arg(config)
+            .args(["--http-listen", ""])
+            .env("RUST_LOG", rust_log)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("sluice binary runs"),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Some(status) = child.try_wait().unwrap() {
@@ -73,6 +76,19 @@ pub fn scrape(port: u16) -> String {
 /// A child process killed (SIGKILL) and reaped when dropped, so a failing test leaves no
 /// broker behind holding its port or the test's output pipe.
 pub struct KillOnDrop(pub Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

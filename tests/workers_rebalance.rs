@@ -28,7 +28,7 @@ fn config(bootstrap: &str, instances: usize, path: &Path) -> workers::Config {
         ),
     );
     // The group's offsets, not the file, decide where a member starts.
-    c.librdkafka.insert("session.timeout.ms".into(), "6000".into());
+    c.librdkafka.insert("session.timeout.ms", "6000");
     c
 }
 

@@ -9,6 +9,7 @@
 //! - [`Properties`]: a Kafka client properties file (`--command-config`, `--consumer.config`),
 //!   as Kafka's command-line tools read it.
 //! - [`consumer_protocol`]: a classic group member's assignment, decoded.
+//! - [`Librdkafka`]: a component's `[librdkafka]` pass-through table, checked and applied.
 //! - [`librdkafka_log`]: librdkafka's log lines and errors at sluice's log levels.
 //! - [`native`]: the librdkafka calls rdkafka does not wrap (group offsets, topic ids, cached
 //!   watermarks), the one place with `unsafe`.
@@ -17,11 +18,13 @@ mod config_file;
 pub mod consumer_protocol;
 mod env;
 pub mod librdkafka_log;
+mod librdkafka_table;
 pub mod native;
 mod properties;
 mod security;
 
 pub use config_file::{load_toml, parse_toml, ConfigError};
 pub use env::{expand_env, EnvError, Expanded};
+pub use librdkafka_table::Librdkafka;
 pub use properties::{Properties, PropertiesError};
 pub use security::{Protocol, Secret, Security, SecurityError};

@@ -106,9 +106,7 @@ fn client_config(config: &Config) -> ClientConfig {
         .set("client.id", "sluice-lag-exporter")
         .set("log_level", "3");
     config.security().apply(&mut c);
-    for (key, value) in &config.librdkafka {
-        c.set(key, value);
-    }
+    config.librdkafka.apply(&mut c);
     c
 }
 

@@ -57,7 +57,7 @@ pub struct Config {
     pub sasl_password: Option<Secret>,
     /// librdkafka settings passed as is to every client the exporter opens.
     #[serde(default)]
-    pub librdkafka: std::collections::BTreeMap<String, String>,
+    pub librdkafka: kafka_client::Librdkafka,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -191,6 +191,7 @@ impl Config {
         self.groups.compile("groups")?;
         self.topics.compile("topics")?;
         self.security().validate("", self.librdkafka.keys())?;
+        self.librdkafka.check("")?;
         Ok(())
     }
 

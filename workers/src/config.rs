@@ -49,7 +49,7 @@ pub struct Config {
     /// `security.protocol`, …); they win over the worker's defaults, except the two that
     /// at-least-once rests on (`enable.auto.commit` and `enable.auto.offset.store` stay false).
     #[serde(default)]
-    pub librdkafka: std::collections::BTreeMap<String, String>,
+    pub librdkafka: kafka_client::Librdkafka,
     /// TLS and SASL, with the agent's (Telegraf's) names; see [`Security`].
     #[serde(default)]
     pub enable_tls: Option<bool>,
@@ -139,6 +139,7 @@ impl Config {
             return Err(ConfigError::invalid("sinks", "at least one [[sinks]] table", "none"));
         }
         self.security().validate("", self.librdkafka.keys())?;
+        self.librdkafka.check("")?;
         let mut names = std::collections::HashSet::new();
         let mut prometheus_sinks = 0;
         for s in &self.sinks {

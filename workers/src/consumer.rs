@@ -125,9 +125,7 @@ fn create(shared: &Shared, me: &Instance) -> Result<StreamConsumer<WorkerContext
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "100");
     shared.config.security().apply(&mut config);
-    for (key, value) in &shared.config.librdkafka {
-        config.set(key, value);
-    }
+    shared.config.librdkafka.apply(&mut config);
     // At-least-once rests on these two: offsets are stored and committed only after delivery.
     config
         .set("enable.auto.commit", "false")

@@ -29,9 +29,7 @@ impl DeadLetters {
         c.set("bootstrap.servers", config.brokers.join(","))
             .set("client.id", "sluice-worker-dead-letter");
         config.security().apply(&mut c);
-        for (key, value) in &config.librdkafka {
-            c.set(key, value);
-        }
+        config.librdkafka.apply(&mut c);
         // A dead letter is acknowledged by every replica before its offset is committed.
         let producer = c.set("acks", "all").set("message.timeout.ms", "30000").create()?;
         Ok(DeadLetters {

@@ -1,7 +1,6 @@
 //! `[[outputs.kafka]]`: Telegraf's Kafka output settings, and a `librdkafka` table passed to
 //! librdkafka as it is.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use kafka_client::{Secret, Security};
@@ -65,7 +64,7 @@ pub struct KafkaConfig {
     pub sasl_password: Option<Secret>,
     /// librdkafka settings, passed as they are (`"socket.keepalive.enable" = true`).
     #[serde(default)]
-    pub librdkafka: BTreeMap<String, toml::Value>,
+    pub librdkafka: kafka_client::Librdkafka,
 }
 
 fn default_topic() -> String {
@@ -109,7 +108,7 @@ impl Default for KafkaConfig {
             sasl_mechanism: None,
             sasl_username: None,
             sasl_password: None,
-            librdkafka: BTreeMap::new(),
+            librdkafka: Default::default(),
         }
     }
 }
@@ -223,7 +222,7 @@ impl KafkaConfig {
             ));
         }
         self.security().validate("outputs.kafka.", self.librdkafka.keys())?;
-        for (key, value) in &self.librdkafka {
+        for key in self.librdkafka.keys() {
             let name = format!("outputs.kafka.librdkafka.\"{key}\"");
             if let Some((_, option)) = FIRST_CLASS.iter().find(|(k, _)| k == key) {
                 return Err(ConfigError::invalid(
@@ -235,15 +234,8 @@ impl KafkaConfig {
             if let Some((_, why)) = RESERVED.iter().find(|(k, _)| k == key) {
                 return Err(ConfigError::invalid(name, format!("not to be set: {why}"), "a value"));
             }
-            if librdkafka_value(value).is_none() {
-                return Err(ConfigError::invalid(
-                    name,
-                    "a string, number or boolean",
-                    value.type_str(),
-                ));
-            }
         }
-        Ok(())
+        self.librdkafka.check("outputs.kafka.")
     }
 
     /// The TLS and SASL options, as one value.
@@ -263,22 +255,5 @@ impl KafkaConfig {
     /// Whether the producer is idempotent.
     pub fn idempotent(&self) -> bool {
         self.idempotent_writes.unwrap_or(self.required_acks == -1)
-    }
-
-    /// The `librdkafka` table as librdkafka's string settings.
-    pub fn librdkafka_settings(&self) -> impl Iterator<Item = (&str, String)> {
-        self.librdkafka
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), librdkafka_value(v)?)))
-    }
-}
-
-fn librdkafka_value(v: &toml::Value) -> Option<String> {
-    match v {
-        toml::Value::String(s) => Some(s.clone()),
-        toml::Value::Integer(i) => Some(i.to_string()),
-        toml::Value::Float(f) => Some(f.to_string()),
-        toml::Value::Boolean(b) => Some(b.to_string()),
-        _ => None,
     }
 }

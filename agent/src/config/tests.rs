@@ -34,7 +34,7 @@ fn example_config_parses_and_validates() {
     assert_eq!(k.topic, "metrics");
     assert!(k.idempotent());
     assert_eq!(
-        k.librdkafka_settings().collect::<Vec<_>>(),
+        k.librdkafka.settings().collect::<Vec<_>>(),
         [("linger.ms", "5".to_string())]
     );
 }

@@ -104,7 +104,7 @@ impl KafkaOutput {
             .set("linger.ms", "5")
             .set("reconnect.backoff.max.ms", "1000");
         config.security().apply(&mut c);
-        for (k, v) in config.librdkafka_settings() {
+        for (k, v) in config.librdkafka.settings() {
             c.set(k, v);
         }
         let context = AgentContext {

@@ -7,7 +7,7 @@
 //! `member_process` test) that is SIGKILLed.
 
 mod support;
-use support::free_port;
+use support::{free_port, wait_for};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
@@ -281,15 +281,6 @@ fn member_process() {
     }
 }
 
-/// Waits (polling, up to `secs`) until `ready` holds.
-fn wait_until(what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn sizes(assignments: &[BTreeSet<i32>]) -> Vec<usize> {
     assignments.iter().map(BTreeSet::len).collect()
 }
@@ -317,9 +308,12 @@ async fn members_that_leave_or_die_hand_their_partitions_over_and_nothing_is_ski
     let a = Member::start(&bootstrap, "trio", "six", &[]);
     let b = Member::start(&bootstrap, "trio", "six", &[]);
     let c = ChildMember::start(&bootstrap, "trio", "six");
-    wait_until("three members hold two partitions each", 30, || {
-        sizes(&[a.assignment(), b.assignment(), c.assignment()]) == [2, 2, 2]
-    });
+    wait_for(
+        "three members hold two partitions each",
+        Duration::from_secs(30),
+        &[],
+        || sizes(&[a.assignment(), b.assignment(), c.assignment()]) == [2, 2, 2],
+    );
     let all: BTreeSet<i32> = [a.assignment(), b.assignment(), c.assignment()]
         .into_iter()
         .flatten()
@@ -329,21 +323,26 @@ async fn members_that_leave_or_die_hand_their_partitions_over_and_nothing_is_ski
 
     // b leaves cleanly: a and c take over its partitions.
     let mut consumed = b.leave();
-    wait_until("two members hold three partitions each", 30, || {
-        sizes(&[a.assignment(), c.assignment()]) == [3, 3]
-    });
+    wait_for(
+        "two members hold three partitions each",
+        Duration::from_secs(30),
+        &[],
+        || sizes(&[a.assignment(), c.assignment()]) == [3, 3],
+    );
     produced.extend(produce(&bootstrap, "six", 6, "second", 300).await);
 
     // c dies: after its session times out, a holds everything.
-    wait_until("c has consumed its share", 30, || {
+    wait_for("c has consumed its share", Duration::from_secs(30), &[], || {
         c.seen.lock().unwrap().records.len() >= 100
     });
     consumed.extend(c.kill());
-    wait_until("a holds all six partitions", 30, || a.assignment().len() == 6);
+    wait_for("a holds all six partitions", Duration::from_secs(30), &[], || {
+        a.assignment().len() == 6
+    });
     produced.extend(produce(&bootstrap, "six", 6, "third", 300).await);
 
     let a_seen = a.seen.clone();
-    wait_until("every record is consumed", 30, || {
+    wait_for("every record is consumed", Duration::from_secs(30), &[], || {
         let mut all = consumed.clone();
         all.extend(a_seen.lock().unwrap().records.clone());
         let keys: BTreeSet<(i32, i64)> = all.iter().map(|(k, _)| *k).collect();
@@ -363,18 +362,24 @@ async fn with_cooperative_sticky_the_survivors_keep_their_partitions() {
     let a = Member::start(&bootstrap, "sticky", "coop", &strategy);
     let b = Member::start(&bootstrap, "sticky", "coop", &strategy);
     let c = Member::start(&bootstrap, "sticky", "coop", &strategy);
-    wait_until("three members hold two partitions each", 30, || {
-        sizes(&[a.assignment(), b.assignment(), c.assignment()]) == [2, 2, 2]
-    });
+    wait_for(
+        "three members hold two partitions each",
+        Duration::from_secs(30),
+        &[],
+        || sizes(&[a.assignment(), b.assignment(), c.assignment()]) == [2, 2, 2],
+    );
     let (a_before, c_before) = (a.assignment(), c.assignment());
     for m in [&a, &c] {
         m.seen.lock().unwrap().revoked.clear();
     }
     let mut produced = produce(&bootstrap, "coop", 6, "before", 120).await;
     let mut consumed = b.leave();
-    wait_until("a and c hold three partitions each", 30, || {
-        sizes(&[a.assignment(), c.assignment()]) == [3, 3]
-    });
+    wait_for(
+        "a and c hold three partitions each",
+        Duration::from_secs(30),
+        &[],
+        || sizes(&[a.assignment(), c.assignment()]) == [3, 3],
+    );
     assert!(
         a.assignment().is_superset(&a_before),
         "{a_before:?} → {:?}",
@@ -394,7 +399,7 @@ async fn with_cooperative_sticky_the_survivors_keep_their_partitions() {
     }
     produced.extend(produce(&bootstrap, "coop", 6, "after", 120).await);
     let (a_seen, c_seen) = (a.seen.clone(), c.seen.clone());
-    wait_until("every record is consumed", 30, || {
+    wait_for("every record is consumed", Duration::from_secs(30), &[], || {
         let keys: BTreeSet<(i32, i64)> = consumed
             .iter()
             .chain(a_seen.lock().unwrap().records.iter())
@@ -416,9 +421,12 @@ async fn groups_are_described_listed_and_deleted_through_the_admin_api() {
     create_topic(&bootstrap, "desc", 4).await;
     let a = Member::start(&bootstrap, "described", "desc", &[("client.id", "member-a")]);
     let b = Member::start(&bootstrap, "described", "desc", &[("client.id", "member-b")]);
-    wait_until("two members hold two partitions each", 30, || {
-        sizes(&[a.assignment(), b.assignment()]) == [2, 2]
-    });
+    wait_for(
+        "two members hold two partitions each",
+        Duration::from_secs(30),
+        &[],
+        || sizes(&[a.assignment(), b.assignment()]) == [2, 2],
+    );
     let observer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
         .create()
@@ -483,9 +491,12 @@ async fn a_group_resumes_at_its_committed_offsets_after_a_broker_restart() {
     let first = produce(&bootstrap, "resume", 2, "first", 100).await;
     let member = Member::start(&bootstrap, "resumer", "resume", &[]);
     let seen = member.seen.clone();
-    wait_until("the first 100 records are consumed", 30, || {
-        seen.lock().unwrap().records.len() >= 100
-    });
+    wait_for(
+        "the first 100 records are consumed",
+        Duration::from_secs(30),
+        &[],
+        || seen.lock().unwrap().records.len() >= 100,
+    );
     // Leaving commits synchronously: the broker acknowledged the offsets once on disk.
     let consumed = member.leave();
     assert_all_consumed(&first, &consumed);
@@ -513,7 +524,7 @@ async fn a_group_resumes_at_its_committed_offsets_after_a_broker_restart() {
 
     let member = Member::start(&bootstrap, "resumer", "resume", &[]);
     let seen = member.seen.clone();
-    wait_until("the next 60 records are consumed", 30, || {
+    wait_for("the next 60 records are consumed", Duration::from_secs(30), &[], || {
         seen.lock().unwrap().records.len() >= 60
     });
     std::thread::sleep(Duration::from_millis(300));

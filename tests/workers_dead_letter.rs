@@ -1,11 +1,13 @@
 //! Poison records (garbage bytes, a line that does not parse) → the dead-letter topic.
 
+mod support;
 mod workers_support;
 
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use support::eventually;
 use workers_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,12 @@
 //! The workers end to end, in-process: agent → bundled broker → worker → file sink.
 
+mod support;
 mod workers_support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use support::eventually;
 use workers_support::*;
 
 const AGENT_CONFIG: &str = r#"

@@ -2,6 +2,7 @@
 //! broker → worker → tables. Skipped, saying so, where PostgreSQL is not installed.
 
 mod postgres_server;
+mod support;
 mod workers_support;
 
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use postgres_server::Postgres;
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use support::eventually;
 use workers_support::*;
 
 fn producer(bootstrap: &str) -> FutureProducer {

@@ -15,6 +15,7 @@
 //!   delivered, committed; timed from the first row in the table to the last.
 
 mod postgres_server;
+mod support;
 mod workers_support;
 
 use std::time::{Duration, Instant, UNIX_EPOCH};

@@ -3,7 +3,7 @@
 //! at most one batch per partition; a worker stopped cleanly has committed everything it
 //! delivered, so its successor repeats nothing.
 
-#[path = "workers_support/mod.rs"]
+mod support;
 mod workers_support;
 
 use std::collections::BTreeMap;
@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use workers_support::{broker, eventually, worker_config};
+use support::eventually;
+use workers_support::{broker, worker_config};
 
 const TOPIC: &str = "shared";
 const PARTITIONS: i32 = 4;

@@ -1,6 +1,7 @@
 //! The http and prometheus sinks end to end (bundled broker → worker → sink), and a sink that
 //! fails for 30 s while another keeps delivering.
 
+mod support;
 mod workers_support;
 
 use std::collections::BTreeSet;
@@ -13,6 +14,7 @@ use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use support::eventually;
 use workers_support::*;
 
 /// One request as the test server saw it.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod kafka;
+pub mod poll;
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
@@ -118,26 +119,28 @@ pub fn terminate(child: &mut Child, what: &str) {
     assert!(status.success(), "{what} exited with {status} on SIGTERM");
 }
 
+/// Polls `check` every 100 ms until it holds or `wait` passes; whether it held.
+pub async fn eventually(wait: Duration, check: impl FnMut() -> bool) -> bool {
+    poll::until(wait, Duration::from_millis(100), check)
+}
+
 /// Polls `done` every 200 ms; after `limit`, fails the test naming `what`, with the last lines
 /// of every log in `logs` (the components' own account of why it never happened).
-pub fn wait_for(what: &str, limit: Duration, logs: &[PathBuf], mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        if Instant::now() > deadline {
-            let mut tails = String::new();
-            for log in logs {
-                let text = std::fs::read_to_string(log).unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
-                tails += &format!(
-                    "--- {}\n{}\n",
-                    log.display(),
-                    lines[lines.len().saturating_sub(20)..].join("\n")
-                );
-            }
-            panic!("timed out waiting for {what} ({limit:?})\n{tails}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
+pub fn wait_for(what: &str, limit: Duration, logs: &[PathBuf], done: impl FnMut() -> bool) {
+    if poll::until(limit, Duration::from_millis(200), done) {
+        return;
     }
+    let mut tails = String::new();
+    for log in logs {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        tails += &format!(
+            "--- {}\n{}\n",
+            log.display(),
+            lines[lines.len().saturating_sub(20)..].join("\n")
+        );
+    }
+    panic!("timed out waiting for {what} ({limit:?})\n{tails}");
 }
 
 /// Every sample of a Prometheus text exposition, `name{labels}` → value; panics on a line that

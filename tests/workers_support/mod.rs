@@ -81,19 +81,6 @@ pub fn read_topic(bootstrap: &str, topic: &str, partitions: i32, count: usize, w
     out
 }
 
-/// Polls `check` every 100 ms until it holds or `wait` passes. Sleeps the test's own thread
-/// (the body of a multi-thread tokio test is not on a runtime worker).
-pub async fn eventually(wait: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + wait;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    check()
-}
-
 /// The lines of a file ("" when it does not exist yet).
 pub fn lines_of(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)

@@ -105,7 +105,8 @@ async fn workers_joining_and_leaving_under_load_lose_nothing_and_a_clean_stop_re
         let producer = producer.clone();
         tokio::spawn(async move { produce(&producer, 0, 3_000, Duration::from_secs(3)).await })
     };
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // B joins once A has delivered part of the load, while the rest is still being produced.
+    assert!(eventually(Duration::from_secs(30), || seqs(&[&file_a]).len() >= 500).await);
     let b_worker = workers::start(config(&bootstrap, 1, &file_b)).await.unwrap();
     load.await.unwrap();
     assert!(
@@ -125,7 +126,8 @@ async fn workers_joining_and_leaving_under_load_lose_nothing_and_a_clean_stop_re
         let producer = producer.clone();
         tokio::spawn(async move { produce(&producer, 3_000, 6_000, Duration::from_secs(3)).await })
     };
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // A stops once part of this load is delivered, while the rest is still being produced.
+    assert!(eventually(Duration::from_secs(30), || seqs(&[&file_a, &file_b]).len() >= 3_500).await);
     a.shutdown().await.unwrap();
     load.await.unwrap();
     assert!(

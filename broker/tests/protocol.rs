@@ -869,3 +869,38 @@ async fn describe_topic_partitions_pages_by_its_cursor() {
     assert_eq!(answers, 3, "five partitions, two per answer");
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_replica_assignment_sets_the_partition_count_as_in_kafka() {
+    let (broker, _dir) = start().await;
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let create = |name: &'static str, num_partitions: i32, replication_factor: i16, indexes: &[i32]| {
+        let mut t = create_topics_request::CreatableTopic::default();
+        t.name = topic_name(name);
+        t.num_partitions = num_partitions;
+        t.replication_factor = replication_factor;
+        t.assignments = indexes
+            .iter()
+            .map(|&i| {
+                let mut a = create_topics_request::CreatableReplicaAssignment::default();
+                a.partition_index = i;
+                a.broker_ids = vec![BrokerId(0)];
+                a
+            })
+            .collect();
+        let mut r = CreateTopicsRequest::default();
+        r.topics = vec![t];
+        r
+    };
+    let code_and_count = |r: &CreateTopicsResponse| (r.topics[0].error_code, r.topics[0].num_partitions);
+    // librdkafka's admin test: one assigned partition, count and factor -1, gets one partition.
+    let one: CreateTopicsResponse = call(&mut s, ApiKey::CreateTopics, 5, &create("assigned", -1, -1, &[0])).await;
+    assert_eq!(code_and_count(&one), (0, 1));
+    let two: CreateTopicsResponse = call(&mut s, ApiKey::CreateTopics, 5, &create("assigned-2", -1, -1, &[1, 0])).await;
+    assert_eq!(code_and_count(&two), (0, 2));
+    let both: CreateTopicsResponse = call(&mut s, ApiKey::CreateTopics, 5, &create("both", 3, -1, &[0])).await;
+    assert_eq!(both.topics[0].error_code, 42, "INVALID_REQUEST");
+    let gap: CreateTopicsResponse = call(&mut s, ApiKey::CreateTopics, 5, &create("gap", -1, -1, &[0, 2])).await;
+    assert_eq!(gap.topics[0].error_code, 39, "INVALID_REPLICA_ASSIGNMENT");
+    broker.shutdown().await;
+}

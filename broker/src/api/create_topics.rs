@@ -18,13 +18,14 @@ pub async fn handle(cx: &Cx<'_>, request: CreateTopicsRequest) -> CreateTopicsRe
     let mut response = CreateTopicsResponse::default();
     for wanted in request.topics {
         let mut r = CreatableTopicResult::default();
-        let partitions = if wanted.num_partitions == -1 {
-            broker.config.num_partitions
-        } else {
-            wanted.num_partitions
+        // A manual assignment names every partition; otherwise the count, or the broker's default.
+        let partitions = match (wanted.assignments.len(), wanted.num_partitions) {
+            (0, -1) => broker.config.num_partitions,
+            (0, n) => n,
+            (assigned, _) => i32::try_from(assigned).unwrap_or(i32::MAX),
         };
         let outcome = authorized(access, &wanted.name)
-            .and_then(|()| check_placement(wanted.replication_factor, &wanted.assignments))
+            .and_then(|()| check_placement(wanted.num_partitions, wanted.replication_factor, &wanted.assignments))
             .and_then(|()| {
                 let overrides: BTreeMap<String, String> = wanted
                     .configs
@@ -71,11 +72,32 @@ pub async fn handle(cx: &Cx<'_>, request: CreateTopicsRequest) -> CreateTopicsRe
 }
 
 /// One node holds every replica: replication factor 1 (or -1, "the default"), and manual
-/// assignments may only name this node, once per partition.
+/// assignments may only name this node, once per partition. As in Kafka, an assignment comes
+/// instead of a partition count and replication factor (both -1), and numbers its partitions
+/// 0, 1, 2, ….
 fn check_placement(
+    num_partitions: i32,
     replication_factor: i16,
     assignments: &[kafka_protocol::messages::create_topics_request::CreatableReplicaAssignment],
 ) -> Result<(), TopicError> {
+    if !assignments.is_empty() {
+        if num_partitions != -1 || replication_factor != -1 {
+            return Err(TopicError {
+                code: ResponseError::InvalidRequest,
+                message: "both a partition count or replication factor and a replica assignment were given; \
+                          an assignment comes with both set to -1"
+                    .into(),
+            });
+        }
+        let mut indexes: Vec<i32> = assignments.iter().map(|a| a.partition_index).collect();
+        indexes.sort_unstable();
+        if indexes.iter().enumerate().any(|(i, p)| *p as i64 != i as i64) {
+            return Err(TopicError {
+                code: ResponseError::InvalidReplicaAssignment,
+                message: "the assigned partitions must be numbered 0, 1, 2, … without gaps".into(),
+            });
+        }
+    }
     if replication_factor != 1 && replication_factor != -1 {
         return Err(TopicError {
             code: ResponseError::InvalidReplicationFactor,

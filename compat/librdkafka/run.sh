@@ -22,17 +22,19 @@
 #                 built with `cargo build --release -p sluice` if missing)
 #   --bootstrap   use a broker that is already running instead of starting one
 #   --timeout S   kill a test after S seconds (default 300 quick, 900 full)
-#   --out DIR     logs and results (default compat/librdkafka/out/<mode>[-allowlist|-subset])
+#   --out DIR     logs and results (default compat/librdkafka/out/<mode>[-noautocreate]
+#                 [-allowlist|-subset])
 #
 # Writes DIR/results.csv (test,result,seconds,detail; result PASS, FAIL or SKIP, where SKIP means
 # test-runner itself skipped every part of the test), DIR/summary.txt, DIR/logs/<test>.log and
-# DIR/broker.log. A run of the whole suite also copies results.csv and summary.txt to
-# results/<mode>.csv and results/<mode>.txt beside this script: the recorded latest result.
+# DIR/broker.log. A run of the whole suite (no --tests, --allowlist or --skip-local) also copies
+# results.csv and summary.txt to results/<mode>[-noautocreate].csv and .txt beside this script:
+# the recorded latest result.
 #
 # The test-runner is built once from the bundled source (./configure && make, no download) in
 # $SLUICE_LIBRDKAFKA_CACHE (default ~/.cache/sluice/librdkafka-<version>) and reused.
-# Tests that drive Kafka's command-line tools get KAFKA_PATH, a directory whose bin/ wraps
-# tests/kafka/kafka-run (Apache Kafka from Maven Central, installed by .ci/install).
+# Tests that drive Kafka's command-line tools get KAFKA_PATH, DIR/kafka-<version>, whose bin/
+# wraps tests/kafka/kafka-run (Apache Kafka from Maven Central, installed by .ci/install).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -133,7 +135,7 @@ tests_dir="$build/tests"
 kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$repo/tests/kafka/pom.xml")"
 kafka_classpath="${SLUICE_KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice/kafka}/kafka-$kafka_version.classpath"
 [ -s "$kafka_classpath" ] || die "Apache Kafka $kafka_version is not installed: run bash .ci/install"
-kafka_path="$cache/kafka-$kafka_version"
+kafka_path="$out/kafka-$kafka_version"
 rm -rf "$kafka_path"
 mkdir -p "$kafka_path/bin" "$kafka_path/libs"
 for tool in $(sed -n 's/^ *\(kafka-[a-z-]*\)) echo .*/\1/p' "$repo/tests/kafka/kafka.sh"); do

@@ -3,7 +3,7 @@
 //! node are accepted with a one-line warning each.
 
 mod support;
-use support::{free_port, spawn_broker_logging, KillOnDrop};
+use support::{free_port, spawn_broker_logging, wait_for, KillOnDrop};
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -75,10 +75,17 @@ fn single_node_meaningless_settings_are_accepted_with_one_warning_line_each() {
     let log = dir.path().join("broker.log");
     let port = free_port();
     let stderr = std::fs::File::create(&log).unwrap().into();
-    let child = spawn_broker_logging(port, &dir.path().join("data"), &file, "warn", stderr);
-    drop(child);
+    let _child = spawn_broker_logging(port, &dir.path().join("data"), &file, "warn", stderr);
+    let keys = ["zookeeper.connect", "broker.id", "default.replication.factor"];
+    // The warnings are written before the broker listens, but a port from `free_port` can be
+    // taken by another process in between, so the log itself is waited for.
+    let logged = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        keys.iter().all(|key| text.contains(key))
+    };
+    wait_for("the three warnings", Duration::from_secs(20), &[log.clone()], logged);
     let text = std::fs::read_to_string(&log).unwrap();
-    for key in ["zookeeper.connect", "broker.id", "default.replication.factor"] {
+    for key in keys {
         let lines: Vec<&str> = text.lines().filter(|l| l.contains(key)).collect();
         assert_eq!(lines.len(), 1, "{key}: {text}");
         assert!(lines[0].contains("WARN"), "{}", lines[0]);

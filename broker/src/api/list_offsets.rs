@@ -33,7 +33,7 @@ pub async fn handle(cx: &Cx<'_>, request: ListOffsetsRequest) -> ListOffsetsResp
                     None => match p.timestamp {
                         LATEST => Ok(Some((-1, partition.offsets().1))),
                         EARLIEST => Ok(Some((-1, partition.offsets().0))),
-                        MAX_TIMESTAMP if version >= 7 => Ok(partition.max_timestamp().map(|(offset, ts)| (ts, offset))),
+                        MAX_TIMESTAMP if version >= 7 => Ok(partition.max_timestamp()),
                         ts if ts >= 0 => partition
                             .offset_for_timestamp(ts)
                             .map(|found| found.map(|(offset, ts)| (ts, offset)))

@@ -83,7 +83,12 @@ fn single_node_meaningless_settings_are_accepted_with_one_warning_line_each() {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         keys.iter().all(|key| text.contains(key))
     };
-    wait_for("the three warnings", Duration::from_secs(20), &[log.clone()], logged);
+    wait_for(
+        "the three warnings",
+        Duration::from_secs(20),
+        std::slice::from_ref(&log),
+        logged,
+    );
     let text = std::fs::read_to_string(&log).unwrap();
     for key in keys {
         let lines: Vec<&str> = text.lines().filter(|l| l.contains(key)).collect();

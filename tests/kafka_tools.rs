@@ -557,13 +557,28 @@ fn kafkas_tools_work_against_the_bundled_broker_as_against_kafka() {
     let kafka = Target::Kafka(Kafka::start(1, &[]));
     let on_kafka = scenario(&kafka);
     drop(kafka);
+    let failures = differences(&on_sluice, &on_kafka, KAFKA_REFUSES);
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
 
+/// Every step whose outputs differ (beyond a documented difference of [`DIFFERENCES`]), and
+/// every step where Kafka itself did not succeed or fail as `refused` says it should.
+fn differences(
+    on_sluice: &BTreeMap<&'static str, Seen>,
+    on_kafka: &BTreeMap<&'static str, Seen>,
+    refused: &[&str],
+) -> Vec<String> {
     let mut failures = Vec::new();
-    for (step, theirs) in &on_kafka {
+    for (step, theirs) in on_kafka {
         let ours = &on_sluice[step];
         let mut theirs = theirs.clone();
         theirs.stdout = without_cluster_min_isr(&theirs.stdout);
-        if theirs.ok == KAFKA_REFUSES.contains(step) {
+        if theirs.ok == refused.contains(step) {
             failures.push(format!("step '{step}': Kafka itself answered {theirs:?}"));
         }
         match DIFFERENCES.iter().find(|d| d.step == *step) {
@@ -582,6 +597,132 @@ fn kafkas_tools_work_against_the_bundled_broker_as_against_kafka() {
             None => {}
         }
     }
+    failures
+}
+
+/// Kafka's settings for an authorizer that lets everyone do what no ACL covers, as the test
+/// clusters of librdkafka's suite run; broker.toml takes the same keys.
+const AUTHORIZER: [&str; 2] = [
+    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "allow.everyone.if.no.acl.found=true",
+];
+
+/// `kafka-acls` adding, listing and removing bindings, and what a client then meets, with
+/// `restart` called between adding and listing (the bundled broker restarts there, to show that
+/// the bindings are kept).
+fn acl_scenario(bootstrap: &str, restart: &mut dyn FnMut()) -> BTreeMap<&'static str, Seen> {
+    let mut s = Scenario {
+        bootstrap,
+        seen: BTreeMap::new(),
+    };
+    let acls = "kafka-acls";
+    for topic in ["open", "secret"] {
+        let step = if topic == "open" {
+            "topics --create open"
+        } else {
+            "topics --create secret"
+        };
+        s.run(
+            step,
+            "kafka-topics",
+            &["--create", "--topic", topic, "--partitions", "1"],
+            None,
+        );
+    }
+    let deny_secret = [
+        "--deny-principal",
+        "User:*",
+        "--operation",
+        "All",
+        "--deny-host",
+        "*",
+        "--topic",
+        "secret",
+    ];
+    let add_deny: Vec<&str> = ["--add"].iter().chain(&deny_secret).copied().collect();
+    s.run_sorted("acls --add deny", acls, &add_deny, None);
+    s.run_sorted(
+        "acls --add prefixed",
+        acls,
+        &[
+            "--add",
+            "--allow-principal",
+            "User:alice",
+            "--operation",
+            "Read",
+            "--topic",
+            "metrics-",
+            "--resource-pattern-type",
+            "prefixed",
+            "--group",
+            "readers",
+        ],
+        None,
+    );
+    restart();
+    s.run_sorted("acls --list", acls, &["--list"], None);
+    s.run_sorted(
+        "acls --list --topic secret",
+        acls,
+        &["--list", "--topic", "secret"],
+        None,
+    );
+    s.run_sorted(
+        "acls --list --principal",
+        acls,
+        &["--list", "--principal", "User:alice"],
+        None,
+    );
+    s.run("get-offsets open", "kafka-get-offsets", &["--topic", "open"], None);
+    s.run(
+        "get-offsets secret (denied)",
+        "kafka-get-offsets",
+        &["--topic", "secret"],
+        None,
+    );
+    let remove: Vec<&str> = ["--remove", "--force"].iter().chain(&deny_secret).copied().collect();
+    s.run_sorted("acls --remove", acls, &remove, None);
+    s.run_sorted("acls --list (after remove)", acls, &["--list"], None);
+    s.run(
+        "get-offsets secret (after remove)",
+        "kafka-get-offsets",
+        &["--topic", "secret"],
+        None,
+    );
+    s.seen
+}
+
+/// Kafka refuses these steps of [`acl_scenario`] too.
+const KAFKA_REFUSES_ACLS: &[&str] = &["get-offsets secret (denied)"];
+
+#[test]
+fn kafka_acls_works_against_the_bundled_brokers_authorizer_as_against_kafkas() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("broker.toml");
+    let toml: String = AUTHORIZER
+        .iter()
+        .map(|kv| {
+            let (key, value) = kv.split_once('=').unwrap();
+            match value {
+                "true" => format!("{key} = true\n"),
+                _ => format!("{key} = \"{value}\"\n"),
+            }
+        })
+        .collect();
+    std::fs::write(&config, toml).unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let mut broker = Some(spawn_broker(port, &data, &config));
+    let bootstrap = format!("127.0.0.1:{port}");
+    let on_sluice = acl_scenario(&bootstrap, &mut || {
+        drop(broker.take());
+        broker = Some(spawn_broker(port, &data, &config));
+    });
+    drop(broker);
+    let kafka = Kafka::start(1, &AUTHORIZER);
+    let on_kafka = acl_scenario(&kafka.bootstrap, &mut || {});
+    drop(kafka);
+    let failures = differences(&on_sluice, &on_kafka, KAFKA_REFUSES_ACLS);
     assert!(
         failures.is_empty(),
         "{} differences:\n{}",

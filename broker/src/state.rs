@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use tokio::sync::watch;
 
 use crate::auth::users::Users;
+use crate::cluster::acls::AclStore;
 use crate::cluster::topics::{RegistryError, Topics};
 use crate::config::{BrokerConfig, Listener};
 use crate::group::Coordinator;
@@ -33,6 +34,8 @@ pub struct Broker {
     pub metrics: Metrics,
     /// The users SASL checks against (`users.toml` in the data directory).
     pub users: Users,
+    /// The ACL bindings clients created (`acls.json` in the data directory).
+    pub acls: AclStore,
     producer_ids: Mutex<ProducerIds>,
     /// Authorization failures already logged, so each is logged once (principal, what, on what).
     denials: Mutex<std::collections::HashSet<String>>,
@@ -54,6 +57,7 @@ impl Broker {
     ) -> Result<Broker, RegistryError> {
         let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
         let users = Users::open(&config.data_dir);
+        let acls = AclStore::open(&config.data_dir)?;
         let block_start = read_i64(&config.data_dir.join("producer_id_block"))?.unwrap_or(0);
         let (appended, _) = watch::channel(0);
         Ok(Broker {
@@ -64,6 +68,7 @@ impl Broker {
             groups,
             metrics: Metrics::new(crate::codec::APIS.iter().map(|api| api.key)),
             users,
+            acls,
             producer_ids: Mutex::new(ProducerIds {
                 next: block_start,
                 block_end: block_start,

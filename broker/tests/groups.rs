@@ -271,13 +271,22 @@ async fn described_groups_report_what_the_user_may_do() {
 
     // A plaintext client is ANONYMOUS: it may use `workers` and only look at `audit`.
     let (guarded, _dir) = start_with(|c| {
-        let grants = broker::auth::acl::Grants {
-            groups: vec![glob::Pattern::new("work*").unwrap()],
-            describe: vec![glob::Pattern::new("audit").unwrap()],
-            ..Default::default()
-        };
+        use broker::auth::acl::grant;
+        grant(
+            &mut c.acls.bindings,
+            "ANONYMOUS",
+            "groups",
+            &toml::Value::from(vec!["work*"]),
+        )
+        .unwrap();
+        grant(
+            &mut c.acls.bindings,
+            "ANONYMOUS",
+            "describe",
+            &toml::Value::from(vec!["audit"]),
+        )
+        .unwrap();
         c.acls.enabled = true;
-        c.acls.users.insert("ANONYMOUS".into(), grants);
     })
     .await;
     assert_eq!(operations(&guarded, 5, true).await, [READ | DESCRIBE, DESCRIBE]);

@@ -154,6 +154,30 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     let resp: DescribeAclsResponse = call(&mut s, key, version, &r).await;
                     assert_eq!(resp.error_code, 54, "SECURITY_DISABLED");
                 }
+                ApiKey::CreateAcls => {
+                    let mut c = create_acls_request::AclCreation::default();
+                    (c.resource_type, c.resource_pattern_type, c.operation, c.permission_type) = (2, 3, 3, 2);
+                    c.resource_name = StrBytes::from_static_str("meta");
+                    c.principal = StrBytes::from_static_str("User:*");
+                    c.host = StrBytes::from_static_str("*");
+                    let mut r = CreateAclsRequest::default();
+                    r.creations = vec![c];
+                    let resp: CreateAclsResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.results[0].error_code, 54, "SECURITY_DISABLED");
+                }
+                ApiKey::DeleteAcls => {
+                    let mut f = delete_acls_request::DeleteAclsFilter::default();
+                    (
+                        f.resource_type_filter,
+                        f.pattern_type_filter,
+                        f.operation,
+                        f.permission_type,
+                    ) = (1, 1, 1, 1);
+                    let mut r = DeleteAclsRequest::default();
+                    r.filters = vec![f];
+                    let resp: DeleteAclsResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.filter_results[0].error_code, 54, "SECURITY_DISABLED");
+                }
                 ApiKey::DescribeLogDirs => {
                     let mut r = DescribeLogDirsRequest::default();
                     r.topics = None; // every partition

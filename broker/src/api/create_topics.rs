@@ -7,7 +7,6 @@ use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, Cr
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::{str_bytes, Access, Cx};
-use crate::auth::acl::{Operation, Resource};
 use crate::cluster::topics::TopicError;
 use crate::state::NODE_ID;
 
@@ -116,9 +115,9 @@ fn check_placement(
     Ok(())
 }
 
-/// Creating topics is for users with `admin`.
+/// Kafka's rule: CREATE on the cluster, or on the topic.
 fn authorized(access: &Access<'_>, name: &str) -> Result<(), TopicError> {
-    if access.allows(Operation::Alter, Resource::Topic(name)) {
+    if access.may_create_topic(name) {
         Ok(())
     } else {
         Err(TopicError {

@@ -16,7 +16,7 @@ pub async fn handle(cx: &Cx<'_>, request: DeleteGroupsRequest) -> DeleteGroupsRe
         .groups_names
         .iter()
         .map(|g| g.0.to_string())
-        .partition(|g| access.allows(Operation::Alter, Resource::Group(g)));
+        .partition(|g| access.allows(Operation::Delete, Resource::Group(g)));
     let r = broker.groups.delete_groups(ids).await;
     let synced = r.durable.wait().await;
     if let Err(e) = &synced {

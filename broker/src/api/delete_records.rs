@@ -22,7 +22,7 @@ pub async fn handle(cx: &Cx<'_>, request: DeleteRecordsRequest) -> DeleteRecords
     let access = &cx.access();
     let mut response = DeleteRecordsResponse::default();
     for t in request.topics {
-        let allowed = access.allows(Operation::Alter, Resource::Topic(&t.name));
+        let allowed = access.allows(Operation::Delete, Resource::Topic(&t.name));
         let topic = broker.topics.get(&t.name);
         let mut result = DeleteRecordsTopicResult::default();
         for p in t.partitions {

@@ -14,7 +14,7 @@ pub async fn handle(cx: &Cx<'_>, request: DeleteTopicsRequest) -> DeleteTopicsRe
     let mut response = DeleteTopicsResponse::default();
     for name in request.topic_names {
         let mut r = DeletableTopicResult::default();
-        let outcome = if !access.allows(Operation::Alter, Resource::Topic(&name)) {
+        let outcome = if !access.allows(Operation::Delete, Resource::Topic(&name)) {
             Err(ResponseError::TopicAuthorizationFailed)
         } else if name.0.as_str() == OFFSETS_TOPIC {
             // The group coordinator holds it open; deleting it would lose every group.

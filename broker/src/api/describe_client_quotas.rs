@@ -13,7 +13,7 @@ use crate::auth::acl::{Operation, Resource};
 pub async fn handle(cx: &Cx<'_>, request: DescribeClientQuotasRequest) -> DescribeClientQuotasResponse {
     let access = &cx.access();
     let mut response = DescribeClientQuotasResponse::default();
-    let refusal = if !access.allows(Operation::Describe, Resource::Cluster) {
+    let refusal = if !access.allows(Operation::DescribeConfigs, Resource::Cluster) {
         Some((
             ResponseError::ClusterAuthorizationFailed,
             "not authorized to describe client quotas".to_string(),

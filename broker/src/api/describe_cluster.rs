@@ -8,24 +8,11 @@ use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
 use super::{str_bytes, Cx};
-use crate::auth::acl::{Operation, Resource};
+use crate::auth::acl::Resource;
 use crate::state::NODE_ID;
 
 /// KIP-919's endpoint types.
 const BROKERS: i8 = 1;
-
-/// The cluster operations Kafka reports in `cluster_authorized_operations`, as bits of its
-/// `AclOperation`, and what each takes here: everything but IDEMPOTENT_WRITE is the admin
-/// grant; IDEMPOTENT_WRITE is any produce grant.
-const CLUSTER_OPERATIONS: [(i32, Operation); 7] = [
-    (5, Operation::Alter),  // CREATE
-    (7, Operation::Alter),  // ALTER
-    (8, Operation::Alter),  // DESCRIBE
-    (9, Operation::Alter),  // CLUSTER_ACTION
-    (10, Operation::Alter), // DESCRIBE_CONFIGS
-    (11, Operation::Alter), // ALTER_CONFIGS
-    (12, Operation::IdempotentWrite),
-];
 
 /// Kafka's value of `cluster_authorized_operations` when they were not asked for.
 const NOT_ASKED: i32 = i32::MIN;
@@ -57,10 +44,7 @@ pub async fn handle(cx: &Cx<'_>, request: DescribeClusterRequest) -> DescribeClu
     node.port = i32::from(advertised.port);
     response.brokers = vec![node];
     response.cluster_authorized_operations = if request.include_cluster_authorized_operations {
-        CLUSTER_OPERATIONS
-            .iter()
-            .filter(|(_, op)| access.can(*op, Resource::Cluster))
-            .fold(0, |bits, (bit, _)| bits | 1 << bit)
+        access.authorized_operations(Resource::Cluster)
     } else {
         NOT_ASKED
     };

@@ -24,11 +24,11 @@ pub async fn handle(cx: &Cx<'_>, request: DescribeConfigsRequest) -> DescribeCon
     for resource in request.resources {
         let mut r = DescribeConfigsResult::default();
         let entries = match resource.resource_type {
-            TOPIC if !access.allows(Operation::Describe, Resource::Topic(&resource.resource_name)) => Err((
+            TOPIC if !access.allows(Operation::DescribeConfigs, Resource::Topic(&resource.resource_name)) => Err((
                 ResponseError::TopicAuthorizationFailed,
                 format!("not authorized to describe topic '{}'", resource.resource_name),
             )),
-            BROKER if !access.allows(Operation::Alter, Resource::Cluster) => Err((
+            BROKER if !access.allows(Operation::DescribeConfigs, Resource::Cluster) => Err((
                 ResponseError::ClusterAuthorizationFailed,
                 "not authorized to describe the broker's configs".to_string(),
             )),

@@ -4,21 +4,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, GroupId};
 
-use super::{code, str_bytes, Access, Cx};
+use super::{code, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-
-/// The group operations Kafka reports in `authorized_operations`, as bits of its
-/// `AclOperation` (READ 3, DELETE 6, DESCRIBE 8), and what each takes here: READ is joining and
-/// committing, DELETE is DeleteGroups and OffsetDelete.
-const GROUP_OPERATIONS: [(i32, Operation); 3] = [(3, Operation::Read), (6, Operation::Alter), (8, Operation::Describe)];
-
-/// The bit set of what the user may do to `group` (all three without authorization).
-fn authorized_operations(access: &Access<'_>, group: &str) -> i32 {
-    GROUP_OPERATIONS
-        .iter()
-        .filter(|(_, op)| access.can(*op, Resource::Group(group)))
-        .fold(0, |bits, (bit, _)| bits | 1 << bit)
-}
 
 /// A group the user may not describe is answered with GROUP_AUTHORIZATION_FAILED alone.
 pub async fn handle(cx: &Cx<'_>, request: DescribeGroupsRequest) -> DescribeGroupsResponse {
@@ -41,7 +28,7 @@ pub async fn handle(cx: &Cx<'_>, request: DescribeGroupsRequest) -> DescribeGrou
         let mut d = DescribedGroup::default();
         d.error_code = code(g.error);
         if version >= 3 && request.include_authorized_operations {
-            d.authorized_operations = authorized_operations(access, &g.group_id);
+            d.authorized_operations = access.authorized_operations(Resource::Group(&g.group_id));
         }
         d.group_id = GroupId(str_bytes(g.group_id));
         d.group_state = str_bytes(g.state);

@@ -64,7 +64,7 @@ pub(super) fn alter_resource(
 ) -> Result<(), Refusal> {
     let broker = cx.broker;
     match resource_type {
-        TOPIC if !cx.access().allows(Operation::Alter, Resource::Topic(name)) => Err((
+        TOPIC if !cx.access().allows(Operation::AlterConfigs, Resource::Topic(name)) => Err((
             ResponseError::TopicAuthorizationFailed,
             format!("not authorized to alter the configs of topic '{name}'"),
         )),

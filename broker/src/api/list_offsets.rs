@@ -33,7 +33,10 @@ pub async fn handle(cx: &Cx<'_>, request: ListOffsetsRequest) -> ListOffsetsResp
                     None => match p.timestamp {
                         LATEST => Ok(Some((-1, partition.offsets().1))),
                         EARLIEST => Ok(Some((-1, partition.offsets().0))),
-                        MAX_TIMESTAMP if version >= 7 => Ok(partition.max_timestamp()),
+                        MAX_TIMESTAMP if version >= 7 => partition
+                            .offset_of_max_timestamp()
+                            .map(|found| found.map(|(offset, ts)| (ts, offset)))
+                            .map_err(|_| ResponseError::KafkaStorageError),
                         ts if ts >= 0 => partition
                             .offset_for_timestamp(ts)
                             .map(|found| found.map(|(offset, ts)| (ts, offset)))

@@ -56,7 +56,7 @@ pub async fn handle(cx: &Cx<'_>, request: MetadataRequest) -> MetadataResponse {
                 Err(ResponseError::TopicAuthorizationFailed)
             }
             Some(name) => broker.topics.get(name).map(Ok).unwrap_or_else(|| {
-                let may_create = access.can(Operation::Create, Resource::Topic(name));
+                let may_create = access.may_create_topic(name);
                 if allow_create && may_create && !name.starts_with("__") {
                     auto_create(broker, name)
                 } else {

@@ -12,8 +12,10 @@
 mod alter_configs;
 mod alter_user_scram_credentials;
 mod api_versions;
+mod create_acls;
 mod create_partitions;
 mod create_topics;
+mod delete_acls;
 mod delete_groups;
 mod delete_records;
 mod delete_topics;
@@ -101,9 +103,30 @@ impl Access<'_> {
         (!self.allows(operation, resource)).then(|| code.code())
     }
 
+    /// Kafka's rule for creating a topic (CreateTopics, or auto-creation): CREATE on the
+    /// cluster or on the topic. Silent, as auto-creation only falls back to not creating.
+    pub fn may_create_topic(&self, name: &str) -> bool {
+        self.can(Operation::Create, Resource::Cluster) || self.can(Operation::Create, Resource::Topic(name))
+    }
+
+    /// Kafka's `authorized_operations` bit set (KIP-430): a bit per operation, numbered by its
+    /// code, for each of the resource's operations the user may do.
+    pub fn authorized_operations(&self, resource: Resource<'_>) -> i32 {
+        resource
+            .operations()
+            .iter()
+            .filter(|op| self.can(**op, resource))
+            .fold(0, |bits, op| bits | 1 << op.code())
+    }
+
     /// The same check, silent: for leaving out of a list what the user may not see.
     pub fn can(&self, operation: Operation, resource: Resource<'_>) -> bool {
-        self.broker.config.acls.allows(self.principal, operation, resource)
+        let acls = &self.broker.config.acls;
+        if !acls.enabled {
+            return true;
+        }
+        let host = self.peer.ip().to_string();
+        (self.broker.acls).read(|created| acls.allows(created, self.principal, &host, operation, resource))
     }
 }
 

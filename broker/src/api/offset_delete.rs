@@ -11,7 +11,7 @@ use crate::auth::acl::{Operation, Resource};
 pub async fn handle(cx: &Cx<'_>, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
     let broker = cx.broker;
     let access = &cx.access();
-    if let Some(code) = access.refusal(Operation::Alter, Resource::Group(&request.group_id)) {
+    if let Some(code) = access.refusal(Operation::Delete, Resource::Group(&request.group_id)) {
         return OffsetDeleteResponse::default().with_error_code(code);
     }
     let partitions = request

@@ -4,11 +4,10 @@
 //!
 //! A connection's path: accept → TLS handshake (TLS listeners) → ApiVersions → SaslHandshake →
 //! SaslAuthenticate until `sasl::SaslSession` says authenticated (SASL listeners) → every other
-//! API, each request checked against `acl` (the user's grants from broker.toml). Nothing here
-//! knows topics, logs or groups.
+//! API, each request checked against `acl` (Kafka's authorizer over broker.toml's grants and
+//! the bindings clients created). Nothing here knows topics, logs or groups.
 
 pub mod acl;
-pub mod acl_bindings;
 pub mod config;
 pub mod sasl;
 pub mod scram;

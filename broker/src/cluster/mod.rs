@@ -1,11 +1,12 @@
 //! The broker's data as the handlers see it: the topic registry ([`topics`]), each partition with
 //! its log, its idempotent producers and its group-committed fsyncs ([`partition`],
 //! [`producer_state`]), topic settings ([`topic_config`]) and the counters a partition keeps for
-//! `/metrics` ([`stats`]).
+//! `/metrics` ([`stats`]), and the ACL bindings clients create ([`acls`]).
 //!
 //! It stores through `crate::log` and knows batches through `crate::record`; it knows nothing of
 //! requests, connections or consumer groups.
 
+pub mod acls;
 pub mod partition;
 pub mod producer_state;
 pub mod stats;

@@ -201,8 +201,9 @@ impl Partition {
         self.read_state(|s| s.log.offset_for_timestamp(ts))
     }
 
-    pub fn max_timestamp(&self) -> Option<(i64, i64)> {
-        self.read_state(|s| s.log.max_timestamp())
+    /// (offset, timestamp) of the first record with the largest timestamp.
+    pub fn offset_of_max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
+        self.read_state(|s| s.log.offset_of_max_timestamp())
     }
 
     pub fn size_bytes(&self) -> u64 {

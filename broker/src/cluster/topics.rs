@@ -42,7 +42,7 @@ impl TopicError {
 pub enum RegistryError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: not a valid topic list: {message}")]
+    #[error("{path}: {message}")]
     Corrupt { path: PathBuf, message: String },
     #[error(transparent)]
     File(#[from] crate::log::LogError),
@@ -123,7 +123,7 @@ impl Topics {
         let stored: StoredTopics = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RegistryError::Corrupt {
                 path: path.clone(),
-                message: e.to_string(),
+                message: format!("not a valid topic list: {e}"),
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => StoredTopics::default(),
             Err(source) => return Err(RegistryError::Io { path, source }),

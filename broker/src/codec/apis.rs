@@ -46,6 +46,8 @@ macro_rules! with_apis {
             InitProducerId(InitProducerIdRequest) init_producer_id: 0..=4, authenticated;
             OffsetForLeaderEpoch(OffsetForLeaderEpochRequest) offset_for_leader_epoch: 2..=4, authenticated;
             DescribeAcls(DescribeAclsRequest) describe_acls: 1..=3, authenticated;
+            CreateAcls(CreateAclsRequest) create_acls: 1..=3, authenticated;
+            DeleteAcls(DeleteAclsRequest) delete_acls: 1..=3, authenticated;
             DescribeConfigs(DescribeConfigsRequest) describe_configs: 1..=4, authenticated;
             AlterConfigs(AlterConfigsRequest) alter_configs: 0..=2, authenticated;
             DescribeLogDirs(DescribeLogDirsRequest) describe_log_dirs: 1..=4, authenticated;

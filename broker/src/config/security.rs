@@ -1,10 +1,16 @@
 //! The security settings: `ssl.*` (PEM files only), `sasl.enabled.mechanisms`, and who may do
-//! what (`super.users`, `[acls.<user>]`).
+//! what (`super.users`, `[acls.<user>]`, `authorizer.class.name`,
+//! `allow.everyone.if.no.acl.found`).
 
 use std::path::PathBuf;
 
 use super::reader::Reader;
 use super::{BrokerConfig, ClientAuth, ConfigError, SUPPORTED_MECHANISMS};
+
+/// The authorizer `authorizer.class.name` may name: Kafka's, whose decisions the broker makes.
+const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+const AUTHORIZERS: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer (Kafka's rules, \
+                           which the broker applies) or \"\" for none";
 
 impl Reader<'_> {
     /// `ssl.*` and `sasl.enabled.mechanisms`; TLS listeners need a certificate.
@@ -70,7 +76,8 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// `super.users` (a list, or Kafka's `"User:a;User:b"`) and the `[acls.<user>]` tables.
+    /// `super.users` (a list, or Kafka's `"User:a;User:b"`), the `[acls.<user>]` tables,
+    /// `authorizer.class.name` and `allow.everyone.if.no.acl.found`.
     pub(super) fn acls(&mut self, c: &mut BrokerConfig) -> Result<(), ConfigError> {
         let expected = "user names: [\"admin\"] or Kafka's \"User:admin;User:ops\"";
         if let Some(v) = self.take("super.users") {
@@ -99,9 +106,22 @@ impl Reader<'_> {
                     &value,
                 ));
             };
-            let grants = c.acls.users.entry(user.to_string()).or_default();
-            crate::auth::acl::grant(grants, permission, &value).map_err(|expected| self.bad(&key, expected, &value))?;
+            crate::auth::acl::grant(&mut c.acls.bindings, user, permission, &value)
+                .map_err(|expected| self.bad(&key, expected, &value))?;
             c.acls.enabled = true;
+        }
+        c.acls.bindings.sort();
+        if let Some(v) = self.take("authorizer.class.name") {
+            match v.as_str() {
+                Some(STANDARD_AUTHORIZER) => c.acls.enabled = true,
+                Some("") => {}
+                _ => return Err(self.bad("authorizer.class.name", AUTHORIZERS, &v)),
+            }
+        }
+        if let Some(v) = self.take("allow.everyone.if.no.acl.found") {
+            c.acls.allow_if_no_acl = v
+                .as_bool()
+                .ok_or_else(|| self.bad("allow.everyone.if.no.acl.found", "true or false", &v))?;
         }
         Ok(())
     }

@@ -92,8 +92,11 @@ fn listeners_parse_kafka_urls_and_reject_unsupported_protocols() {
 }
 
 #[test]
-fn acls_tables_and_super_users_turn_authorization_on() {
+fn acls_tables_super_users_and_an_authorizer_turn_authorization_on() {
     use crate::auth::acl::{Operation, Resource};
+    let can = |c: &BrokerConfig, user: &str, op: Operation, topic: &str| {
+        c.acls.allows(&[], user, "127.0.0.1", op, Resource::Topic(topic))
+    };
     let (c, _) = parse("").unwrap();
     assert!(!c.acls.enabled);
     let (c, _) = parse(
@@ -104,13 +107,35 @@ fn acls_tables_and_super_users_turn_authorization_on() {
     .unwrap();
     assert!(c.acls.enabled);
     assert_eq!(c.acls.super_users, ["ops", "root"]);
-    assert!(c.acls.allows("agent", Operation::Write, Resource::Topic("metrics")));
-    assert!(c
-        .acls
-        .allows("john.doe", Operation::Read, Resource::Topic("metrics-dlq")));
-    assert!(!c.acls.allows("john.doe", Operation::Read, Resource::Topic("metrics")));
+    assert!(can(&c, "agent", Operation::Write, "metrics"));
+    assert!(can(&c, "john.doe", Operation::Read, "metrics-dlq"));
+    assert!(!can(&c, "john.doe", Operation::Read, "metrics"));
     let (c, _) = parse("super.users = [\"admin\"]\n").unwrap();
-    assert!(c.acls.enabled && !c.acls.allows("agent", Operation::Describe, Resource::Topic("metrics")));
+    assert!(c.acls.enabled && !can(&c, "agent", Operation::Describe, "metrics"));
+    // Kafka's own settings: an authorizer with no bindings, open where nothing is bound.
+    let (c, _) = parse(
+        "authorizer.class.name = \"org.apache.kafka.metadata.authorizer.StandardAuthorizer\"\n\
+         allow.everyone.if.no.acl.found = true\n",
+    )
+    .unwrap();
+    assert!(c.acls.enabled && c.acls.allow_if_no_acl && c.acls.bindings.is_empty());
+    assert!(can(&c, "ANONYMOUS", Operation::Write, "metrics"));
+    let (c, _) = parse("authorizer.class.name = \"\"\n").unwrap();
+    assert!(!c.acls.enabled);
+    let err = parse("authorizer.class.name = \"kafka.security.authorizer.AclAuthorizer\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("authorizer.class.name") && err.contains("StandardAuthorizer"),
+        "{err}"
+    );
+    let err = parse("allow.everyone.if.no.acl.found = \"yes\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("allow.everyone.if.no.acl.found") && err.contains("true or false"),
+        "{err}"
+    );
     let err = parse("[acls.agent]\nwrite = [\"metrics\"]\n").unwrap_err().to_string();
     assert!(
         err.contains("acls.agent.write") && err.contains("one of produce, consume"),

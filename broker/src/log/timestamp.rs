@@ -27,9 +27,18 @@ impl PartitionLog {
         Ok(None)
     }
 
+    /// ListOffsets -3 (KIP-734): the first record with the log's largest timestamp, as
+    /// (offset, timestamp): the first record at or after that time, found as
+    /// [`PartitionLog::offset_for_timestamp`] finds one (so exact but in compressed batches).
+    pub fn offset_of_max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
+        match self.max_timestamp() {
+            Some((ts, _)) => self.offset_for_timestamp(ts),
+            None => Ok(None),
+        }
+    }
+
     /// The largest batch max timestamp in the log and the base offset of the first batch that
-    /// carries it (ListOffsets -3). Batch granularity: seeking to that offset returns the batch
-    /// holding the record. `None` when no batch has a timestamp.
+    /// carries it, as (timestamp, offset). `None` when no batch has a timestamp.
     pub fn max_timestamp(&self) -> Option<(i64, i64)> {
         self.segments()
             .filter_map(Segment::max_timestamp)
@@ -140,7 +149,13 @@ mod tests {
         append_all(&mut log, &batches);
         assert!(log.sealed.len() >= 2);
         assert_eq!(log.max_timestamp(), Some((5000, 14)));
+        // The record itself: batch 7 (offsets 14 and 15) has it first, at its first record.
+        assert_eq!(log.offset_of_max_timestamp().unwrap(), Some((14, 5000)));
         drop(log);
-        assert_eq!(open(dir.path(), small_config()).max_timestamp(), Some((5000, 14)));
+        let mut log = open(dir.path(), small_config());
+        assert_eq!(log.max_timestamp(), Some((5000, 14)));
+        // Inside a batch: the record, not the batch's first.
+        append_all(&mut log, &[vec![1, 6000, 6000]]);
+        assert_eq!(log.offset_of_max_timestamp().unwrap(), Some((61, 6000)));
     }
 }

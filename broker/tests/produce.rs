@@ -228,3 +228,45 @@ async fn one_producers_in_flight_acks_all_requests_share_fsyncs_and_are_answered
     eprintln!("16 in-flight acks=all requests on one connection were answered after {fsyncs} fsyncs");
     broker.shutdown().await;
 }
+
+/// The stored bytes of partition 0 of `topic` from offset 0 (Fetch v12, up to 1 MiB).
+async fn stored(s: &mut TcpStream, topic: &str) -> Vec<u8> {
+    let mut p = fetch_request::FetchPartition::default();
+    p.partition_max_bytes = 1 << 20;
+    let mut t = fetch_request::FetchTopic::default();
+    t.topic = topic_name_owned(topic);
+    t.partitions = vec![p];
+    let mut r = FetchRequest::default();
+    r.max_bytes = 1 << 20;
+    r.topics = vec![t];
+    let resp: FetchResponse = call(s, ApiKey::Fetch, 12, &r).await;
+    resp.responses[0].partitions[0].records.clone().unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn a_topic_with_a_compression_type_stores_every_batch_in_that_codec() {
+    let (broker, _dir) = start_with(|c| c.log.compression = broker::config::compression_type("zstd").unwrap()).await;
+    broker.ensure_topic("zstd", 1).unwrap();
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let plain = batch(None, &[b"cpu usage_idle=97", b"mem used=1024i"]);
+    assert_eq!(produce(&mut s, 9, "zstd", -1, plain.clone()).await, (NONE, 0));
+    assert_eq!(produce(&mut s, 9, "zstd", -1, gzipped(&plain)).await, (NONE, 2));
+    let log = stored(&mut s, "zstd").await;
+    let mut at = 0;
+    for base in [0i64, 2] {
+        let len = 12 + i32::from_be_bytes(log[at + 8..at + 12].try_into().unwrap()) as usize;
+        let b = &log[at..at + len];
+        assert_eq!(i64::from_be_bytes(b[..8].try_into().unwrap()), base);
+        assert_eq!(i16::from_be_bytes([b[21], b[22]]) & 7, 4, "zstd in attributes");
+        assert_eq!(
+            u32::from_be_bytes(b[17..21].try_into().unwrap()),
+            crc32c::crc32c(&b[21..]),
+            "resealed"
+        );
+        // Everything else of the header is the producer's; the records are the same bytes.
+        assert_eq!(b[23..61], plain[23..61]);
+        assert_eq!(zstd::decode_all(&b[61..]).unwrap(), plain[61..]);
+        at += len;
+    }
+    assert_eq!(at, log.len());
+}

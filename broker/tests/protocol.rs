@@ -42,11 +42,24 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     t.name = Some(topic_name("meta"));
                     r.topics = Some(vec![t]);
                     r.allow_auto_topic_creation = true;
+                    r.include_topic_authorized_operations = version >= 8;
+                    r.include_cluster_authorized_operations = (8..=10).contains(&version);
                     let resp: MetadataResponse = call(&mut s, key, version, &r).await;
                     assert_eq!(resp.topics[0].error_code, 0, "Metadata v{version}");
                     if version >= 7 {
                         assert_eq!(resp.topics[0].partitions[0].leader_epoch, 0, "Metadata v{version}");
                     }
+                    // Without an authorizer, every operation of each (KIP-430), as in Kafka:
+                    // READ to ALTER and DESCRIBE to ALTER_CONFIGS but CLUSTER_ACTION for a topic,
+                    // CREATE, ALTER to IDEMPOTENT_WRITE for the cluster.
+                    let bits = |codes: &[i32]| codes.iter().fold(0, |b, c| b | 1 << c);
+                    let (topic_ops, cluster_ops) = match version {
+                        0..=7 => (i32::MIN, i32::MIN),
+                        8..=10 => (bits(&[3, 4, 5, 6, 7, 8, 10, 11]), bits(&[5, 7, 8, 9, 10, 11, 12])),
+                        _ => (bits(&[3, 4, 5, 6, 7, 8, 10, 11]), i32::MIN),
+                    };
+                    assert_eq!(resp.topics[0].topic_authorized_operations, topic_ops, "v{version}");
+                    assert_eq!(resp.cluster_authorized_operations, cluster_ops, "v{version}");
                     assert_eq!(resp.brokers[0].port, broker.local_addr().port() as i32);
                 }
                 // Listed, not served: produce_is_listed_from_v0_and_v0_to_v2_close_their_connection.
@@ -577,11 +590,21 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     if version >= 4 {
                         r.states_filter = vec![StrBytes::from_static_str("Stable")];
                     }
+                    if version >= 5 {
+                        r.types_filter = vec![StrBytes::from_static_str("Classic")];
+                    }
                     let resp: ListGroupsResponse = call(&mut s, key, version, &r).await;
                     assert_eq!(resp.error_code, 0);
                     assert!(resp.groups.iter().any(|g| g.group_id.as_str() == "describe-v0"));
                     if version >= 4 {
                         assert!(resp.groups.iter().all(|g| g.group_state.as_str() == "Stable"));
+                    }
+                    if version >= 5 {
+                        assert!(resp.groups.iter().all(|g| g.group_type.as_str() == "classic"));
+                        // KIP-848 groups only: none here.
+                        r.types_filter = vec![StrBytes::from_static_str("consumer")];
+                        let resp: ListGroupsResponse = call(&mut s, key, version, &r).await;
+                        assert!(resp.groups.is_empty(), "{resp:?}");
                     }
                 }
                 ApiKey::DeleteGroups => {

@@ -1,4 +1,5 @@
-//! ListGroups (v4 filters by state).
+//! ListGroups: v4 filters by state, v5 by group type (KIP-848). Every group here is a classic
+//! one (JoinGroup and SyncGroup), so a type filter either keeps them all or none.
 
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
@@ -6,13 +7,21 @@ use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 
+/// Kafka's name for the type of group the classic protocol makes.
+const CLASSIC: &str = "classic";
+
 /// Only the groups the user may describe are listed.
 pub async fn handle(cx: &Cx<'_>, request: ListGroupsRequest) -> ListGroupsResponse {
     let broker = cx.broker;
     let access = &cx.access();
     let version = cx.version;
-    let states = request.states_filter.iter().map(|s| s.to_string()).collect();
     let mut response = ListGroupsResponse::default();
+    // Kafka reads the type names without regard to case.
+    let types = &request.types_filter;
+    if !types.is_empty() && !types.iter().any(|t| t.eq_ignore_ascii_case(CLASSIC)) {
+        return response;
+    }
+    let states = request.states_filter.iter().map(|s| s.to_string()).collect();
     match broker.groups.list(states).await {
         Ok(groups) => {
             for g in groups {
@@ -24,6 +33,9 @@ pub async fn handle(cx: &Cx<'_>, request: ListGroupsRequest) -> ListGroupsRespon
                 listed.protocol_type = str_bytes(g.protocol_type);
                 if version >= 4 {
                     listed.group_state = str_bytes(g.state);
+                }
+                if version >= 5 {
+                    listed.group_type = str_bytes(CLASSIC);
                 }
                 response.groups.push(listed);
             }

@@ -16,6 +16,28 @@ use crate::state::{Broker, NODE_ID};
 /// Topics the user may not describe are left out of "every topic" and answered with
 /// TOPIC_AUTHORIZATION_FAILED when asked for by name, whether they exist or not.
 pub async fn handle(cx: &Cx<'_>, request: MetadataRequest) -> MetadataResponse {
+    let version = cx.version;
+    let (topic_operations, cluster_operations) = (
+        version >= 8 && request.include_topic_authorized_operations,
+        (8..=10).contains(&version) && request.include_cluster_authorized_operations,
+    );
+    let mut response = answer(cx, request);
+    // What the user may do (KIP-430), when asked: Kafka's "not provided" otherwise.
+    let access = cx.access();
+    if topic_operations {
+        for t in response.topics.iter_mut().filter(|t| t.error_code == 0) {
+            if let Some(name) = &t.name {
+                t.topic_authorized_operations = access.authorized_operations(Resource::Topic(name));
+            }
+        }
+    }
+    if cluster_operations {
+        response.cluster_authorized_operations = access.authorized_operations(Resource::Cluster);
+    }
+    response
+}
+
+fn answer(cx: &Cx<'_>, request: MetadataRequest) -> MetadataResponse {
     let broker = cx.broker;
     let access = &cx.access();
     let version = cx.version;

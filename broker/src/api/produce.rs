@@ -19,7 +19,7 @@ use crate::cluster::topic_config::TopicConfig;
 use crate::codec;
 use crate::group::OFFSETS_TOPIC;
 use crate::record::{
-    count_compressed_records, count_records, crc_ok, set_log_append_time, BatchHeader, Codec, HEADER_LEN,
+    count_compressed_records, count_records, crc_ok, recompress, set_log_append_time, BatchHeader, Codec, HEADER_LEN,
 };
 
 /// The most a compressed batch may decompress to: far above what real records compress from
@@ -198,12 +198,19 @@ async fn append(
     now: i64,
 ) -> Result<(PartitionRef, Appended, Option<i64>), Refusal> {
     let records = records.ok_or((ResponseError::InvalidRecord, "records are null".to_string()))?;
-    let header = validate(&records, config.max_message_bytes, version)?;
+    let mut header = validate(&records, config.max_message_bytes, version)?;
     if header.compression() != 0 {
         check_compressed_count(&header, records.clone()).await?;
     }
     // The frame is shared; the stored copy is the one place offsets are stamped.
-    let mut batch = records.to_vec();
+    let mut batch = match config.compression.filter(|c| *c as u8 != header.compression()) {
+        Some(target) => {
+            let batch = recompressed(&header, records, target).await?;
+            header = BatchHeader::parse(&batch).map_err(|e| (ResponseError::CorruptMessage, e.to_string()))?;
+            batch
+        }
+        None => records.to_vec(),
+    };
     let append_time = config.log_append_time.then(|| {
         set_log_append_time(&mut batch, now);
         now
@@ -307,6 +314,20 @@ fn check_count(header: &BatchHeader, held: u64) -> Result<(), Refusal> {
 }
 
 /// Counts a compressed batch's records through its decompressor, on a blocking thread.
+/// The batch in the topic's codec (`compression.type`), off the async threads as counting is.
+async fn recompressed(header: &BatchHeader, batch: Bytes, target: Codec) -> Result<Vec<u8>, Refusal> {
+    let invalid = |m: String| (ResponseError::InvalidRecord, m);
+    let _permit = DECOMPRESSING
+        .acquire()
+        .await
+        .map_err(|_| invalid("the broker is stopping".into()))?;
+    let header = *header;
+    tokio::task::spawn_blocking(move || recompress(&batch, &header, target, MAX_DECOMPRESSED_BYTES))
+        .await
+        .map_err(|e| invalid(format!("records: recompressing failed: {e}")))?
+        .map_err(|e| invalid(format!("records: {}", e.0)))
+}
+
 async fn check_compressed_count(header: &BatchHeader, batch: Bytes) -> Result<(), Refusal> {
     let invalid = |m: String| (ResponseError::InvalidRecord, m);
     let _permit = DECOMPRESSING

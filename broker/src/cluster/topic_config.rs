@@ -6,12 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::LogDefaults;
+use crate::config::{compression_type, compression_type_name, LogDefaults, COMPRESSION_EXPECTED};
 pub use crate::config::{ConfigEntry, ConfigSource, ConfigType};
+use crate::record::Codec;
 
 /// The topic config keys sluice implements.
 pub const TOPIC_KEYS: &[(&str, ConfigType)] = &[
     ("cleanup.policy", ConfigType::List),
+    ("compression.type", ConfigType::String),
     ("max.message.bytes", ConfigType::Int),
     ("message.timestamp.type", ConfigType::String),
     ("retention.bytes", ConfigType::Long),
@@ -29,6 +31,8 @@ pub struct TopicConfig {
     pub segment_ms: u64,
     pub max_message_bytes: i32,
     pub log_append_time: bool,
+    /// None: batches are stored as the producer compressed them.
+    pub compression: Option<Codec>,
 }
 
 impl TopicConfig {
@@ -42,6 +46,7 @@ impl TopicConfig {
             segment_ms: defaults.roll_ms,
             max_message_bytes: defaults.message_max_bytes,
             log_append_time: defaults.log_append_time,
+            compression: defaults.compression,
         };
         for (key, value) in overrides {
             let int = |min: i64, max: i64| -> Result<i64, String> {
@@ -65,6 +70,10 @@ impl TopicConfig {
                         _ => return Err(format!("`{key}` expects CreateTime or LogAppendTime, got `{value}`")),
                     }
                 }
+                "compression.type" => {
+                    c.compression = compression_type(value)
+                        .ok_or_else(|| format!("`{key}` expects {COMPRESSION_EXPECTED}, got `{value}`"))?;
+                }
                 "cleanup.policy" if value == "delete" => {}
                 "cleanup.policy" => {
                     return Err(format!("`cleanup.policy` = `{value}` is not supported (only `delete`)"));
@@ -82,6 +91,7 @@ impl TopicConfig {
             .map(|&(name, config_type)| {
                 let value = match name {
                     "cleanup.policy" => "delete".to_string(),
+                    "compression.type" => compression_type_name(self.compression).to_string(),
                     "max.message.bytes" => self.max_message_bytes.to_string(),
                     "message.timestamp.type" => if self.log_append_time {
                         "LogAppendTime"

@@ -17,6 +17,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::record::Codec;
+
 mod listeners;
 mod reader;
 mod security;
@@ -62,6 +64,40 @@ pub struct LogDefaults {
     pub message_max_bytes: i32,
     /// `log.message.timestamp.type`: CreateTime or LogAppendTime.
     pub log_append_time: bool,
+    /// `compression.type`: None keeps the producer's codec (`producer`), a codec is what every
+    /// batch is stored in.
+    pub compression: Option<Codec>,
+}
+
+/// Kafka's values of `compression.type`, for a topic and for the broker: `producer` keeps each
+/// batch as the producer compressed it; the others are the codec batches are stored in
+/// (the broker recompresses those that came in another).
+pub const COMPRESSION_TYPES: &[(&str, Option<Codec>)] = &[
+    ("producer", None),
+    ("uncompressed", Some(Codec::None)),
+    ("gzip", Some(Codec::Gzip)),
+    ("snappy", Some(Codec::Snappy)),
+    ("lz4", Some(Codec::Lz4)),
+    ("zstd", Some(Codec::Zstd)),
+];
+
+/// What [`COMPRESSION_TYPES`] expects, for an error message.
+pub const COMPRESSION_EXPECTED: &str = "one of producer, uncompressed, gzip, snappy, lz4, zstd";
+
+/// The `compression.type` named `value`.
+pub fn compression_type(value: &str) -> Option<Option<Codec>> {
+    COMPRESSION_TYPES
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, c)| *c)
+}
+
+/// The name of a `compression.type`.
+pub fn compression_type_name(compression: Option<Codec>) -> &'static str {
+    COMPRESSION_TYPES
+        .iter()
+        .find(|(_, c)| *c == compression)
+        .map_or("producer", |(name, _)| name)
 }
 
 /// The group coordinator's settings (Kafka's `group.*` and `offsets.*` names and defaults).
@@ -158,6 +194,7 @@ impl Default for BrokerConfig {
                 index_interval_bytes: 4096,
                 message_max_bytes: 1_048_588,
                 log_append_time: false,
+                compression: None,
             },
             retention_check_interval: Duration::from_millis(300_000),
             socket_request_max_bytes: 104_857_600,

@@ -232,6 +232,20 @@ pub const SETTINGS: &[Setting] = &[
         })),
     },
     Setting {
+        name: "compression.type",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.string(key)? {
+                c.log.compression =
+                    super::compression_type(&v).ok_or_else(|| r.bad(key, super::COMPRESSION_EXPECTED, &v))?;
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::String, |c| {
+            super::compression_type_name(c.log.compression).to_string()
+        })),
+    },
+    Setting {
         name: "log.retention.check.interval.ms",
         synonyms: &[],
         read: |r, key, c| {

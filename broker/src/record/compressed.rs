@@ -1,10 +1,11 @@
-//! Counting the records of a compressed client batch, as Kafka checks them before it stores the
-//! batch (docs/kafka-protocol.md#batch-checks): the batch is stored as sent, but its header's
+//! Compressed records: counting those of a client batch, as Kafka checks them before it stores
+//! the batch (docs/kafka-protocol.md#batch-checks): the batch is stored as sent, but its header's
 //! record count must be what its compressed records really hold, or the count could claim offsets
-//! the bytes do not carry.
+//! the bytes do not carry. And recompressing a batch for a topic whose `compression.type` names a
+//! codec ([`recompress`]), as Kafka's broker does.
 //!
-//! The records are decompressed 32 KiB at a time and only their length prefixes are read
-//! ([`RecordWalk`]); at most `limit` decompressed bytes are read, so a small batch that inflates
+//! To count, the records are decompressed 32 KiB at a time and only their length prefixes are
+//! read ([`RecordWalk`]); at most `limit` decompressed bytes are read, so a small batch that inflates
 //! without end costs bounded time (the protocol crate's decoders have no bound: pitfall 8 in
 //! docs/kafka-protocol.md#kafka-protocol-crate-pitfalls). A raw snappy block is decompressed
 //! whole, after its announced size is checked against both `limit` and what its compressed bytes
@@ -14,8 +15,9 @@
 //! 16-byte header, then blocks each prefixed with its big-endian u32 length), 3 LZ4 frames,
 //! 4 zstd.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 
+use super::batch::{BatchHeader, Codec, COMPRESSION_MASK, HEADER_LEN};
 use super::records::{MalformedRecords, RecordWalk};
 
 const XERIAL_MAGIC: &[u8; 8] = b"\x82SNAPPY\x00";
@@ -28,9 +30,81 @@ const TOO_LARGE: MalformedRecords = MalformedRecords("records decompress to more
 /// Stops with an error once more than `limit` bytes have been decompressed.
 pub fn count_compressed_records(codec: u8, data: &[u8], limit: u64) -> Result<u64, MalformedRecords> {
     let mut walk = RecordWalk::default();
+    decompress(codec, data, limit, |bytes| walk.feed(bytes))?;
+    walk.finish()
+}
+
+/// The batch with its records under `target` instead of the codec they came in, as a broker
+/// stores a batch for a topic whose `compression.type` names a codec. Every other header field
+/// is kept; the length and the CRC are recomputed. At most `limit` bytes are decompressed.
+pub fn recompress(batch: &[u8], header: &BatchHeader, target: Codec, limit: u64) -> Result<Vec<u8>, MalformedRecords> {
+    let data = usize::try_from(header.total_len())
+        .ok()
+        .and_then(|end| batch.get(HEADER_LEN..end))
+        .ok_or(MalformedRecords("batch shorter than its length"))?;
+    let raw = match header.compression() {
+        0 => data.to_vec(),
+        codec => {
+            let mut raw = Vec::new();
+            decompress(codec, data, limit, |piece| {
+                raw.extend_from_slice(piece);
+                Ok(())
+            })?;
+            raw
+        }
+    };
+    let mut h = *header;
+    h.attributes = (h.attributes & !COMPRESSION_MASK) | target as i16;
+    Ok(h.encode(&compress(target, &raw)?))
+}
+
+/// `records` under `codec`, as Kafka's Java client and broker write them: gzip at deflate's
+/// default level, snappy in Java's xerial framing (blocks of 32 KiB of input), LZ4 frames, and
+/// zstd at level 3, Kafka's default levels.
+pub fn compress(codec: Codec, records: &[u8]) -> Result<Vec<u8>, MalformedRecords> {
+    const FAILED: MalformedRecords = MalformedRecords("records could not be compressed");
+    const XERIAL_BLOCK: usize = 32 * 1024;
+    let written = |r: io::Result<Vec<u8>>| r.map_err(|_| FAILED);
+    match codec {
+        Codec::None => Ok(records.to_vec()),
+        Codec::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(records).map_err(|_| FAILED)?;
+            written(e.finish())
+        }
+        Codec::Snappy => {
+            // Magic, then the framing's version and the oldest version that can read it: 1, 1.
+            let mut out = XERIAL_MAGIC.to_vec();
+            out.extend_from_slice(&1u32.to_be_bytes());
+            out.extend_from_slice(&1u32.to_be_bytes());
+            let mut encoder = snap::raw::Encoder::new();
+            for chunk in records.chunks(XERIAL_BLOCK) {
+                let block = encoder.compress_vec(chunk).map_err(|_| FAILED)?;
+                out.extend_from_slice(&(block.len() as u32).to_be_bytes());
+                out.extend_from_slice(&block);
+            }
+            Ok(out)
+        }
+        Codec::Lz4 => {
+            let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+            e.write_all(records).map_err(|_| FAILED)?;
+            e.finish().map_err(|_| FAILED)
+        }
+        Codec::Zstd => written(zstd::stream::encode_all(records, 3)),
+    }
+}
+
+/// Hands what `codec` decompresses from `data` to `sink`, piece by piece, up to `limit` bytes.
+fn decompress(
+    codec: u8,
+    data: &[u8],
+    limit: u64,
+    mut sink: impl FnMut(&[u8]) -> Result<(), MalformedRecords>,
+) -> Result<(), MalformedRecords> {
+    let walk = &mut sink;
     match codec {
         // Java reads concatenated gzip members as one stream; so does this.
-        1 => walk_stream(flate2::read::MultiGzDecoder::new(data), limit, &mut walk)?,
+        1 => walk_stream(flate2::read::MultiGzDecoder::new(data), limit, walk)?,
         2 if data.starts_with(XERIAL_MAGIC) => {
             let mut blocks = data
                 .get(XERIAL_HEADER_LEN..)
@@ -45,27 +119,31 @@ pub fn count_compressed_records(codec: u8, data: &[u8], limit: u64) -> Result<u6
                 blocks = &after[len..];
                 snappy_block(compressed, budget, &mut block)?;
                 budget -= block.len() as u64;
-                walk.feed(&block)?;
+                walk(&block)?;
             }
         }
         2 => {
             let mut block = Vec::new();
             snappy_block(data, limit, &mut block)?;
-            walk.feed(&block)?;
+            walk(&block)?;
         }
-        3 => walk_stream(lz4_flex::frame::FrameDecoder::new(data), limit, &mut walk)?,
+        3 => walk_stream(lz4_flex::frame::FrameDecoder::new(data), limit, walk)?,
         4 => {
             let decoder = zstd::stream::read::Decoder::with_buffer(data)
                 .map_err(|_| MalformedRecords("zstd decoder could not start"))?;
-            walk_stream(decoder, limit, &mut walk)?
+            walk_stream(decoder, limit, walk)?
         }
         _ => return Err(MalformedRecords("unknown compression codec")),
     }
-    walk.finish()
+    Ok(())
 }
 
 /// Feeds everything `stream` decompresses to `walk`, 32 KiB at a time, up to `limit` bytes.
-fn walk_stream(mut stream: impl Read, limit: u64, walk: &mut RecordWalk) -> Result<(), MalformedRecords> {
+fn walk_stream(
+    mut stream: impl Read,
+    limit: u64,
+    walk: &mut impl FnMut(&[u8]) -> Result<(), MalformedRecords>,
+) -> Result<(), MalformedRecords> {
     let mut buf = vec![0u8; 32 * 1024];
     let mut total = 0u64;
     loop {
@@ -79,7 +157,7 @@ fn walk_stream(mut stream: impl Read, limit: u64, walk: &mut RecordWalk) -> Resu
         if total > limit {
             return Err(TOO_LARGE);
         }
-        walk.feed(&buf[..n])?;
+        walk(&buf[..n])?;
     }
 }
 
@@ -114,7 +192,7 @@ mod tests {
         TestBatch::new(5, 0).value_len(40).build()[HEADER_LEN..].to_vec()
     }
 
-    fn compress(codec: u8, raw: &[u8]) -> Vec<u8> {
+    fn client_compressed(codec: u8, raw: &[u8]) -> Vec<u8> {
         match codec {
             1 => {
                 let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -144,11 +222,43 @@ mod tests {
     }
 
     #[test]
+    fn recompressing_changes_only_the_codec_and_keeps_every_record() {
+        use crate::record::crc_ok;
+        let plain = TestBatch::new(5, 0).value_len(40).build();
+        let codecs = [Codec::None, Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd];
+        for from in codecs {
+            let header = BatchHeader::parse(&plain).unwrap();
+            let sent = recompress(&plain, &header, from, 1 << 20).unwrap();
+            let sent_header = BatchHeader::parse(&sent).unwrap();
+            for to in codecs {
+                let stored = recompress(&sent, &sent_header, to, 1 << 20).unwrap();
+                let h = BatchHeader::parse(&stored).unwrap();
+                assert!(crc_ok(&stored), "{from:?} -> {to:?}");
+                assert_eq!(h.compression(), to as u8);
+                assert_eq!(h.total_len(), stored.len() as u64);
+                let unchanged = |h: &BatchHeader| {
+                    (
+                        h.attributes & !COMPRESSION_MASK,
+                        h.record_count,
+                        h.last_offset_delta,
+                        h.max_timestamp,
+                        h.base_sequence,
+                    )
+                };
+                assert_eq!(unchanged(&h), unchanged(&header), "{from:?} -> {to:?}");
+                // Back to none, the records are the bytes they started as.
+                let back = recompress(&stored, &h, Codec::None, 1 << 20).unwrap();
+                assert_eq!(back, plain, "{from:?} -> {to:?} -> None");
+            }
+        }
+    }
+
+    #[test]
     fn every_codec_counts_the_records_it_holds() {
         let raw = records();
         for codec in 1..=4 {
             assert_eq!(
-                count_compressed_records(codec, &compress(codec, &raw), 1 << 20),
+                count_compressed_records(codec, &client_compressed(codec, &raw), 1 << 20),
                 Ok(5),
                 "codec {codec}"
             );
@@ -161,7 +271,7 @@ mod tests {
     fn damage_and_excess_are_refused_not_panicked_on() {
         let raw = records();
         for codec in 1..=4 {
-            let good = compress(codec, &raw);
+            let good = client_compressed(codec, &raw);
             // A cut stream fails or yields the records before the cut (an LZ4 frame cut in its
             // end mark still holds all 5), never more.
             for cut in [1, good.len() / 2, good.len() - 1] {
@@ -171,7 +281,7 @@ mod tests {
             assert!(count_compressed_records(codec, &good[..good.len() / 2], 1 << 20) != Ok(5));
             let mut trailing = raw.clone();
             trailing.push(0);
-            assert!(count_compressed_records(codec, &compress(codec, &trailing), 1 << 20).is_err());
+            assert!(count_compressed_records(codec, &client_compressed(codec, &trailing), 1 << 20).is_err());
             // More decompressed bytes than allowed.
             assert!(count_compressed_records(codec, &good, raw.len() as u64 - 1).is_err());
             assert_eq!(count_compressed_records(codec, &good, raw.len() as u64), Ok(5));
@@ -183,7 +293,7 @@ mod tests {
     #[test]
     fn a_small_batch_that_inflates_without_end_stops_at_the_limit() {
         // 70 MiB of the smallest possible record, repeated: kilobytes compressed.
-        let bomb = compress(4, &[0x0c, 0, 0, 0, 0, 0, 0].repeat(10 << 20));
+        let bomb = client_compressed(4, &[0x0c, 0, 0, 0, 0, 0, 0].repeat(10 << 20));
         assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
         assert_eq!(count_compressed_records(4, &bomb, 1 << 20), Err(TOO_LARGE));
         // A raw snappy block announcing 16 MiB in a few bytes is refused before any allocation.
@@ -206,7 +316,7 @@ mod tests {
         /// Valid streams with one byte changed and the end cut anywhere: never a panic.
         #[test]
         fn damaged_streams_never_panic(codec in 1u8..=4, at in proptest::num::usize::ANY, flip in 1u8..=255, cut in proptest::num::usize::ANY) {
-            let mut data = compress(codec, &records());
+            let mut data = client_compressed(codec, &records());
             let i = at % data.len();
             data[i] ^= flip;
             data.truncate(data.len() - cut % data.len());

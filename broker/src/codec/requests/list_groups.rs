@@ -11,6 +11,10 @@ pub fn decode(r: &mut Reader, version: i16) -> Result<ListGroupsRequest, DecodeE
     if version >= 4 {
         req.states_filter = r.array(flex, |r| r.string(flex))?;
     }
+    // v5 (KIP-848).
+    if version >= 5 {
+        req.types_filter = r.array(flex, |r| r.string(flex))?;
+    }
     if flex {
         req.unknown_tagged_fields = r.unknown_tagged_fields()?;
     }

@@ -327,6 +327,26 @@ fn scenario(target: &Target) -> BTreeMap<&'static str, Seen> {
         &["--describe", "--entity-type", "topics", "--entity-name", "conf"],
         None,
     );
+    // Every topic config Kafka has, with its default. Only the synonyms differ: Kafka names the
+    // broker setting behind each default, and a single-node broker leaves defaults unnamed.
+    let mut all = s.run(
+        "configs --describe --all topic",
+        "kafka-configs",
+        &[
+            "--describe",
+            "--entity-type",
+            "topics",
+            "--entity-name",
+            "conf",
+            "--all",
+        ],
+        None,
+    );
+    all.stdout = Regex::new(r" synonyms=\{[^}]*\}")
+        .unwrap()
+        .replace_all(&all.stdout, "")
+        .into_owned();
+    s.seen.insert("configs --describe --all topic", all);
     s.run("get-offsets latest", "kafka-get-offsets", &["--topic", "notes"], None);
     s.run(
         "get-offsets earliest",

@@ -352,3 +352,46 @@ fn the_broker_doc_lists_every_broker_setting() {
     }
     assert!(missing.is_empty(), "docs/broker.md:\n{}", missing.join("\n"));
 }
+
+#[test]
+fn the_broker_doc_lists_every_topic_config() {
+    let doc = std::fs::read_to_string(root().join("docs/broker.md")).unwrap();
+    let start = doc
+        .find("| topic config | here |")
+        .expect("docs/broker.md has the topic config table");
+    let rows: Vec<(String, String)> = doc[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|row| {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            Some((cells.get(1)?.trim_matches('`').to_string(), cells.get(2)?.to_string()))
+        })
+        .collect();
+    let mut wrong = Vec::new();
+    let names: Vec<&str> = broker::cluster::topic_config::TOPIC_KEYS
+        .iter()
+        .map(|k| k.name)
+        .collect();
+    for key in broker::cluster::topic_config::TOPIC_KEYS {
+        match rows.iter().find(|(name, _)| name == key.name) {
+            None => wrong.push(format!("{} has no row", key.name)),
+            Some((_, here)) if here.starts_with("no effect") != key.inert_because().is_some() => wrong.push(format!(
+                "{}: the row says {here:?}, but the key {} effect",
+                key.name,
+                if key.inert_because().is_some() {
+                    "has no"
+                } else {
+                    "takes"
+                }
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in &rows {
+        if !names.contains(&name.as_str()) {
+            wrong.push(format!("{name} is not a topic config the broker knows"));
+        }
+    }
+    assert!(wrong.is_empty(), "docs/broker.md topic configs:\n{}", wrong.join("\n"));
+}

@@ -270,3 +270,41 @@ async fn a_topic_with_a_compression_type_stores_every_batch_in_that_codec() {
     }
     assert_eq!(at, log.len());
 }
+
+/// `batch` with every record stamped `ts` (the records' deltas are 0), resealed.
+fn stamped(mut b: Vec<u8>, ts: i64) -> Vec<u8> {
+    b[27..35].copy_from_slice(&ts.to_be_bytes());
+    b[35..43].copy_from_slice(&ts.to_be_bytes());
+    seal(&mut b);
+    b
+}
+
+#[tokio::test]
+async fn create_time_records_too_far_from_the_brokers_clock_get_invalid_timestamp() {
+    const INVALID_TIMESTAMP: i16 = 32;
+    // Kafka 4's default allows an hour ahead and any time behind; behind is bounded here too.
+    let (broker, _dir) = start_with(|c| c.log.timestamp_before_max_ms = 60_000).await;
+    broker.ensure_topic("clock", 1).unwrap();
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let two = batch(None, &[b"a", b"b"]);
+    for (ts, compressed, expected) in [
+        (now + 2 * 3_600_000, false, INVALID_TIMESTAMP),
+        (now - 120_000, false, INVALID_TIMESTAMP),
+        (now - 120_000, true, INVALID_TIMESTAMP),
+        (now + 60_000, false, NONE),
+        (now - 30_000, true, NONE),
+        // No timestamps at all: nothing to check.
+        (-1, false, NONE),
+    ] {
+        let b = stamped(two.clone(), ts);
+        let b = if compressed { gzipped(&b) } else { b };
+        let (code, _) = produce(&mut s, 9, "clock", -1, b).await;
+        assert_eq!(code, expected, "timestamp {ts} (now {now}), compressed: {compressed}");
+    }
+    // Only the three accepted batches are in the log.
+    assert_eq!(log_end(&mut s, "clock").await, 6);
+}

@@ -16,7 +16,7 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::cluster::topic_config::{ConfigType, TOPIC_KEYS};
+use crate::cluster::topic_config::{topic_key, ConfigType};
 use crate::group::OFFSETS_TOPIC;
 
 const TOPIC: i8 = 2;
@@ -118,7 +118,7 @@ fn apply(current: &BTreeMap<String, String>, changes: &[AlterableConfig]) -> Res
             return Err(twice(key));
         }
         let value = change.value.as_deref().map(str::to_string);
-        let is_list = TOPIC_KEYS.iter().any(|&(k, t)| k == key && t == ConfigType::List);
+        let is_list = topic_key(key).is_some_and(|k| k.config_type == ConfigType::List);
         match change.config_operation {
             SET => {
                 let value =

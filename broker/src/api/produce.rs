@@ -19,7 +19,8 @@ use crate::cluster::topic_config::TopicConfig;
 use crate::codec;
 use crate::group::OFFSETS_TOPIC;
 use crate::record::{
-    count_compressed_records, count_records, crc_ok, recompress, set_log_append_time, BatchHeader, Codec, HEADER_LEN,
+    count_compressed_records, count_records, crc_ok, first_record_where, recompress, set_log_append_time, BatchHeader,
+    Codec, HEADER_LEN,
 };
 
 /// The most a compressed batch may decompress to: far above what real records compress from
@@ -202,6 +203,9 @@ async fn append(
     if header.compression() != 0 {
         check_compressed_count(&header, records.clone()).await?;
     }
+    if !config.log_append_time {
+        check_timestamps(&header, &records, config, now).await?;
+    }
     // The frame is shared; the stored copy is the one place offsets are stamped.
     let mut batch = match config.compression.filter(|c| *c as u8 != header.compression()) {
         Some(target) => {
@@ -314,6 +318,46 @@ fn check_count(header: &BatchHeader, held: u64) -> Result<(), Refusal> {
 }
 
 /// Counts a compressed batch's records through its decompressor, on a blocking thread.
+/// Kafka's bounds on CreateTime timestamps (`message.timestamp.before.max.ms` and
+/// `after.max.ms`): a batch with a record outside them is refused with INVALID_TIMESTAMP. The
+/// header's max timestamp settles the upper bound; the lower one, unbounded unless set, walks
+/// the records (decompressed first). A producer that sends no timestamps (-1) is exempt.
+async fn check_timestamps(
+    header: &BatchHeader,
+    records: &Bytes,
+    config: &TopicConfig,
+    now: i64,
+) -> Result<(), Refusal> {
+    let (low, high) = (
+        now.saturating_sub(config.timestamp_before_max_ms),
+        now.saturating_add(config.timestamp_after_max_ms),
+    );
+    let out_of_range = |ts: i64| {
+        (
+            ResponseError::InvalidTimestamp,
+            format!("Timestamp {ts} of a record in the batch is out of range. The timestamp should be within [{low}, {high}]"),
+        )
+    };
+    if header.base_timestamp == -1 {
+        return Ok(());
+    }
+    if header.max_timestamp > high {
+        return Err(out_of_range(header.max_timestamp));
+    }
+    if config.timestamp_before_max_ms == i64::MAX {
+        return Ok(());
+    }
+    let plain = match header.compression() {
+        0 => records.to_vec(),
+        _ => recompressed(header, records.clone(), Codec::None).await?,
+    };
+    match first_record_where(&plain, header, |ts| ts < low) {
+        Ok(Some((_, ts))) => Err(out_of_range(ts)),
+        Ok(None) => Ok(()),
+        Err(e) => Err((ResponseError::InvalidRecord, format!("records: {}", e.0))),
+    }
+}
+
 /// The batch in the topic's codec (`compression.type`), off the async threads as counting is.
 async fn recompressed(header: &BatchHeader, batch: Bytes, target: Codec) -> Result<Vec<u8>, Refusal> {
     let invalid = |m: String| (ResponseError::InvalidRecord, m);

@@ -78,13 +78,13 @@ impl std::fmt::Debug for Partition {
     }
 }
 
-pub fn log_config(config: &TopicConfig, index_interval_bytes: u32) -> LogConfig {
+pub fn log_config(config: &TopicConfig) -> LogConfig {
     LogConfig {
         segment_bytes: config.segment_bytes,
         segment_ms: Some(config.segment_ms),
         retention_ms: config.retention_ms,
         retention_bytes: config.retention_bytes,
-        index_interval_bytes,
+        index_interval_bytes: config.index_interval_bytes,
     }
 }
 

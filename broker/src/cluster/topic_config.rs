@@ -1,26 +1,19 @@
 //! Per-topic settings: Kafka's topic config names, each defaulting to a broker setting.
 //!
-//! A topic stores only its overrides (what CreateTopics or `--config k=v` set); the effective
-//! value is resolved against the broker's [`LogDefaults`]. DescribeConfigs reports every key with
-//! where its value came from, as Kafka does.
+//! A topic stores only its overrides (what CreateTopics, `--config k=v` or IncrementalAlterConfigs
+//! set); the effective value is resolved against the broker's [`LogDefaults`]. DescribeConfigs
+//! reports every key with where its value came from, as Kafka does.
+//!
+//! [`TOPIC_KEYS`] holds every topic config Apache Kafka 4.4 has. Most take effect here; the
+//! others are checked as Kafka checks them, kept and described, and change nothing on a single
+//! node without log compaction or tiered storage: each names why. A client that sets one (as
+//! librdkafka's tests set `flush.ms` and `delete.retention.ms`) succeeds as against Kafka.
 
 use std::collections::BTreeMap;
 
 use crate::config::{compression_type, compression_type_name, LogDefaults, COMPRESSION_EXPECTED};
 pub use crate::config::{ConfigEntry, ConfigSource, ConfigType};
 use crate::record::Codec;
-
-/// The topic config keys sluice implements.
-pub const TOPIC_KEYS: &[(&str, ConfigType)] = &[
-    ("cleanup.policy", ConfigType::List),
-    ("compression.type", ConfigType::String),
-    ("max.message.bytes", ConfigType::Int),
-    ("message.timestamp.type", ConfigType::String),
-    ("retention.bytes", ConfigType::Long),
-    ("retention.ms", ConfigType::Long),
-    ("segment.bytes", ConfigType::Int),
-    ("segment.ms", ConfigType::Long),
-];
 
 /// Effective settings of one topic.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +26,336 @@ pub struct TopicConfig {
     pub log_append_time: bool,
     /// None: batches are stored as the producer compressed them.
     pub compression: Option<Codec>,
+    pub index_interval_bytes: u32,
+    /// `message.timestamp.before.max.ms` / `after.max.ms`: how far a CreateTime record's
+    /// timestamp may lie behind or ahead of the broker's clock (INVALID_TIMESTAMP beyond).
+    pub timestamp_before_max_ms: i64,
+    pub timestamp_after_max_ms: i64,
+}
+
+/// What a key does here.
+enum Effect {
+    /// It sets the topic's [`TopicConfig`]: `apply` checks and reads an override, `show` gives
+    /// the effective value.
+    Applied {
+        apply: fn(&mut TopicConfig, &str) -> Result<(), String>,
+        show: fn(&TopicConfig) -> String,
+    },
+    /// It is checked and kept but changes nothing here, for the reason given.
+    Inert {
+        kafka_default: &'static str,
+        check: Check,
+        why: &'static str,
+    },
+}
+
+/// Kafka's check of a value.
+#[derive(Clone, Copy)]
+enum Check {
+    Long(i64, i64),
+    Int(i64, i64),
+    Bool,
+    Ratio,
+    /// `[partition]:[broker]` pairs, `*`, or nothing (the throttled-replica lists).
+    Replicas,
+    /// Only this value: a feature the broker does not have may only be off.
+    Only(&'static str),
+}
+
+/// One topic config.
+pub struct TopicKey {
+    pub name: &'static str,
+    pub config_type: ConfigType,
+    effect: Effect,
+}
+
+impl TopicKey {
+    /// Why the key changes nothing here, for the keys that do not.
+    pub fn inert_because(&self) -> Option<&'static str> {
+        match self.effect {
+            Effect::Inert { why, .. } => Some(why),
+            Effect::Applied { .. } => None,
+        }
+    }
+}
+
+const I32: i64 = i32::MAX as i64;
+const COMPACTION: &str = "log compaction (cleanup.policy=compact) is not offered";
+const REPLICATION: &str = "a single node has one replica of each partition";
+const TIERED: &str = "tiered storage is not offered";
+const FSYNC: &str = "every acks=all batch is on disk before its answer, whatever the flush settings";
+
+fn int(key: &str, value: &str, min: i64, max: i64) -> Result<i64, String> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| format!("`{key}` expects an integer from {min} to {max}, got `{value}`"))
+}
+
+impl Check {
+    fn check(self, key: &str, value: &str) -> Result<(), String> {
+        let v = value.trim();
+        let (ok, expected) = match self {
+            Check::Long(min, max) | Check::Int(min, max) => return int(key, value, min, max).map(|_| ()),
+            Check::Bool => (matches!(v, "true" | "false"), "true or false".to_string()),
+            Check::Ratio => (
+                v.parse::<f64>().is_ok_and(|r| (0.0..=1.0).contains(&r)),
+                "a number from 0 to 1".to_string(),
+            ),
+            Check::Replicas => (
+                v == "*"
+                    || v.split(',').map(str::trim).filter(|p| !p.is_empty()).all(|pair| {
+                        pair.split_once(':')
+                            .is_some_and(|(p, b)| p.parse::<u32>().is_ok() && b.parse::<u32>().is_ok())
+                    }),
+                "`*` or a list of [partition]:[broker] pairs".to_string(),
+            ),
+            Check::Only(only) => (v == only, format!("`{only}` ({TIERED})")),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("`{key}` expects {expected}, got `{value}`"))
+        }
+    }
+}
+
+macro_rules! applied {
+    ($name:literal, $type:ident, |$c:ident, $v:ident, $k:ident| $apply:expr, |$s:ident| $show:expr) => {
+        TopicKey {
+            name: $name,
+            config_type: ConfigType::$type,
+            effect: Effect::Applied {
+                apply: |$c, $v| {
+                    let $k = $name;
+                    $apply;
+                    Ok(())
+                },
+                show: |$s| $show,
+            },
+        }
+    };
+}
+
+macro_rules! inert {
+    ($name:literal, $type:ident, $default:literal, $check:expr, $why:expr) => {
+        TopicKey {
+            name: $name,
+            config_type: ConfigType::$type,
+            effect: Effect::Inert {
+                kafka_default: $default,
+                check: $check,
+                why: $why,
+            },
+        }
+    };
+}
+
+/// Every topic config of Apache Kafka 4.4, in name order.
+pub const TOPIC_KEYS: &[TopicKey] = &[
+    applied!(
+        "cleanup.policy",
+        List,
+        |_c, v, key| if v.trim() != "delete" {
+            return Err(format!(
+                "`{key}` = `{v}` is not supported (only `delete`: {COMPACTION})"
+            ));
+        },
+        |_c| "delete".to_string()
+    ),
+    inert!(
+        "compression.gzip.level",
+        Int,
+        "-1",
+        Check::Int(-1, 9),
+        "gzip is written at its default level"
+    ),
+    inert!(
+        "compression.lz4.level",
+        Int,
+        "9",
+        Check::Int(1, 17),
+        "LZ4 is written at its one level"
+    ),
+    applied!(
+        "compression.type",
+        String,
+        |c, v, key| c.compression =
+            compression_type(v.trim()).ok_or_else(|| format!("`{key}` expects {COMPRESSION_EXPECTED}, got `{v}`"))?,
+        |c| compression_type_name(c.compression).to_string()
+    ),
+    inert!(
+        "compression.zstd.level",
+        Int,
+        "3",
+        Check::Int(-131072, 22),
+        "zstd is written at level 3"
+    ),
+    inert!(
+        "delete.retention.ms",
+        Long,
+        "86400000",
+        Check::Long(0, i64::MAX),
+        COMPACTION
+    ),
+    inert!(
+        "errors.deadletterqueue.group.enable",
+        Boolean,
+        "false",
+        Check::Bool,
+        "share groups are not offered"
+    ),
+    inert!(
+        "file.delete.delay.ms",
+        Long,
+        "60000",
+        Check::Long(0, i64::MAX),
+        "segments are deleted at once"
+    ),
+    inert!(
+        "flush.messages",
+        Long,
+        "9223372036854775807",
+        Check::Long(1, i64::MAX),
+        FSYNC
+    ),
+    inert!("flush.ms", Long, "9223372036854775807", Check::Long(0, i64::MAX), FSYNC),
+    inert!(
+        "follower.replication.throttled.replicas",
+        List,
+        "",
+        Check::Replicas,
+        REPLICATION
+    ),
+    applied!(
+        "index.interval.bytes",
+        Int,
+        |c, v, key| c.index_interval_bytes = int(key, v, 0, I32)? as u32,
+        |c| c.index_interval_bytes.to_string()
+    ),
+    inert!(
+        "leader.replication.throttled.replicas",
+        List,
+        "",
+        Check::Replicas,
+        REPLICATION
+    ),
+    inert!("local.retention.bytes", Long, "-2", Check::Long(-2, i64::MAX), TIERED),
+    inert!("local.retention.ms", Long, "-2", Check::Long(-2, i64::MAX), TIERED),
+    inert!(
+        "max.compaction.lag.ms",
+        Long,
+        "9223372036854775807",
+        Check::Long(1, i64::MAX),
+        COMPACTION
+    ),
+    inert!(
+        "max.decompressed.message.bytes",
+        Int,
+        "2147483639",
+        Check::Int(0, I32),
+        "a compressed batch is refused past 256 MiB of records, whatever the topic says"
+    ),
+    applied!(
+        "max.message.bytes",
+        Int,
+        |c, v, key| c.max_message_bytes = int(key, v, 0, I32)? as i32,
+        |c| c.max_message_bytes.to_string()
+    ),
+    applied!(
+        "message.timestamp.after.max.ms",
+        Long,
+        |c, v, key| c.timestamp_after_max_ms = int(key, v, 0, i64::MAX)?,
+        |c| c.timestamp_after_max_ms.to_string()
+    ),
+    applied!(
+        "message.timestamp.before.max.ms",
+        Long,
+        |c, v, key| c.timestamp_before_max_ms = int(key, v, 0, i64::MAX)?,
+        |c| c.timestamp_before_max_ms.to_string()
+    ),
+    applied!(
+        "message.timestamp.type",
+        String,
+        |c, v, key| c.log_append_time = match v.trim() {
+            "CreateTime" => false,
+            "LogAppendTime" => true,
+            _ => return Err(format!("`{key}` expects CreateTime or LogAppendTime, got `{v}`")),
+        },
+        |c| if c.log_append_time {
+            "LogAppendTime"
+        } else {
+            "CreateTime"
+        }
+        .to_string()
+    ),
+    inert!("min.cleanable.dirty.ratio", Double, "0.5", Check::Ratio, COMPACTION),
+    inert!("min.compaction.lag.ms", Long, "0", Check::Long(0, i64::MAX), COMPACTION),
+    inert!("min.insync.replicas", Int, "1", Check::Int(1, I32), REPLICATION),
+    inert!(
+        "preallocate",
+        Boolean,
+        "false",
+        Check::Bool,
+        "segments grow as they are written"
+    ),
+    inert!("remote.copy.lag.bytes", Long, "-1", Check::Long(-1, i64::MAX), TIERED),
+    inert!("remote.copy.lag.ms", Long, "0", Check::Long(-1, i64::MAX), TIERED),
+    inert!("remote.log.copy.disable", Boolean, "false", Check::Bool, TIERED),
+    inert!("remote.log.delete.on.disable", Boolean, "false", Check::Bool, TIERED),
+    inert!("remote.storage.enable", Boolean, "false", Check::Only("false"), TIERED),
+    applied!(
+        "retention.bytes",
+        Long,
+        |c, v, key| c.retention_bytes = Some(int(key, v, -1, i64::MAX)?).filter(|v| *v >= 0).map(|v| v as u64),
+        |c| c.retention_bytes.map_or(-1, |v| v as i64).to_string()
+    ),
+    applied!(
+        "retention.ms",
+        Long,
+        |c, v, key| c.retention_ms = Some(int(key, v, -1, i64::MAX)?).filter(|v| *v >= 0),
+        |c| c.retention_ms.unwrap_or(-1).to_string()
+    ),
+    applied!(
+        "segment.bytes",
+        Int,
+        |c, v, key| c.segment_bytes = int(key, v, 14, I32)? as u64,
+        |c| c.segment_bytes.to_string()
+    ),
+    inert!(
+        "segment.index.bytes",
+        Int,
+        "10485760",
+        Check::Int(4, I32),
+        "the offset index grows as it is written"
+    ),
+    inert!(
+        "segment.jitter.ms",
+        Long,
+        "0",
+        Check::Long(0, i64::MAX),
+        "segments roll at segment.ms exactly"
+    ),
+    applied!(
+        "segment.ms",
+        Long,
+        |c, v, key| c.segment_ms = int(key, v, 1, i64::MAX)? as u64,
+        |c| c.segment_ms.to_string()
+    ),
+    inert!(
+        "unclean.leader.election.enable",
+        Boolean,
+        "false",
+        Check::Bool,
+        REPLICATION
+    ),
+];
+
+/// The key named `name`.
+pub fn topic_key(name: &str) -> Option<&'static TopicKey> {
+    TOPIC_KEYS.iter().find(|k| k.name == name)
 }
 
 impl TopicConfig {
@@ -47,38 +370,15 @@ impl TopicConfig {
             max_message_bytes: defaults.message_max_bytes,
             log_append_time: defaults.log_append_time,
             compression: defaults.compression,
+            index_interval_bytes: defaults.index_interval_bytes,
+            timestamp_before_max_ms: defaults.timestamp_before_max_ms,
+            timestamp_after_max_ms: defaults.timestamp_after_max_ms,
         };
         for (key, value) in overrides {
-            let int = |min: i64, max: i64| -> Result<i64, String> {
-                value
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|v| (min..=max).contains(v))
-                    .ok_or_else(|| format!("`{key}` expects an integer from {min} to {max}, got `{value}`"))
-            };
-            match key.as_str() {
-                "retention.ms" => c.retention_ms = Some(int(-1, i64::MAX)?).filter(|v| *v >= 0),
-                "retention.bytes" => c.retention_bytes = Some(int(-1, i64::MAX)?).filter(|v| *v >= 0).map(|v| v as u64),
-                "segment.bytes" => c.segment_bytes = int(14, i32::MAX as i64)? as u64,
-                "segment.ms" => c.segment_ms = int(1, i64::MAX)? as u64,
-                "max.message.bytes" => c.max_message_bytes = int(0, i32::MAX as i64)? as i32,
-                "message.timestamp.type" => {
-                    c.log_append_time = match value.as_str() {
-                        "CreateTime" => false,
-                        "LogAppendTime" => true,
-                        _ => return Err(format!("`{key}` expects CreateTime or LogAppendTime, got `{value}`")),
-                    }
-                }
-                "compression.type" => {
-                    c.compression = compression_type(value)
-                        .ok_or_else(|| format!("`{key}` expects {COMPRESSION_EXPECTED}, got `{value}`"))?;
-                }
-                "cleanup.policy" if value == "delete" => {}
-                "cleanup.policy" => {
-                    return Err(format!("`cleanup.policy` = `{value}` is not supported (only `delete`)"));
-                }
-                _ => return Err(format!("unknown topic config `{key}`")),
+            match topic_key(key).map(|k| &k.effect) {
+                Some(Effect::Applied { apply, .. }) => apply(&mut c, value)?,
+                Some(Effect::Inert { check, .. }) => check.check(key, value)?,
+                None => return Err(format!("unknown topic config `{key}`")),
             }
         }
         Ok(c)
@@ -88,32 +388,23 @@ impl TopicConfig {
     pub fn describe(&self, overrides: &BTreeMap<String, String>) -> Vec<ConfigEntry> {
         TOPIC_KEYS
             .iter()
-            .map(|&(name, config_type)| {
-                let value = match name {
-                    "cleanup.policy" => "delete".to_string(),
-                    "compression.type" => compression_type_name(self.compression).to_string(),
-                    "max.message.bytes" => self.max_message_bytes.to_string(),
-                    "message.timestamp.type" => if self.log_append_time {
-                        "LogAppendTime"
-                    } else {
-                        "CreateTime"
+            .map(|key| {
+                let given = overrides.get(key.name);
+                let value = match &key.effect {
+                    Effect::Applied { show, .. } => show(self),
+                    Effect::Inert { kafka_default, .. } => {
+                        given.map_or(kafka_default.to_string(), |v| v.trim().to_string())
                     }
-                    .to_string(),
-                    "retention.bytes" => self.retention_bytes.map_or(-1, |v| v as i64).to_string(),
-                    "retention.ms" => self.retention_ms.unwrap_or(-1).to_string(),
-                    "segment.bytes" => self.segment_bytes.to_string(),
-                    _ => self.segment_ms.to_string(),
-                };
-                let source = if overrides.contains_key(name) {
-                    ConfigSource::TopicOverride
-                } else {
-                    ConfigSource::Default
                 };
                 ConfigEntry {
-                    name,
+                    name: key.name,
                     value,
-                    source,
-                    config_type,
+                    source: if given.is_some() {
+                        ConfigSource::TopicOverride
+                    } else {
+                        ConfigSource::Default
+                    },
+                    config_type: key.config_type,
                 }
             })
             .collect()
@@ -144,6 +435,57 @@ mod tests {
         );
         let segment = described.iter().find(|e| e.name == "segment.bytes").unwrap();
         assert_eq!(segment.source, ConfigSource::Default);
+    }
+
+    #[test]
+    fn every_kafka_topic_config_is_accepted_at_its_default_and_described_in_name_order() {
+        let defaults = BrokerConfig::default().log;
+        let plain = TopicConfig::resolve(&defaults, &BTreeMap::new()).unwrap();
+        let described = plain.describe(&BTreeMap::new());
+        assert_eq!(described.len(), TOPIC_KEYS.len());
+        assert!(TOPIC_KEYS.windows(2).all(|w| w[0].name < w[1].name), "name order");
+        // Each key's value as described is accepted back as an override, and changes nothing.
+        for entry in &described {
+            let o = overrides(&[(entry.name, entry.value.as_str())]);
+            let c = TopicConfig::resolve(&defaults, &o).unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+            assert_eq!(c, plain, "{}", entry.name);
+            let again = c.describe(&o);
+            let same = again.iter().find(|e| e.name == entry.name).unwrap();
+            assert_eq!((&same.value, same.source), (&entry.value, ConfigSource::TopicOverride));
+        }
+    }
+
+    #[test]
+    fn keys_without_effect_are_still_checked_as_kafka_checks_them() {
+        let defaults = BrokerConfig::default().log;
+        for (key, bad) in [
+            ("flush.ms", "-5"),
+            ("flush.messages", "0"),
+            ("min.cleanable.dirty.ratio", "1.5"),
+            ("preallocate", "yes"),
+            ("leader.replication.throttled.replicas", "0:x"),
+            ("remote.storage.enable", "true"),
+            ("compression.zstd.level", "23"),
+        ] {
+            let err = TopicConfig::resolve(&defaults, &overrides(&[(key, bad)])).unwrap_err();
+            assert!(err.contains(key), "{key}={bad}: {err}");
+        }
+        for (key, good) in [
+            ("flush.ms", "1000"),
+            ("delete.retention.ms", "900"),
+            ("leader.replication.throttled.replicas", "0:0,1:0"),
+            ("follower.replication.throttled.replicas", "*"),
+            ("min.cleanable.dirty.ratio", "0.1"),
+        ] {
+            let o = overrides(&[(key, good)]);
+            let c = TopicConfig::resolve(&defaults, &o).unwrap();
+            let entry = c.describe(&o).into_iter().find(|e| e.name == key).unwrap();
+            assert_eq!(entry.value, good);
+            assert!(topic_key(key).unwrap().inert_because().is_some());
+        }
+        let o = overrides(&[("index.interval.bytes", "100"), ("compression.type", "lz4")]);
+        let c = TopicConfig::resolve(&defaults, &o).unwrap();
+        assert_eq!((c.index_interval_bytes, c.compression), (100, Some(Codec::Lz4)));
     }
 
     #[test]

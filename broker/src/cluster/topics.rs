@@ -137,7 +137,7 @@ impl Topics {
             })?;
             let mut partitions = Vec::new();
             for p in 0..t.partitions {
-                let (partition, report) = open_partition(dir, &t.name, p, &config, &defaults)?;
+                let (partition, report) = open_partition(dir, &t.name, p, &config)?;
                 recovered.push(Recovered {
                     topic: t.name.clone(),
                     partition: p,
@@ -265,7 +265,7 @@ impl Topics {
             config,
         };
         let altered = self.install(altered)?;
-        let log = log_config(&altered.config, self.defaults.index_interval_bytes);
+        let log = log_config(&altered.config);
         for partition in &altered.partitions {
             partition.set_log_config(log.clone());
         }
@@ -290,7 +290,7 @@ impl Topics {
 
     fn with_partitions(&self, mut topic: Topic, count: i32) -> Result<Topic, TopicError> {
         for p in topic.partitions.len() as i32..count {
-            let (partition, report) = open_partition(&self.dir, &topic.name, p, &topic.config, &self.defaults)
+            let (partition, report) = open_partition(&self.dir, &topic.name, p, &topic.config)
                 .map_err(|e| TopicError::new(ResponseError::KafkaStorageError, e.to_string()))?;
             // A new partition over a directory left behind (a crash during DeleteTopics, say).
             if report.repaired() {
@@ -385,9 +385,8 @@ fn open_partition(
     topic: &str,
     partition: i32,
     config: &TopicConfig,
-    defaults: &LogDefaults,
 ) -> Result<(Partition, RecoveryReport), RegistryError> {
-    let log = log_config(config, defaults.index_interval_bytes);
+    let log = log_config(config);
     Partition::open(&partition_dir(dir, topic, partition), partition, log).map_err(|source| RegistryError::Log {
         topic: topic.into(),
         partition,

@@ -67,6 +67,10 @@ pub struct LogDefaults {
     /// `compression.type`: None keeps the producer's codec (`producer`), a codec is what every
     /// batch is stored in.
     pub compression: Option<Codec>,
+    /// `log.message.timestamp.before.max.ms` / `after.max.ms`: how far a CreateTime record's
+    /// timestamp may lie behind or ahead of the broker's clock.
+    pub timestamp_before_max_ms: i64,
+    pub timestamp_after_max_ms: i64,
 }
 
 /// Kafka's values of `compression.type`, for a topic and for the broker: `producer` keeps each
@@ -195,6 +199,9 @@ impl Default for BrokerConfig {
                 message_max_bytes: 1_048_588,
                 log_append_time: false,
                 compression: None,
+                timestamp_before_max_ms: i64::MAX,
+                // Kafka 4.0's default (KIP-1000's limit on future timestamps): an hour.
+                timestamp_after_max_ms: 3_600_000,
             },
             retention_check_interval: Duration::from_millis(300_000),
             socket_request_max_bytes: 104_857_600,

@@ -21,9 +21,11 @@ pub enum ConfigSource {
 /// Kafka's `ConfigType` (DescribeConfigs v3+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigType {
+    Boolean = 1,
     String = 2,
     Int = 3,
     Long = 5,
+    Double = 6,
     List = 7,
 }
 
@@ -230,6 +232,28 @@ pub const SETTINGS: &[Setting] = &[
             }
             .to_string()
         })),
+    },
+    Setting {
+        name: "log.message.timestamp.before.max.ms",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.int(key, 0, i64::MAX)? {
+                c.log.timestamp_before_max_ms = v;
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Long, |c| c.log.timestamp_before_max_ms.to_string())),
+    },
+    Setting {
+        name: "log.message.timestamp.after.max.ms",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.int(key, 0, i64::MAX)? {
+                c.log.timestamp_after_max_ms = v;
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Long, |c| c.log.timestamp_after_max_ms.to_string())),
     },
     Setting {
         name: "compression.type",

@@ -16,12 +16,21 @@ use super::varint;
 pub struct MalformedRecords(pub &'static str);
 
 /// The (offset, timestamp) of the first record of `batch` whose timestamp is >= `ts`, walking
-/// the uncompressed records one by one. Only each record's prefix is decoded; its length skips
-/// the rest. `None` when no record qualifies.
+/// the uncompressed records one by one. `None` when no record qualifies.
 pub(crate) fn first_record_at_or_after(
     batch: &[u8],
     header: &BatchHeader,
     ts: i64,
+) -> Result<Option<(i64, i64)>, MalformedRecords> {
+    first_record_where(batch, header, |record_ts| record_ts >= ts)
+}
+
+/// The (offset, timestamp) of the first record of the uncompressed `batch` whose timestamp
+/// `wanted` picks. Only each record's prefix is decoded; its length skips the rest.
+pub fn first_record_where(
+    batch: &[u8],
+    header: &BatchHeader,
+    wanted: impl Fn(i64) -> bool,
 ) -> Result<Option<(i64, i64)>, MalformedRecords> {
     let mut rest = batch
         .get(HEADER_LEN..)
@@ -39,7 +48,7 @@ pub(crate) fn first_record_at_or_after(
         let ts_delta = read_varint(&mut body)?;
         let offset_delta = read_varint(&mut body)?;
         let record_ts = header.base_timestamp.saturating_add(ts_delta);
-        if record_ts >= ts {
+        if wanted(record_ts) {
             return Ok(Some((header.base_offset.saturating_add(offset_delta), record_ts)));
         }
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use common::*;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, StrBytes};
@@ -105,6 +105,34 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         let resp: FetchResponse = call(&mut s, key, version, &r).await;
                         assert_eq!(resp.responses[0].partitions[0].error_code, 75, "UNKNOWN_LEADER_EPOCH");
                     }
+                }
+                // Below the crate's range, by hand: sarama's v0 (Burrow 1.x) asking the head.
+                ApiKey::ListOffsets if version == 0 => {
+                    let mut body = BytesMut::new();
+                    body.put_i32(-1); // replica id
+                    body.put_i32(1);
+                    body.put_i16(4);
+                    body.put_slice(b"meta");
+                    body.put_i32(1);
+                    body.put_i32(0); // partition
+                    body.put_i64(-1); // latest
+                    body.put_i32(1); // max_num_offsets
+                    s.write_all(&raw_frame(key, 0, 7, &body)).await.unwrap();
+                    let mut r = response(&mut s, key, 0, 7).await;
+                    assert_eq!(r.get_i32(), 1, "topics");
+                    let name_len = r.get_i16() as usize;
+                    assert_eq!(r.split_to(name_len), &b"meta"[..]);
+                    assert_eq!(
+                        (r.get_i32(), r.get_i32(), r.get_i16()),
+                        (1, 0, 0),
+                        "one partition, 0, no error"
+                    );
+                    assert_eq!(
+                        (r.get_i32(), r.get_i64()),
+                        (1, 0),
+                        "one old-style offset: the log end, 0"
+                    );
+                    assert!(r.is_empty(), "trailing bytes");
                 }
                 ApiKey::ListOffsets => {
                     let mut r = ListOffsetsRequest::default();

@@ -1,5 +1,6 @@
 //! ListOffsets: earliest (-2), latest (-1), max timestamp (-3), or the first offset at or after
-//! a timestamp (through the log's time index).
+//! a timestamp (through the log's time index). v0 gets the same offsets in its own answer
+//! layout ([`ListOffsetsAnswer`]).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
@@ -8,12 +9,13 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use super::Cx;
 use crate::auth::acl::{Operation, Resource};
 use crate::cluster::partition::{check_leader_epoch, LEADER_EPOCH};
+use crate::codec::ListOffsetsAnswer;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub async fn handle(cx: &Cx<'_>, request: ListOffsetsRequest) -> ListOffsetsResponse {
+pub async fn handle(cx: &Cx<'_>, request: ListOffsetsRequest) -> ListOffsetsAnswer {
     let broker = cx.broker;
     let access = &cx.access();
     let version = cx.version;
@@ -69,5 +71,5 @@ pub async fn handle(cx: &Cx<'_>, request: ListOffsetsRequest) -> ListOffsetsResp
         topic_response.name = wanted.name;
         response.topics.push(topic_response);
     }
-    response
+    ListOffsetsAnswer(response)
 }

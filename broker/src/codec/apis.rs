@@ -24,7 +24,7 @@ macro_rules! with_apis {
             // version both sides list, so none picks these.
             Produce(ProduceRequest) produce: 3..=9 listed from 0, authenticated;
             Fetch(FetchRequest) fetch: 4..=12, authenticated;
-            ListOffsets(ListOffsetsRequest) list_offsets: 1..=7, authenticated;
+            ListOffsets(ListOffsetsRequest) list_offsets: 0..=7, authenticated;
             Metadata(MetadataRequest) metadata: 0..=12, authenticated;
             OffsetCommit(OffsetCommitRequest) offset_commit: 2..=8, authenticated;
             OffsetFetch(OffsetFetchRequest) offset_fetch: 1..=7, authenticated;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader};
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
 use uuid::Uuid;
 
 use super::{api, decode_request, Request};
@@ -142,7 +142,8 @@ pub fn random_header(g: &mut Gen, api_key: ApiKey, version: i16) -> RequestHeade
     header
 }
 
-/// The property every API's tests check, for one seed at every supported version:
+/// The property every API's tests check, for one seed at every supported version the crate can
+/// encode (ListOffsets v0, below the crate's range, has a test of its own):
 ///
 /// 1. a random request encoded by the crate decodes with ours to exactly what the crate's own
 ///    decoder reads from the same bytes (header included);
@@ -150,10 +151,10 @@ pub fn random_header(g: &mut Gen, api_key: ApiKey, version: i16) -> RequestHeade
 /// 3. random byte mutations of it never panic.
 pub fn check_api<T>(api_key: ApiKey, seed: u64, arbitrary: fn(&mut Gen, i16) -> T, wrap: fn(T) -> Request)
 where
-    T: Encodable + Decodable,
+    T: Encodable + Decodable + Message,
 {
     let (min, max) = supported_range(api_key);
-    for version in min..=max {
+    for version in min.max(T::VERSIONS.min)..=max {
         let mut g = Gen::new(seed ^ ((version as u64) << 56));
         let header = random_header(&mut g, api_key, version);
         let body = arbitrary(&mut g, version);

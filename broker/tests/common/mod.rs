@@ -38,6 +38,13 @@ pub async fn start_with(
 }
 
 pub fn frame<R: Encodable>(key: ApiKey, version: i16, correlation_id: i32, body: &R) -> Bytes {
+    let mut encoded = BytesMut::new();
+    body.encode(&mut encoded, version).unwrap();
+    raw_frame(key, version, correlation_id, &encoded)
+}
+
+/// A request frame around a body encoded by hand (for versions the crate does not encode).
+pub fn raw_frame(key: ApiKey, version: i16, correlation_id: i32, body: &[u8]) -> Bytes {
     let mut header = RequestHeader::default();
     header.request_api_key = key as i16;
     header.request_api_version = version;
@@ -46,7 +53,7 @@ pub fn frame<R: Encodable>(key: ApiKey, version: i16, correlation_id: i32, body:
     let mut buf = BytesMut::new();
     buf.put_i32(0);
     header.encode(&mut buf, key.request_header_version(version)).unwrap();
-    body.encode(&mut buf, version).unwrap();
+    buf.put_slice(body);
     let size = (buf.len() - 4) as i32;
     buf[..4].copy_from_slice(&size.to_be_bytes());
     buf.freeze()

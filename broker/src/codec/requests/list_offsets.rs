@@ -1,4 +1,7 @@
-//! ListOffsets: flexible from v6.
+//! ListOffsets: flexible from v6. v0, which Kafka 4 and the protocol crate dropped (KIP-896),
+//! is decoded too, for the sarama-based monitors still in service (Burrow 1.x asks the head
+//! offsets with it): each partition also carries `max_num_offsets`, which the broker reads and
+//! drops, answering one offset (`codec::list_offsets_v0`).
 
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
@@ -38,6 +41,9 @@ fn partition(r: &mut Reader, version: i16) -> Result<ListOffsetsPartition, Decod
         partition.current_leader_epoch = r.i32()?;
     }
     partition.timestamp = r.i64()?;
+    if version == 0 {
+        let _max_num_offsets = r.i32()?;
+    }
     if flex {
         partition.unknown_tagged_fields = r.unknown_tagged_fields()?;
     }
@@ -77,4 +83,32 @@ mod tests {
     }
 
     round_trip_test!(ListOffsets, arbitrary);
+
+    /// v0 by hand, as sarama writes it: the crate encodes from v1 only.
+    #[test]
+    fn version_0_decodes_as_sarama_writes_it() {
+        use bytes::BufMut;
+        let mut body = bytes::BytesMut::new();
+        body.put_i32(-1); // replica id
+        body.put_i32(1); // topics
+        body.put_i16(7);
+        body.put_slice(b"metrics");
+        body.put_i32(2); // partitions
+        for (index, timestamp) in [(0, -1i64), (3, -2)] {
+            body.put_i32(index);
+            body.put_i64(timestamp);
+            body.put_i32(1); // max_num_offsets
+        }
+        let req = decode(&mut Reader::new(body.clone().freeze()), 0).unwrap();
+        assert_eq!(req.topics[0].name.as_str(), "metrics");
+        let wanted: Vec<(i32, i64)> = req.topics[0]
+            .partitions
+            .iter()
+            .map(|p| (p.partition_index, p.timestamp))
+            .collect();
+        assert_eq!(wanted, [(0, -1), (3, -2)]);
+        for len in 0..body.len() {
+            assert!(decode(&mut Reader::new(body.clone().freeze().slice(..len)), 0).is_err());
+        }
+    }
 }

@@ -263,10 +263,19 @@ async fn recovery_says_in_one_line_per_partition_what_it_did() {
         producer.send(record, Duration::from_secs(10)).await.unwrap();
     }
     drop(child); // SIGKILL
-                 // A torn write: half a batch header's worth of garbage after partition 0's last batch.
+                 // A torn write: half a batch header's worth of garbage after partition 0's last batch,
+                 // where the file goes on with the zeros the broker preallocates.
     let segment = data.join("torn-0").join("00000000000000000000.log");
-    let mut file = std::fs::OpenOptions::new().append(true).open(&segment).unwrap();
-    std::io::Write::write_all(&mut file, &[0xab; 30]).unwrap();
+    let bytes = std::fs::read(&segment).unwrap();
+    let mut end = 0;
+    while let Some(len) = bytes.get(end + 8..end + 12) {
+        match i32::from_be_bytes(len.try_into().unwrap()) {
+            len if len > 0 => end += 12 + len as usize,
+            _ => break,
+        }
+    }
+    let file = std::fs::OpenOptions::new().write(true).open(&segment).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &[0xab; 30], end as u64).unwrap();
 
     let log = dir.path().join("second.log");
     let _child = broker_logging_to(port, &data, &log);

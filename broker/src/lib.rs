@@ -138,7 +138,7 @@ impl RunningBroker {
         }
         for topic in self.broker.topics.list() {
             for p in &topic.partitions {
-                if let Err(e) = p.flush() {
+                if let Err(e) = p.close() {
                     tracing::error!(topic = %topic.name, partition = p.index, error = %e, "flush at shutdown failed");
                 }
             }

@@ -231,6 +231,12 @@ impl Partition {
         self.read_state(|s| s.log.flush())
     }
 
+    /// Flushes and cuts the log's preallocated zeros (clean shutdown).
+    pub fn close(&self) -> Result<(), LogError> {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.log.close()
+    }
+
     /// The settings the log rolls and retains by.
     pub fn log_settings(&self) -> LogConfig {
         self.read_state(|s| s.log.config().clone())

@@ -299,7 +299,7 @@ pub const TOPIC_KEYS: &[TopicKey] = &[
         Boolean,
         "false",
         Check::Bool,
-        "segments grow as they are written"
+        "the active segment is always zero-filled ahead of its end"
     ),
     inert!("remote.copy.lag.bytes", Long, "-1", Check::Long(-1, i64::MAX), TIERED),
     inert!("remote.copy.lag.ms", Long, "0", Check::Long(-1, i64::MAX), TIERED),

@@ -98,7 +98,7 @@ impl PartitionLog {
             partition_leader_epoch: super::LEADER_EPOCH,
             ..header
         };
-        self.active.append(batch, &header, now_ms)?;
+        self.active.append(batch, &header, now_ms, self.config.segment_bytes)?;
         Ok(AppendInfo {
             base_offset,
             last_offset,
@@ -194,6 +194,13 @@ impl PartitionLog {
     pub fn flush(&self) -> Result<(), LogError> {
         self.active.sync()?;
         sync_dir(&self.dir)
+    }
+
+    /// Cuts the active segment's preallocated zeros and flushes (clean shutdown), so the files
+    /// on disk hold exactly the log. Appending after it is allowed; it preallocates again.
+    pub fn close(&mut self) -> Result<(), LogError> {
+        self.active.trim()?;
+        self.flush()
     }
 
     pub fn config(&self) -> &LogConfig {

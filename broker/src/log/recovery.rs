@@ -24,8 +24,14 @@ pub struct RecoveryReport {
     pub segments: usize,
     /// Batches whose length, magic, CRC and offsets were checked.
     pub batches_checked: u64,
-    /// Bytes cut from the log, including whole segments dropped after a broken one.
+    /// Bytes cut from the log, including whole segments dropped after a broken one (with any
+    /// zeros preallocated in them).
     pub truncated_bytes: u64,
+    /// Zeros preallocated past the last batch or past a torn one (the broker stopped without
+    /// cutting them), cut too but not counted in `truncated_bytes`: they are not log. After a
+    /// torn batch this is the file's whole zero tail when at least a header long, so it may
+    /// include that batch's own final zeros.
+    pub zero_tail_bytes: u64,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
     /// Why the log was cut, with the file and position; `None` when nothing was cut.
@@ -54,7 +60,7 @@ impl RecoveryReport {
             None => tracing::info!(
                 topic = %topic, partition, segments = self.segments, log_start_offset = self.log_start_offset,
                 log_end_offset = self.log_end_offset, indexes_rebuilt = self.indexes_rebuilt, %rescanned,
-                "recovered partition"
+                zero_tail_bytes = self.zero_tail_bytes, "recovered partition"
             ),
         }
     }
@@ -193,6 +199,7 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), LogError> {
 mod tests {
     use std::fs::OpenOptions;
     use std::io::Write;
+    use std::os::unix::fs::FileExt;
     use std::path::PathBuf;
 
     use proptest::prelude::*;
@@ -252,7 +259,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = open(dir.path(), LogConfig::default());
         let batches = append_batches(&mut log, 5, 3, 0);
-        let (path, _) = layout(&log).pop().unwrap();
+        let (path, size) = layout(&log).pop().unwrap();
         drop(log);
         let mut bytes = std::fs::read(&path).unwrap();
         let third = batches[0].len() + batches[1].len();
@@ -264,7 +271,12 @@ mod tests {
             reason.contains("crc") && reason.contains(&format!("position {third}")),
             "{reason}"
         );
-        assert_eq!(report.truncated_bytes, (bytes.len() - third) as u64);
+        // The zeros at the end of the file (those preallocated after the last batch, and the
+        // last batch's own final zeros) are cut but not counted as damage.
+        let nonzero_end = bytes.iter().rposition(|b| *b != 0).unwrap() + 1;
+        assert!(nonzero_end as u64 <= size);
+        assert_eq!(report.truncated_bytes, (nonzero_end - third) as u64);
+        assert_eq!(report.zero_tail_bytes, (bytes.len() - nonzero_end) as u64);
         assert_eq!(report.batches_checked, 2);
         assert_eq!(log.log_end_offset(), 6);
         assert_eq!(read_all(&log), batches[..2].concat());
@@ -282,6 +294,7 @@ mod tests {
             let mut log = open(dir.path(), small_config());
             let batches = append_batches(&mut log, 10, 2, 0);
             let (path, _) = layout(&log).pop().unwrap();
+            log.close().unwrap();
             drop(log);
             OpenOptions::new()
                 .append(true)
@@ -290,11 +303,139 @@ mod tests {
                 .write_all(&garbage)
                 .unwrap();
             let (log, report) = PartitionLog::open(dir.path(), small_config()).unwrap();
-            assert_eq!(report.truncated_bytes, garbage.len() as u64);
-            assert!(report.reason.is_some());
+            // Zeros are what preallocation leaves past the log end: cut, but not as damage.
+            let len = garbage.len() as u64;
+            let zeros = garbage.iter().all(|b| *b == 0);
+            let expected = if zeros { (0, len) } else { (len, 0) };
+            assert_eq!((report.truncated_bytes, report.zero_tail_bytes), expected);
+            assert_eq!(report.reason.is_some(), !zeros);
             assert_eq!(log.log_end_offset(), 20);
             assert_eq!(read_all(&log), batches.concat());
         }
+    }
+
+    #[test]
+    fn preallocated_zeros_left_by_a_crash_end_the_log_quietly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        let batches = append_batches(&mut log, 5, 3, 0);
+        let (path, size) = layout(&log).pop().unwrap();
+        let (end, bytes) = (log.log_end_offset(), log.size_bytes());
+        let on_disk = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(
+            on_disk,
+            batches[0].len() as u64 + 61 + crate::log::segment::PREALLOC_MIN
+        );
+        drop(log); // a crash: nothing cuts the zeros
+        let (mut log, report) = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+        assert_eq!(report.reason, None);
+        assert!(!report.repaired());
+        assert_eq!((report.truncated_bytes, report.zero_tail_bytes), (0, on_disk - size));
+        assert_eq!((log.log_end_offset(), log.size_bytes()), (end, bytes));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+        assert_eq!(read_all(&log), batches.concat());
+        let mut more = TestBatch::new(2, 0).build();
+        assert_eq!(log.append(&mut more, 0).unwrap().base_offset, end);
+        assert_eq!(read_all(&log), [batches.concat(), more].concat());
+    }
+
+    #[test]
+    fn zeros_ahead_grow_with_the_segment_from_64_kib_to_4_mib() {
+        use crate::log::segment::{PREALLOC_MAX, PREALLOC_MIN};
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        let mut ahead = Vec::new();
+        // 1 KiB batches up to 12 MiB: every fill is as large as the file was, within bounds.
+        for _ in 0..12 * 1024 {
+            let mut b = TestBatch::new(1, 0).value_len(1000).build();
+            log.append(&mut b, 0).unwrap();
+            let (path, size) = layout(&log).pop().unwrap();
+            ahead.push(std::fs::metadata(&path).unwrap().len() - size);
+        }
+        assert!(ahead[0] >= PREALLOC_MIN && ahead[0] <= PREALLOC_MIN + 61);
+        let most = *ahead.iter().max().unwrap();
+        assert!(most > PREALLOC_MAX / 2 && most <= PREALLOC_MAX + 61 + 1100, "{most}");
+        assert!(
+            ahead.iter().all(|a| *a >= 61),
+            "a header's worth of zeros always follows the data"
+        );
+    }
+
+    #[test]
+    fn data_past_preallocated_zeros_is_cut_as_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        let batches = append_batches(&mut log, 5, 3, 0);
+        let (path, size) = layout(&log).pop().unwrap();
+        let on_disk = std::fs::metadata(&path).unwrap().len();
+        drop(log);
+        // A later batch reached the disk, the one before it did not.
+        let stray = TestBatch::new(1, 0).build();
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .write_all_at(&stray, size + 4096)
+            .unwrap();
+        let (log, report) = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+        let reason = report.reason.unwrap();
+        assert!(
+            reason.contains("zeros followed by data") && reason.contains(&format!("position {size}")),
+            "{reason}"
+        );
+        // The stray batch's own last bytes are zeros, which count with the tail.
+        let stray_end = size + 4096 + stray.iter().rposition(|b| *b != 0).unwrap() as u64 + 1;
+        assert_eq!(
+            (report.truncated_bytes, report.zero_tail_bytes),
+            (stray_end - size, on_disk - stray_end)
+        );
+        assert_eq!(log.log_end_offset(), 15);
+        assert_eq!(read_all(&log), batches.concat());
+    }
+
+    #[test]
+    fn torn_batch_in_preallocated_zeros_counts_only_its_own_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), LogConfig::default());
+        let batches = append_batches(&mut log, 5, 3, 0);
+        let (path, size) = layout(&log).pop().unwrap();
+        let on_disk = std::fs::metadata(&path).unwrap().len();
+        drop(log);
+        let torn = &TestBatch::new(4, 0).build()[..70];
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all_at(torn, size).unwrap();
+        let (log, report) = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+        assert!(report.reason.is_some());
+        let cut = torn.iter().rposition(|b| *b != 0).unwrap() as u64 + 1;
+        assert_eq!(
+            (report.truncated_bytes, report.zero_tail_bytes),
+            (cut, on_disk - size - cut)
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+        assert_eq!(read_all(&log), batches.concat());
+    }
+
+    #[test]
+    fn sealed_segments_and_a_closed_log_hold_no_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = open(dir.path(), small_config());
+        append_batches(&mut log, 20, 3, 0);
+        let disk_len = |p: &Path| std::fs::metadata(p).unwrap().len();
+        let files = layout(&log);
+        let (active, rest) = files.split_last().unwrap();
+        assert!(rest.len() >= 2);
+        for (path, size) in rest {
+            assert_eq!(disk_len(path), *size, "{}", path.display());
+        }
+        assert!(
+            disk_len(&active.0) >= (active.1 + 61).max(1000),
+            "preallocated up to segment.bytes"
+        );
+        log.close().unwrap();
+        assert_eq!(disk_len(&active.0), active.1);
+        drop(log);
+        let (_, report) = PartitionLog::open(dir.path(), small_config()).unwrap();
+        assert!(!report.repaired() && report.zero_tail_bytes == 0, "{report:?}");
     }
 
     #[test]
@@ -354,6 +495,7 @@ mod tests {
         let files = layout(&log);
         assert!(files.len() >= 3);
         let kept_batches = (files[0].1 as usize - 10) / batches[0].len();
+        log.close().unwrap(); // no preallocated zeros to count in `later`
         drop(log);
         set_len(&files[0].0, files[0].1 - 10);
         let (log, report) = PartitionLog::open(dir.path(), small_config()).unwrap();

@@ -105,6 +105,7 @@ pub(crate) fn scan(
         times: Vec::new(),
     };
     let (mut pos, mut expected, mut first_ts) = (0u64, segment.base_offset, None);
+    let mut zero_tail = 0;
     let why = loop {
         let remaining = file_len - pos;
         if remaining == 0 {
@@ -112,6 +113,16 @@ pub(crate) fn scan(
         }
         if remaining < HEADER_LEN as u64 {
             break Some(format!("incomplete batch header ({remaining} bytes)"));
+        }
+        // Zeros written ahead of the log end (`segment::PREALLOC_MIN` and more, always at least a
+        // header's worth): no batch has a zero length, so the log ends here. Zeros followed by
+        // data are not preallocation.
+        if reader.get(pos, HEADER_LEN)?.iter().all(|b| *b == 0) {
+            if reader.trailing_zeros(pos)? == remaining {
+                zero_tail = remaining;
+                break None;
+            }
+            break Some("zeros followed by data".into());
         }
         let header = match BatchHeader::parse(reader.get(pos, HEADER_LEN)?) {
             Ok(h) => h,
@@ -142,8 +153,13 @@ pub(crate) fn scan(
         pos += total;
         expected = header.last_offset().saturating_add(1);
     };
-    let why = why.map(|w| format!("{} position {pos}: {w}", segment.log_path.display()));
     if why.is_some() {
+        // Damage is followed by the zeros preallocated past it; they are not counted as cut.
+        let zeros = reader.trailing_zeros(pos)?;
+        zero_tail = if zeros >= HEADER_LEN as u64 { zeros } else { 0 };
+    }
+    let why = why.map(|w| format!("{} position {pos}: {w}", segment.log_path.display()));
+    if why.is_some() || zero_tail > 0 {
         segment
             .file
             .set_len(pos)
@@ -152,9 +168,13 @@ pub(crate) fn scan(
             .file
             .sync_data()
             .map_err(LogError::io("fsync", &segment.log_path))?;
-        report.truncated_bytes += file_len - pos;
     }
+    if why.is_some() {
+        report.truncated_bytes += file_len - pos - zero_tail;
+    }
+    report.zero_tail_bytes += zero_tail;
     segment.size = pos;
+    segment.file_len = pos;
     segment.next_offset = expected;
     segment.cadence = cadence;
     segment.roll_base_ms = first_ts.filter(|ts| *ts >= 0);
@@ -196,5 +216,19 @@ impl<'a> ChunkReader<'a> {
         }
         let from = (pos - self.buf_start) as usize;
         Ok(&self.buf[from..from + len])
+    }
+
+    /// How many bytes at the end of the file, after `from`, are zero; read backwards, so
+    /// usually only the last chunk is read.
+    fn trailing_zeros(&mut self, from: u64) -> Result<u64, LogError> {
+        let mut end = self.file_len;
+        while end > from {
+            let start = end.saturating_sub(SCAN_CHUNK as u64).max(from);
+            if let Some(i) = self.get(start, (end - start) as usize)?.iter().rposition(|b| *b != 0) {
+                return Ok(self.file_len - (start + i as u64 + 1));
+            }
+            end = start;
+        }
+        Ok(self.file_len - from)
     }
 }

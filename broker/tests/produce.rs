@@ -308,3 +308,61 @@ async fn create_time_records_too_far_from_the_brokers_clock_get_invalid_timestam
     // Only the three accepted batches are in the log.
     assert_eq!(log_end(&mut s, "clock").await, 6);
 }
+
+#[tokio::test]
+async fn a_compacted_topic_refuses_a_batch_with_a_record_without_a_key() {
+    let (broker, _dir) = start().await;
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let mut config = create_topics_request::CreatableTopicConfig::default();
+    config.name = kafka_protocol::protocol::StrBytes::from_static_str("cleanup.policy");
+    config.value = Some(kafka_protocol::protocol::StrBytes::from_static_str("compact"));
+    let mut t = create_topics_request::CreatableTopic::default();
+    t.name = topic_name("compacted");
+    (t.num_partitions, t.replication_factor) = (1, 1);
+    t.configs = vec![config];
+    let mut r = CreateTopicsRequest::default();
+    r.topics = vec![t];
+    let created: CreateTopicsResponse = call(&mut s, ApiKey::CreateTopics, 5, &r).await;
+    assert_eq!(created.topics[0].error_code, NONE, "{created:?}");
+    let policy = created.topics[0]
+        .configs
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|c| c.name.as_str() == "cleanup.policy");
+    assert_eq!(policy.unwrap().value.as_deref(), Some("compact"));
+
+    let keyed = keyed_batch(None, &[(Some(b"host-a"), b"cpu 1"), (Some(b"host-b"), b"cpu 2")]);
+    assert_eq!(produce(&mut s, 9, "compacted", -1, keyed.clone()).await, (NONE, 0));
+    // A record with a null key refuses its whole batch, compressed or not, and the answer names
+    // each such record by its index in the batch (KIP-467), for the client to fail it alone.
+    let mixed = keyed_batch(
+        None,
+        &[
+            (Some(b"host-a"), b"cpu 3"),
+            (None, b"cpu 4"),
+            (Some(b"host-c"), b"cpu 5"),
+            (None, b"cpu 6"),
+        ],
+    );
+    for b in [mixed.clone(), gzipped(&mixed)] {
+        let mut p = produce_request::PartitionProduceData::default();
+        p.records = Some(bytes::Bytes::from(b));
+        let mut t = produce_request::TopicProduceData::default();
+        t.name = topic_name("compacted");
+        t.partition_data = vec![p];
+        let mut r = ProduceRequest::default();
+        (r.acks, r.timeout_ms, r.topic_data) = (-1, 5_000, vec![t]);
+        let resp: ProduceResponse = call(&mut s, ApiKey::Produce, 9, &r).await;
+        let p = &resp.responses[0].partition_responses[0];
+        assert_eq!(p.error_code, INVALID_RECORD);
+        let named: Vec<i32> = p.record_errors.iter().map(|e| e.batch_index).collect();
+        assert_eq!(named, [1, 3]);
+    }
+    assert_eq!(produce(&mut s, 9, "compacted", -1, gzipped(&keyed)).await, (NONE, 2));
+    assert_eq!(
+        log_end(&mut s, "compacted").await,
+        4,
+        "only the keyed batches are stored"
+    );
+}

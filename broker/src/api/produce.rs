@@ -9,7 +9,9 @@
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 
 use super::{now_ms, str_bytes, Cx, Deferred, HandleError, Reply};
@@ -19,8 +21,8 @@ use crate::cluster::topic_config::TopicConfig;
 use crate::codec;
 use crate::group::OFFSETS_TOPIC;
 use crate::record::{
-    count_compressed_records, count_records, crc_ok, first_record_where, recompress, set_log_append_time, BatchHeader,
-    Codec, HEADER_LEN,
+    count_compressed_records, count_records, crc_ok, first_record_where, keyless_records, recompress,
+    set_log_append_time, BatchHeader, Codec, HEADER_LEN,
 };
 
 /// The most a compressed batch may decompress to: far above what real records compress from
@@ -34,6 +36,26 @@ const MAX_DECOMPRESSED_BYTES: u64 = 64 << 20;
 static DECOMPRESSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 type Refusal = (ResponseError, String);
+
+/// A refused batch: Kafka's error and message, and the records at fault by their index in the
+/// batch (KIP-467's `record_errors`, from Produce v8; empty when the batch as a whole is).
+/// librdkafka fails those records with the error and the batch's others with
+/// `_INVALID_DIFFERENT_RECORD`, so a producer can resend them.
+struct Rejected {
+    code: ResponseError,
+    message: String,
+    records: Vec<(i32, String)>,
+}
+
+impl From<Refusal> for Rejected {
+    fn from((code, message): Refusal) -> Rejected {
+        Rejected {
+            code,
+            message,
+            records: Vec::new(),
+        }
+    }
+}
 
 /// An fsync an acks=all answer waits for: the partition must be on disk up to `end`, or the
 /// answer's partition `(topic, partition)` index gets KAFKA_STORAGE_ERROR.
@@ -63,33 +85,33 @@ pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
             r.index = data.index;
             r.base_offset = -1;
             let outcome = if !matches!(acks, -1..=1) {
-                Err((
+                Err(Rejected::from((
                     ResponseError::InvalidRequiredAcks,
                     format!("acks must be -1, 0 or 1, not {acks}"),
-                ))
+                )))
             } else if !allowed {
-                Err((
+                Err(Rejected::from((
                     ResponseError::TopicAuthorizationFailed,
                     format!("not authorized to write to topic {}", topic_data.name.0),
-                ))
+                )))
             } else if topic_data.name.0.as_str() == OFFSETS_TOPIC {
                 // Kafka's rule: only the coordinator writes there (ReplicaManager
                 // `internalTopicsAllowed`); a client record would corrupt every group's state.
-                Err((
+                Err(Rejected::from((
                     ResponseError::InvalidTopicException,
                     format!("cannot append to internal topic {OFFSETS_TOPIC}"),
-                ))
+                )))
             } else if request.transactional_id.is_some() {
-                Err((
+                Err(Rejected::from((
                     ResponseError::TransactionalIdAuthorizationFailed,
                     "transactions are not supported".into(),
-                ))
+                )))
             } else {
                 match topic.as_ref().and_then(|t| t.partition(data.index).map(|p| (t, p))) {
-                    None => Err((
+                    None => Err(Rejected::from((
                         ResponseError::UnknownTopicOrPartition,
-                        "no such topic or partition".into(),
-                    )),
+                        "no such topic or partition".to_string(),
+                    ))),
                     Some((t, p)) => append(p, &t.config, data.records, version, now).await,
                 }
             };
@@ -113,11 +135,20 @@ pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
                         });
                     }
                 }
-                Err((code, message)) => {
+                Err(Rejected { code, message, records }) => {
                     tracing::debug!(topic = %topic_data.name.0, partition = data.index, %message, "produce refused");
                     r.error_code = code.code();
                     if version >= 8 {
                         r.error_message = Some(str_bytes(message));
+                        r.record_errors = records
+                            .into_iter()
+                            .map(|(index, why)| {
+                                let mut e = BatchIndexAndErrorMessage::default();
+                                e.batch_index = index;
+                                e.batch_index_error_message = Some(str_bytes(why));
+                                e
+                            })
+                            .collect();
                     }
                 }
             }
@@ -197,7 +228,7 @@ async fn append(
     records: Option<Bytes>,
     version: i16,
     now: i64,
-) -> Result<(PartitionRef, Appended, Option<i64>), Refusal> {
+) -> Result<(PartitionRef, Appended, Option<i64>), Rejected> {
     let records = records.ok_or((ResponseError::InvalidRecord, "records are null".to_string()))?;
     let mut header = validate(&records, config.max_message_bytes, version)?;
     if header.compression() != 0 {
@@ -205,6 +236,9 @@ async fn append(
     }
     if !config.log_append_time {
         check_timestamps(&header, &records, config, now).await?;
+    }
+    if config.compact {
+        check_keys(&header, &records).await?;
     }
     // The frame is shared; the stored copy is the one place offsets are stamped.
     let mut batch = match config.compression.filter(|c| *c as u8 != header.compression()) {
@@ -356,6 +390,27 @@ async fn check_timestamps(
         Ok(None) => Ok(()),
         Err(e) => Err((ResponseError::InvalidRecord, format!("records: {}", e.0))),
     }
+}
+
+/// Kafka's rule for a compacted topic: every record has a key, or the batch is refused with
+/// INVALID_RECORD, naming each record without one. The records are walked, decompressed first
+/// if need be.
+async fn check_keys(header: &BatchHeader, records: &Bytes) -> Result<(), Rejected> {
+    let plain = match header.compression() {
+        0 => records.to_vec(),
+        _ => recompressed(header, records.clone(), Codec::None).await?,
+    };
+    let keyless =
+        keyless_records(&plain, header).map_err(|e| (ResponseError::InvalidRecord, format!("records: {}", e.0)))?;
+    if keyless.is_empty() {
+        return Ok(());
+    }
+    const WHY: &str = "Compacted topic cannot accept message without key";
+    Err(Rejected {
+        code: ResponseError::InvalidRecord,
+        message: format!("{} of the batch's records have no key: {WHY}", keyless.len()),
+        records: keyless.into_iter().map(|i| (i, WHY.to_string())).collect(),
+    })
 }
 
 /// The batch in the topic's codec (`compression.type`), off the async threads as counting is.

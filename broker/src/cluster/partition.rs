@@ -82,8 +82,9 @@ pub fn log_config(config: &TopicConfig) -> LogConfig {
     LogConfig {
         segment_bytes: config.segment_bytes,
         segment_ms: Some(config.segment_ms),
-        retention_ms: config.retention_ms,
-        retention_bytes: config.retention_bytes,
+        // A compact-only topic keeps its segments however old or large (Kafka's rule).
+        retention_ms: config.retention_ms.filter(|_| config.delete),
+        retention_bytes: config.retention_bytes.filter(|_| config.delete),
         index_interval_bytes: config.index_interval_bytes,
     }
 }

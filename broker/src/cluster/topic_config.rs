@@ -31,6 +31,10 @@ pub struct TopicConfig {
     /// timestamp may lie behind or ahead of the broker's clock (INVALID_TIMESTAMP beyond).
     pub timestamp_before_max_ms: i64,
     pub timestamp_after_max_ms: i64,
+    /// `cleanup.policy`: `delete` has retention remove old segments; `compact` has every record
+    /// carry a key (the cleaner that keeps only each key's latest is not written yet).
+    pub delete: bool,
+    pub compact: bool,
 }
 
 /// What a key does here.
@@ -80,7 +84,20 @@ impl TopicKey {
 }
 
 const I32: i64 = i32::MAX as i64;
-const COMPACTION: &str = "log compaction (cleanup.policy=compact) is not offered";
+const COMPACTION: &str = "the log cleaner, which would drop superseded records, is not written yet";
+
+/// `cleanup.policy` as (delete, compact): `delete`, `compact`, or both in either order.
+fn cleanup_policy(value: &str) -> Option<(bool, bool)> {
+    let (mut delete, mut compact) = (false, false);
+    for policy in value.split(',').map(str::trim) {
+        match policy {
+            "delete" => delete = true,
+            "compact" => compact = true,
+            _ => return None,
+        }
+    }
+    (delete || compact).then_some((delete, compact))
+}
 const REPLICATION: &str = "a single node has one replica of each partition";
 const TIERED: &str = "tiered storage is not offered";
 const FSYNC: &str = "every acks=all batch is on disk before its answer, whatever the flush settings";
@@ -158,12 +175,14 @@ pub const TOPIC_KEYS: &[TopicKey] = &[
     applied!(
         "cleanup.policy",
         List,
-        |_c, v, key| if v.trim() != "delete" {
-            return Err(format!(
-                "`{key}` = `{v}` is not supported (only `delete`: {COMPACTION})"
-            ));
-        },
-        |_c| "delete".to_string()
+        |c, v, key| (c.delete, c.compact) = cleanup_policy(v)
+            .ok_or_else(|| format!("`{key}` expects delete, compact or both (`compact,delete`), got `{v}`"))?,
+        |c| match (c.compact, c.delete) {
+            (true, true) => "compact,delete",
+            (true, false) => "compact",
+            _ => "delete",
+        }
+        .to_string()
     ),
     inert!(
         "compression.gzip.level",
@@ -373,6 +392,8 @@ impl TopicConfig {
             index_interval_bytes: defaults.index_interval_bytes,
             timestamp_before_max_ms: defaults.timestamp_before_max_ms,
             timestamp_after_max_ms: defaults.timestamp_after_max_ms,
+            delete: true,
+            compact: false,
         };
         for (key, value) in overrides {
             match topic_key(key).map(|k| &k.effect) {
@@ -452,6 +473,38 @@ mod tests {
             let again = c.describe(&o);
             let same = again.iter().find(|e| e.name == entry.name).unwrap();
             assert_eq!((&same.value, same.source), (&entry.value, ConfigSource::TopicOverride));
+        }
+    }
+
+    #[test]
+    fn cleanup_policy_compact_keeps_segments_from_retention_unless_delete_is_also_set() {
+        use crate::cluster::partition::log_config;
+        let defaults = BrokerConfig::default().log;
+        let with = |policy: &str| {
+            TopicConfig::resolve(
+                &defaults,
+                &overrides(&[("cleanup.policy", policy), ("retention.ms", "1000")]),
+            )
+        };
+        let compact = with("compact").unwrap();
+        assert!(compact.compact && !compact.delete);
+        assert_eq!(
+            (log_config(&compact).retention_ms, log_config(&compact).retention_bytes),
+            (None, None)
+        );
+        for both in ["compact,delete", "delete, compact"] {
+            let c = with(both).unwrap();
+            assert!(c.compact && c.delete);
+            assert_eq!(log_config(&c).retention_ms, Some(1000));
+            let shown = c.describe(&overrides(&[("cleanup.policy", both)]));
+            assert_eq!(
+                shown.iter().find(|e| e.name == "cleanup.policy").unwrap().value,
+                "compact,delete"
+            );
+        }
+        assert!(with("delete").unwrap().delete);
+        for bad in ["", "compacted", "delete,forever"] {
+            assert!(with(bad).unwrap_err().contains("cleanup.policy"), "{bad}");
         }
     }
 

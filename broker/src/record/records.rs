@@ -32,6 +32,37 @@ pub fn first_record_where(
     header: &BatchHeader,
     wanted: impl Fn(i64) -> bool,
 ) -> Result<Option<(i64, i64)>, MalformedRecords> {
+    first_prefix_where(batch, header, |p| wanted(p.timestamp)).map(|found| found.map(|p| (p.offset, p.timestamp)))
+}
+
+/// The indexes in the uncompressed `batch` of the records without a key (a null key), which a
+/// compacted topic refuses.
+pub fn keyless_records(batch: &[u8], header: &BatchHeader) -> Result<Vec<i32>, MalformedRecords> {
+    let mut keyless = Vec::new();
+    let mut index = 0;
+    first_prefix_where(batch, header, |p| {
+        if p.key_len < 0 {
+            keyless.push(index);
+        }
+        index += 1;
+        false
+    })?;
+    Ok(keyless)
+}
+
+/// What a record's prefix says: its offset and timestamp (from the batch's bases) and its key's
+/// length (-1 for none).
+struct Prefix {
+    offset: i64,
+    timestamp: i64,
+    key_len: i64,
+}
+
+fn first_prefix_where(
+    batch: &[u8],
+    header: &BatchHeader,
+    mut wanted: impl FnMut(&Prefix) -> bool,
+) -> Result<Option<Prefix>, MalformedRecords> {
     let mut rest = batch
         .get(HEADER_LEN..)
         .ok_or(MalformedRecords("batch shorter than header"))?;
@@ -47,9 +78,13 @@ pub fn first_record_where(
         body = tail;
         let ts_delta = read_varint(&mut body)?;
         let offset_delta = read_varint(&mut body)?;
-        let record_ts = header.base_timestamp.saturating_add(ts_delta);
-        if wanted(record_ts) {
-            return Ok(Some((header.base_offset.saturating_add(offset_delta), record_ts)));
+        let prefix = Prefix {
+            offset: header.base_offset.saturating_add(offset_delta),
+            timestamp: header.base_timestamp.saturating_add(ts_delta),
+            key_len: read_varint(&mut body)?,
+        };
+        if wanted(&prefix) {
+            return Ok(Some(prefix));
         }
     }
     Ok(None)

@@ -168,14 +168,27 @@ fn put_varint(b: &mut Vec<u8>, v: i64) {
     b.push(z as u8);
 }
 
-/// An uncompressed v2 batch of `values` as a producer sends it (base offset 0).
+/// An uncompressed v2 batch of `values` as a producer sends it (base offset 0), without keys.
 pub fn batch(producer: Option<(i64, i16, i32)>, values: &[&[u8]]) -> Vec<u8> {
+    let keyless: Vec<(Option<&[u8]>, &[u8])> = values.iter().map(|v| (None, *v)).collect();
+    keyed_batch(producer, &keyless)
+}
+
+/// An uncompressed v2 batch of (key, value) records (a `None` key is a null key).
+pub fn keyed_batch(producer: Option<(i64, i16, i32)>, records_in: &[(Option<&[u8]>, &[u8])]) -> Vec<u8> {
     let mut records = Vec::new();
-    for (i, v) in values.iter().enumerate() {
+    let values: Vec<&[u8]> = records_in.iter().map(|(_, v)| *v).collect();
+    for (i, (key, v)) in records_in.iter().enumerate() {
         let mut r = vec![0u8]; // attributes
         put_varint(&mut r, 0); // timestamp delta
         put_varint(&mut r, i as i64); // offset delta
-        put_varint(&mut r, -1); // null key
+        match key {
+            Some(k) => {
+                put_varint(&mut r, k.len() as i64);
+                r.extend_from_slice(k);
+            }
+            None => put_varint(&mut r, -1),
+        }
         put_varint(&mut r, v.len() as i64);
         r.extend_from_slice(v);
         put_varint(&mut r, 0); // no headers

@@ -22,13 +22,8 @@ use crate::codec;
 use crate::group::OFFSETS_TOPIC;
 use crate::record::{
     count_compressed_records, count_records, crc_ok, first_record_where, keyless_records, recompress,
-    set_log_append_time, BatchHeader, Codec, HEADER_LEN,
+    set_log_append_time, BatchHeader, Codec, HEADER_LEN, MAX_DECOMPRESSED_BYTES,
 };
-
-/// The most a compressed batch may decompress to: far above what real records compress from
-/// (a ratio of 64 for a full 1 MiB batch), and a bound on the time a batch that inflates
-/// without end can take (pitfall 8 in docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
-const MAX_DECOMPRESSED_BYTES: u64 = 64 << 20;
 
 /// Compressed batches being counted at once, each on a blocking thread: the async workers never
 /// decompress, and at most two decompressors' memory (64 MiB of records passes through 32 KiB

@@ -275,7 +275,7 @@ pub const TOPIC_KEYS: &[TopicKey] = &[
         Int,
         "2147483639",
         Check::Int(0, I32),
-        "a compressed batch is refused past 256 MiB of records, whatever the topic says"
+        "a compressed batch is refused past 64 MiB of records, whatever the topic says"
     ),
     applied!(
         "max.message.bytes",

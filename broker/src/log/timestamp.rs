@@ -6,18 +6,16 @@ use super::error::LogError;
 use super::partition::PartitionLog;
 use super::segment::Segment;
 use crate::record::BatchHeader;
-use crate::record::{first_record_at_or_after, MalformedRecords};
+use crate::record::{first_record_at_or_after, recompress, Codec, MalformedRecords, MAX_DECOMPRESSED_BYTES};
 
 impl PartitionLog {
     /// The first offset whose record timestamp is >= `ts`, with that timestamp; `None` when no
     /// record qualifies (Kafka then answers offset -1, timestamp -1).
     ///
-    /// The batch is found by max timestamp (time index, then a header walk). Inside it:
-    /// - uncompressed: records are walked and the exact first record is returned;
-    /// - compressed: the log never decompresses, so the answer is the batch's base offset and
-    ///   its max timestamp. A consumer that seeks there reads the whole batch and sees every
-    ///   record at or after `ts`, plus some earlier ones from the same batch;
-    /// - LogAppendTime: every record carries the max timestamp, so the base offset is exact.
+    /// The batch is found by max timestamp (time index, then a header walk). Inside it the
+    /// records are walked (decompressed first, when compressed) and the exact first record is
+    /// returned; with LogAppendTime every record carries the max timestamp, so the base offset is
+    /// exact without a walk.
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
         for segment in self.segments() {
             if let Some((pos, header)) = segment.find_by_timestamp(ts)? {
@@ -29,7 +27,7 @@ impl PartitionLog {
 
     /// ListOffsets -3 (KIP-734): the first record with the log's largest timestamp, as
     /// (offset, timestamp): the first record at or after that time, found as
-    /// [`PartitionLog::offset_for_timestamp`] finds one (so exact but in compressed batches).
+    /// [`PartitionLog::offset_for_timestamp`] finds one.
     pub fn offset_of_max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
         match self.max_timestamp() {
             Some((ts, _)) => self.offset_for_timestamp(ts),
@@ -48,13 +46,22 @@ impl PartitionLog {
 
 fn first_record_in(segment: &Segment, pos: u64, header: &BatchHeader, ts: i64) -> Result<(i64, i64), LogError> {
     let whole_batch = (header.base_offset, header.max_timestamp);
-    if header.timestamp_type_log_append() || header.compression() != 0 {
+    if header.timestamp_type_log_append() {
         return Ok(whole_batch);
     }
     // `find_by_timestamp` read this header with `header_at`, which checked that the batch lies
     // within the segment: the allocation is bounded by the file.
     let mut batch = vec![0u8; header.total_len() as usize];
     segment.read_into(&mut batch, pos)?;
+    if header.compression() != 0 {
+        batch = match recompress(&batch, header, Codec::None, MAX_DECOMPRESSED_BYTES) {
+            Ok(plain) => plain,
+            Err(MalformedRecords(why)) => {
+                warn!(path = %segment.log_path.display(), pos, why, "cannot decompress records for timestamp lookup");
+                return Ok(whole_batch);
+            }
+        };
+    }
     match first_record_at_or_after(&batch, header, ts) {
         Ok(Some(found)) => Ok(found),
         // The batch's max timestamp promised a record; its records disagree. Answer at batch
@@ -118,13 +125,16 @@ mod tests {
     }
 
     #[test]
-    fn compressed_batch_answers_with_its_base_offset_and_max_timestamp() {
+    fn compressed_batch_is_decompressed_to_find_the_exact_record() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = open(dir.path(), LogConfig::default());
         append_all(&mut log, &[vec![1, 2]]);
-        let mut b = TestBatch::with_timestamps(vec![100, 200, 300]).compressed().build();
+        let mut b = TestBatch::with_timestamps(vec![100, 400, 250]).compressed().build();
         log.append(&mut b, 0).unwrap();
-        assert_eq!(log.offset_for_timestamp(250).unwrap(), Some((2, 300)));
+        // Offsets 2, 3, 4 at 100, 400, 250: the first at or after 250 is offset 3, not the batch.
+        assert_eq!(log.offset_for_timestamp(250).unwrap(), Some((3, 400)));
+        assert_eq!(log.offset_for_timestamp(50).unwrap(), Some((2, 100)));
+        assert_eq!(log.offset_of_max_timestamp().unwrap(), Some((3, 400)));
     }
 
     #[test]

@@ -24,6 +24,12 @@ const XERIAL_MAGIC: &[u8; 8] = b"\x82SNAPPY\x00";
 const XERIAL_HEADER_LEN: usize = 16;
 /// Snappy's densest element, a 3-byte copy of 64 bytes, expands 21⅓ times.
 const SNAPPY_MAX_EXPANSION: u64 = 22;
+/// The most a compressed batch may decompress to: far above what real records compress from
+/// (a ratio of 64 for a full 1 MiB batch), and a bound on the time a batch that inflates
+/// without end can take (pitfall 8 in docs/kafka-protocol.md#kafka-protocol-crate-pitfalls).
+/// Produce refuses a batch past it; the log never meets one.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 64 << 20;
+
 const TOO_LARGE: MalformedRecords = MalformedRecords("records decompress to more than the limit");
 
 /// How many records the compressed `data` (the bytes after a batch header) holds under `codec`.

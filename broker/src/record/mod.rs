@@ -17,6 +17,6 @@ pub(crate) mod test_batch;
 
 pub(crate) use batch::stamp;
 pub use batch::{crc_ok, reseal, set_log_append_time, BatchError, BatchHeader, Codec, HEADER_LEN, LOG_OVERHEAD};
-pub use compressed::{compress, count_compressed_records, recompress};
+pub use compressed::{compress, count_compressed_records, recompress, MAX_DECOMPRESSED_BYTES};
 pub(crate) use records::first_record_at_or_after;
 pub use records::{count_records, first_record_where, keyless_records, MalformedRecords, RecordWalk};

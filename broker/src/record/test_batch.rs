@@ -32,7 +32,7 @@ impl TestBatch {
         self
     }
 
-    /// Marks the records as gzip without compressing them: the log never looks inside.
+    /// Gzips the records (attributes codec 1), as a producer with `compression.type=gzip` does.
     pub fn compressed(mut self) -> TestBatch {
         self.attributes |= 1;
         self
@@ -77,6 +77,10 @@ impl TestBatch {
             base_sequence: -1,
             record_count: count,
         }
-        .encode(&records)
+        .encode(&if self.attributes & 0x07 == 1 {
+            super::compress(super::Codec::Gzip, &records).expect("gzip writes to memory")
+        } else {
+            records
+        })
     }
 }

@@ -71,6 +71,8 @@ enum Command {
     Topics(tools::topics::TopicsArgs),
     /// List, describe, reset and delete consumer groups (Kafka's kafka-consumer-groups.sh).
     Groups(tools::groups::GroupsArgs),
+    /// Describe and change the configs of topics and brokers (Kafka's kafka-configs.sh).
+    Configs(tools::configs::ConfigsArgs),
     /// Write standard input to a topic, one record per line (Kafka's console producer).
     Produce(tools::console::ProduceArgs),
     /// Print a topic's records (Kafka's console consumer).
@@ -188,6 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Topics(args) => tools::topics::run(args).await?,
         Command::Groups(args) => tools::groups::run(args).await?,
+        Command::Configs(args) => tools::configs::run(args).await?,
         Command::Produce(args) => tools::console::produce(args).await?,
         Command::Consume(args) => tools::console::consume(args).await?,
         Command::Agent {

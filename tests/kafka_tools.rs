@@ -833,6 +833,51 @@ fn sluices_tools_print_what_kafkas_tools_print_against_kafka() {
         ("kafka-topics", &["--describe", "--topic", "notes"]),
         false,
     );
+    let notes_configs = ["--describe", "--entity-type", "topics", "--entity-name", "notes"];
+    compare(
+        "configs --describe topic",
+        &[&["configs"][..], &notes_configs].concat(),
+        ("kafka-configs", &notes_configs),
+        false,
+    );
+    let all_configs = [&notes_configs[..], &["--all"]].concat();
+    compare(
+        "configs --describe --all topic",
+        &[&["configs"][..], &all_configs].concat(),
+        ("kafka-configs", &all_configs),
+        false,
+    );
+    let broker_configs = ["--describe", "--entity-type", "brokers", "--entity-name", "0", "--all"];
+    compare(
+        "configs --describe --all broker",
+        &[&["configs"][..], &broker_configs].concat(),
+        ("kafka-configs", &broker_configs),
+        true,
+    );
+    // Both set the same values, so the second run changes nothing the first did not.
+    let alter = [
+        "--alter",
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        "notes",
+        "--add-config",
+        "segment.ms=100000,cleanup.policy=[compact,delete]",
+        "--delete-config",
+        "retention.ms",
+    ];
+    compare(
+        "configs --alter",
+        &[&["configs"][..], &alter].concat(),
+        ("kafka-configs", &alter),
+        false,
+    );
+    compare(
+        "configs --describe topic (after alter)",
+        &[&["configs"][..], &notes_configs].concat(),
+        ("kafka-configs", &notes_configs),
+        false,
+    );
     compare(
         "groups --list",
         &["groups", "--list"],

@@ -124,6 +124,68 @@ async fn topics_create_list_describe_alter_delete_print_kafkas_layout() {
     );
     assert!(described.contains("\tPartitionCount: 3\t"), "{described}");
 
+    // Configs: set with topics --alter --config and configs --alter, removed with
+    // --delete-config, read back with configs --describe (kafka-configs' layout).
+    ok(
+        &[
+            "topics",
+            "--bootstrap-server",
+            bs,
+            "--alter",
+            "--topic",
+            "cpu",
+            "--config",
+            "segment.ms=3600000",
+        ],
+        None,
+    );
+    assert_eq!(
+        ok(
+            &[
+                "configs",
+                "--bootstrap-server",
+                bs,
+                "--alter",
+                "--topic",
+                "cpu",
+                "--add-config",
+                "cleanup.policy=[compact,delete]",
+                "--delete-config",
+                "retention.ms",
+            ],
+            None
+        ),
+        "Completed updating config for topic cpu.\n"
+    );
+    let line = |k: &str, v: &str| format!("  {k}={v} sensitive=false synonyms={{DYNAMIC_TOPIC_CONFIG:{k}={v}}}\n");
+    assert_eq!(
+        ok(
+            &["configs", "--bootstrap-server", bs, "--describe", "--topic", "cpu"],
+            None
+        ),
+        format!(
+            "Dynamic configs for topic cpu are:\n{}{}",
+            line("cleanup.policy", "compact,delete"),
+            line("segment.ms", "3600000")
+        )
+    );
+    let refused = sluice(
+        &[
+            "configs",
+            "--bootstrap-server",
+            bs,
+            "--alter",
+            "--topic",
+            "cpu",
+            "--add-config",
+            "retention.ms=soon",
+        ],
+        None,
+    );
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("INVALID_CONFIG") && err.contains("retention.ms"), "{err}");
+
     ok(
         &["topics", "--bootstrap-server", bs, "--delete", "--topic", "mem"],
         None,

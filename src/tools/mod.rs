@@ -1,8 +1,9 @@
 //! Kafka's command-line tools under their usual option names, for the bundled broker and any
 //! Kafka cluster: `sluice topics` (kafka-topics.sh), `sluice groups` (kafka-consumer-groups.sh),
-//! `sluice produce` / `sluice consume`
+//! `sluice configs` (kafka-configs.sh), `sluice produce` / `sluice consume`
 //! (the console producer and consumer). They are ordinary Kafka clients (librdkafka).
 
+pub mod configs;
 pub mod console;
 pub mod groups;
 pub mod topics;

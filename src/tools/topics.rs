@@ -26,7 +26,7 @@ pub struct TopicsArgs {
     /// Create a topic.
     #[arg(long)]
     create: bool,
-    /// Change a topic's partition count (it can only grow).
+    /// Change a topic's partition count (it can only grow), or with --config its configs.
     #[arg(long)]
     alter: bool,
     /// Delete a topic.
@@ -41,7 +41,7 @@ pub struct TopicsArgs {
     /// Replication factor (--create; 1 on a single-node broker).
     #[arg(long)]
     replication_factor: Option<i32>,
-    /// A topic config override, KEY=VALUE; repeat for more.
+    /// A topic config override, KEY=VALUE; repeat for more (--create, and --alter).
     #[arg(long = "config", value_name = "KEY=VALUE")]
     configs: Vec<String>,
     /// Leave out internal topics such as __consumer_offsets.
@@ -163,13 +163,7 @@ async fn describe(args: &TopicsArgs) -> anyhow::Result<()> {
 
 async fn create(args: &TopicsArgs) -> anyhow::Result<()> {
     let topic = required_topic(args)?;
-    let mut configs = BTreeMap::new();
-    for kv in &args.configs {
-        let (k, v) = kv
-            .split_once('=')
-            .with_context(|| format!("--config {kv}: expected KEY=VALUE"))?;
-        configs.insert(k.to_string(), v.to_string());
-    }
+    let configs: BTreeMap<String, String> = config_pairs(&args.configs)?.into_iter().collect();
     let replication = TopicReplication::Fixed(args.replication_factor.unwrap_or(-1));
     let mut new = NewTopic::new(topic, args.partitions.unwrap_or(-1), replication);
     for (k, v) in &configs {
@@ -183,17 +177,44 @@ async fn create(args: &TopicsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Grows the partition count, and (beyond kafka-topics, which sends this to kafka-configs) sets
+/// topic configs with IncrementalAlterConfigs.
 async fn alter(args: &TopicsArgs) -> anyhow::Result<()> {
     let topic = required_topic(args)?;
-    if !args.configs.is_empty() {
-        bail!("--alter changes the partition count only; topic configs cannot be altered yet");
+    if args.partitions.is_none() && args.configs.is_empty() {
+        bail!("--alter needs --partitions N or --config KEY=VALUE");
     }
-    let count = args.partitions.context("--alter needs --partitions N")?;
-    let results = admin(&args.cluster)?
-        .create_partitions(&[NewPartitions::new(topic, count as usize)], &options())
-        .await?;
-    for r in results {
-        r.map_err(|(t, e)| anyhow::anyhow!("cannot change the partitions of '{t}': {e}"))?;
+    let admin = admin(&args.cluster)?;
+    if !args.configs.is_empty() {
+        let changes = config_pairs(&args.configs)?
+            .into_iter()
+            .map(|(k, v)| kafka_client::native::Change::Set(k, v))
+            .collect::<Vec<_>>();
+        let resource = kafka_client::native::Resource::Topic;
+        tokio::task::block_in_place(|| {
+            kafka_client::native::incremental_alter_configs(admin.inner(), resource, topic, &changes, TIMEOUT)
+        })
+        .map_err(|e| anyhow::anyhow!("cannot change the configs of '{topic}': {e}"))?;
+    }
+    if let Some(count) = args.partitions {
+        let results = admin
+            .create_partitions(&[NewPartitions::new(topic, count as usize)], &options())
+            .await?;
+        for r in results {
+            r.map_err(|(t, e)| anyhow::anyhow!("cannot change the partitions of '{t}': {e}"))?;
+        }
     }
     Ok(())
+}
+
+/// `--config KEY=VALUE` options as pairs, in the order given.
+fn config_pairs(configs: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    configs
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("--config {kv}: expected KEY=VALUE"))
+        })
+        .collect()
 }

@@ -9,11 +9,13 @@
 //! every Kafka cluster answers it.
 
 use std::collections::BTreeMap;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::time::{Duration, Instant};
 
 use rdkafka::client::{Client, ClientContext};
 use rdkafka_sys as sys;
+
+use super::{admin_options, cstr, next_event};
 
 /// A group's committed offsets: (topic, partition) → offset. Partitions the group never
 /// committed are absent.
@@ -45,11 +47,11 @@ pub fn list_group_offsets<C: ClientContext>(
     // and nothing read from it outlives it (strings are copied).
     unsafe {
         let queue = sys::rd_kafka_queue_new(rk);
-        let options =
-            sys::rd_kafka_AdminOptions_new(rk, sys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
-        let mut errstr = [0 as std::os::raw::c_char; 256];
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        sys::rd_kafka_AdminOptions_set_request_timeout(options, ms, errstr.as_mut_ptr(), errstr.len());
+        let options = admin_options(
+            rk,
+            sys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS,
+            timeout,
+        );
         // librdkafka takes exactly one group per call; the calls run concurrently.
         for name in &names {
             let mut request = sys::rd_kafka_ListConsumerGroupOffsets_new(name.as_ptr(), std::ptr::null());
@@ -74,17 +76,12 @@ unsafe fn collect(
     let mut first_error = None;
     let mut answered = 0;
     while answered < expected {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let Some(event) = next_event(queue, deadline) else {
             return Err(OffsetsError::Timeout {
                 missing: expected - answered,
                 timeout,
             });
-        }
-        let event = sys::rd_kafka_queue_poll(queue, left.as_millis().min(1000) as i32);
-        if event.is_null() {
-            continue;
-        }
+        };
         answered += 1;
         if let Err(e) = read_event(event, &mut out) {
             first_error.get_or_insert(e);
@@ -134,12 +131,4 @@ unsafe fn read_event(
         out.insert(name, committed);
     }
     Ok(())
-}
-
-unsafe fn cstr(p: *const std::os::raw::c_char) -> String {
-    if p.is_null() {
-        String::new()
-    } else {
-        CStr::from_ptr(p).to_string_lossy().into_owned()
-    }
 }

@@ -6,11 +6,13 @@
 //! uses the URL-safe alphabet without padding, so ids are converted to that.
 
 use std::collections::BTreeMap;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::time::{Duration, Instant};
 
 use rdkafka::client::{Client, ClientContext};
 use rdkafka_sys as sys;
+
+use super::{admin_options, cstr, next_event};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopicIdsError {
@@ -40,10 +42,7 @@ pub fn topic_ids<C: ClientContext>(
     // after reading, and every string read from it is copied first.
     unsafe {
         let collection = sys::rd_kafka_TopicCollection_of_topic_names(pointers.as_mut_ptr(), pointers.len());
-        let options = sys::rd_kafka_AdminOptions_new(rk, sys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBETOPICS);
-        let mut errstr = [0 as std::os::raw::c_char; 256];
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        sys::rd_kafka_AdminOptions_set_request_timeout(options, ms, errstr.as_mut_ptr(), errstr.len());
+        let options = admin_options(rk, sys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBETOPICS, timeout);
         let queue = sys::rd_kafka_queue_new(rk);
         sys::rd_kafka_DescribeTopics(rk, collection, options, queue);
         let result = wait(queue, timeout);
@@ -58,20 +57,11 @@ unsafe fn wait(
     queue: *mut sys::rd_kafka_queue_t,
     timeout: Duration,
 ) -> Result<BTreeMap<String, String>, TopicIdsError> {
-    let deadline = Instant::now() + timeout + Duration::from_secs(1);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(TopicIdsError::Timeout(timeout));
-        }
-        let event = sys::rd_kafka_queue_poll(queue, left.as_millis().min(1000) as i32);
-        if event.is_null() {
-            continue;
-        }
-        let read = read(event);
-        sys::rd_kafka_event_destroy(event);
-        return read;
-    }
+    let event =
+        next_event(queue, Instant::now() + timeout + Duration::from_secs(1)).ok_or(TopicIdsError::Timeout(timeout))?;
+    let read = read(event);
+    sys::rd_kafka_event_destroy(event);
+    read
 }
 
 unsafe fn read(event: *mut sys::rd_kafka_event_t) -> Result<BTreeMap<String, String>, TopicIdsError> {
@@ -109,14 +99,6 @@ fn url_safe(standard: &str) -> String {
             c => c,
         })
         .collect()
-}
-
-unsafe fn cstr(p: *const std::os::raw::c_char) -> String {
-    if p.is_null() {
-        String::new()
-    } else {
-        CStr::from_ptr(p).to_string_lossy().into_owned()
-    }
 }
 
 #[cfg(test)]

@@ -39,8 +39,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
-die() { echo "run.sh: $*" >&2; exit 2; }
-say() { echo "run.sh: $*" >&2; }
+# die, say, free_port, listening, start_broker, stop_broker.
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 select=all
 tests_arg=""
@@ -120,33 +121,9 @@ if [ $select != all ]; then
 fi
 
 # --- the broker -----------------------------------------------------------------------------
-broker_pid=""
 broker_cmd=()
 sasl_bootstrap=""
 metrics=""
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-listening() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
-start_broker() {
-  "${broker_cmd[@]}" >>"$out/broker.log" 2>&1 </dev/null &
-  broker_pid=$!
-  local deadline=$((SECONDS + 30))
-  until listening "$bootstrap" && listening "$sasl_bootstrap"; do
-    kill -0 "$broker_pid" 2>/dev/null || { tail -20 "$out/broker.log" >&2; die "the broker exited at start"; }
-    [ $SECONDS -lt $deadline ] || die "the broker did not listen on $bootstrap within 30 s"
-    sleep 0.1
-  done
-}
-stop_broker() {
-  [ -n "$broker_pid" ] || return 0
-  kill -TERM "$broker_pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 20))
-  while kill -0 "$broker_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-  kill -KILL "$broker_pid" 2>/dev/null || true
-  wait "$broker_pid" 2>/dev/null || true
-  broker_pid=""
-}
 # Connections the broker has accepted so far (its Prometheus counter), empty if unknown.
 accepted() {
   [ -n "$metrics" ] || return 0
@@ -192,7 +169,7 @@ else
     --add testuser </dev/null >>"$out/broker.log" 2>&1 || { tail -5 "$out/broker.log" >&2; die "sluice users --add failed"; }
   broker_cmd=("$sluice" broker --config "$out/broker.toml" --http-listen "$metrics" --data-dir "$out/broker-data")
   broker_desc="$sluice broker --config compat/franz-go/broker.toml, PLAINTEXT $bootstrap, SASL_PLAINTEXT $sasl_bootstrap"
-  start_broker
+  start_broker "$bootstrap" "$sasl_bootstrap"
   test_env+=(KGO_SEEDS="$bootstrap" KGO_TEST_SCRAM_SEEDS="$sasl_bootstrap" KGO_TEST_SCRAM=testuser:testpass
     KGO_TEST_OAUTH_SEEDS="$sasl_bootstrap")
 fi
@@ -256,7 +233,7 @@ for t in $tests; do
   if [ -n "$broker_pid" ] && ! kill -0 "$broker_pid" 2>/dev/null; then
     say "the broker exited (see $out/broker.log); starting it again on the same data"
     wait "$broker_pid" 2>/dev/null || true
-    start_broker
+    start_broker "$bootstrap" "$sasl_bootstrap"
   fi
   run_one "$t"
 done

@@ -40,8 +40,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
-die() { echo "run.sh: $*" >&2; exit 2; }
-say() { echo "run.sh: $*" >&2; }
+# die, say, free_port, listening, start_broker, stop_broker.
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 mode=quick
 select=all
@@ -190,31 +191,7 @@ if [ $skip_local = 1 ]; then
 fi
 
 # --- the broker ---------------------------------------------------------------------------------
-broker_pid=""
 broker_cmd=()
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-listening() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
-start_broker() {
-  "${broker_cmd[@]}" >>"$out/broker.log" 2>&1 </dev/null &
-  broker_pid=$!
-  local deadline=$((SECONDS + 30))
-  until listening "$bootstrap"; do
-    kill -0 "$broker_pid" 2>/dev/null || { tail -20 "$out/broker.log" >&2; die "the broker exited at start"; }
-    [ $SECONDS -lt $deadline ] || die "the broker did not listen on $bootstrap within 30 s"
-    sleep 0.1
-  done
-}
-stop_broker() {
-  [ -n "$broker_pid" ] || return 0
-  kill -TERM "$broker_pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 20))
-  while kill -0 "$broker_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-  kill -KILL "$broker_pid" 2>/dev/null || true
-  wait "$broker_pid" 2>/dev/null || true
-  broker_pid=""
-}
 # On exit: the tests still running (a process tree each: timeout puts test-runner in a process
 # group of its own), then the broker.
 declare -A running=()
@@ -246,7 +223,7 @@ else
   rm -rf "$out/broker-data"
   broker_cmd=("$sluice" broker --config "$broker_config" --listen "$bootstrap" --http-listen "" --data-dir "$out/broker-data")
   broker_desc="$sluice broker --config compat/librdkafka/$(basename "$broker_config") on $bootstrap"
-  start_broker
+  start_broker "$bootstrap"
 fi
 
 # librdkafka's own harness (tests/LibrdkafkaTestApp.py) writes these for its trivup clusters.
@@ -324,7 +301,7 @@ for t in $order; do
   if [ -n "$broker_pid" ] && ! kill -0 "$broker_pid" 2>/dev/null; then
     say "the broker exited (see $out/broker.log); starting it again on the same data"
     wait "$broker_pid" 2>/dev/null || true
-    start_broker
+    start_broker "$bootstrap"
   fi
   run_one "$t" &
   running[$!]="$t"

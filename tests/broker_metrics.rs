@@ -46,15 +46,13 @@ fn value(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
 
 /// Scrapes until `series` has `want` (group states are refreshed every few seconds).
 async fn wait_for(addr: SocketAddr, series: &str, want: f64) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let got = scrape(addr).await.get(series).copied();
-        if got == Some(want) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{series} is {got:?}, never {want}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let mut got = None;
+    let seen = support::poll::until_async(Duration::from_secs(20), Duration::from_millis(200), async || {
+        got = scrape(addr).await.get(series).copied();
+        got == Some(want)
+    })
+    .await;
+    assert!(seen, "{series} is {got:?}, never {want}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 //! data for every expression.
 
 mod support;
-use support::free_port;
+use support::{free_port, poll};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -266,10 +266,12 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
     // Every target of a running component is up.
     let deadline = Instant::now() + Duration::from_secs(60);
     for job in ["sluice-agent", "sluice-workers", "sluice-lag-exporter", "sluice-broker"] {
-        while query(prom_port, &format!("up{{job=\"{job}\"}} == 1")).await != Some(1) {
-            assert!(Instant::now() < deadline, "target {job} never up");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        let up = async || query(prom_port, &format!("up{{job=\"{job}\"}} == 1")).await == Some(1);
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            poll::until_async(left, Duration::from_millis(500), up).await,
+            "target {job} never up"
+        );
     }
 
     // Every expression of the dashboard, and every selector of the alert rules, returns data.
@@ -280,20 +282,19 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
     pending.sort();
     pending.dedup();
     let checked = pending.len();
-    while !pending.is_empty() {
+    let left = (deadline + Duration::from_secs(30)).saturating_duration_since(Instant::now());
+    let all_have_data = poll::until_async(left, Duration::from_millis(500), async || {
         let mut still = Vec::new();
-        for q in pending {
+        for q in std::mem::take(&mut pending) {
             if query(prom_port, &q).await.unwrap_or(0) == 0 {
                 still.push(q);
             }
         }
         pending = still;
-        assert!(
-            Instant::now() < deadline + Duration::from_secs(30),
-            "no data for {pending:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+        pending.is_empty()
+    })
+    .await;
+    assert!(all_have_data, "no data for {pending:#?}");
     eprintln!("{checked} expressions and selectors have live data");
 
     // With the worker stopped the agent's records pile up: the lag alert's expression holds
@@ -305,18 +306,12 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
     assert!(lag_alert.ends_with("> 10000"), "{lag_alert}");
     let lagging = lag_alert.replace("> 10000", "> 0");
     worker.shutdown().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while query(
-        prom_port,
-        &format!("{lagging} and on (group) kafka_consumergroup_members == 0"),
-    )
-    .await
-    .unwrap_or(0)
-        == 0
-    {
-        assert!(Instant::now() < deadline, "lag never became visible");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let visible = async || {
+        let lag_without_members = format!("{lagging} and on (group) kafka_consumergroup_members == 0");
+        query(prom_port, &lag_without_members).await.unwrap_or(0) != 0
+    };
+    let seen = poll::until_async(Duration::from_secs(60), Duration::from_millis(500), visible).await;
+    assert!(seen, "lag never became visible");
 
     let _ = agent_stop.send(());
     let _ = agent.await;

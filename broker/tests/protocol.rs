@@ -70,15 +70,35 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     r.timeout_ms = 1000;
                     let mut t = produce_request::TopicProduceData::default();
                     t.name = topic_name("meta");
+                    // v13 names topics by id (KIP-516), as Metadata v10+ gives them.
+                    if version >= 13 {
+                        let mut m = MetadataRequest::default();
+                        let mut wanted = metadata_request::MetadataRequestTopic::default();
+                        wanted.name = Some(topic_name("meta"));
+                        m.topics = Some(vec![wanted]);
+                        let md: MetadataResponse = call(&mut s, ApiKey::Metadata, 12, &m).await;
+                        t.topic_id = md.topics[0].topic_id;
+                    }
                     let mut p = produce_request::PartitionProduceData::default();
                     p.records = Some(Bytes::from_static(b"not a batch"));
                     t.partition_data = vec![p];
-                    r.topic_data = vec![t];
+                    r.topic_data = vec![t.clone()];
                     let resp: ProduceResponse = call(&mut s, key, version, &r).await;
                     assert_eq!(
                         resp.responses[0].partition_responses[0].error_code, 2,
                         "CORRUPT_MESSAGE"
                     );
+                    if version >= 13 {
+                        assert_eq!(resp.responses[0].topic_id, t.topic_id);
+                        // An id no topic has.
+                        t.topic_id = uuid::Uuid::from_u128(42);
+                        r.topic_data = vec![t];
+                        let resp: ProduceResponse = call(&mut s, key, version, &r).await;
+                        assert_eq!(
+                            resp.responses[0].partition_responses[0].error_code, 100,
+                            "UNKNOWN_TOPIC_ID"
+                        );
+                    }
                 }
                 ApiKey::Fetch => {
                     let mut r = FetchRequest::default();
@@ -725,7 +745,7 @@ async fn produce_is_listed_from_v0_and_v0_to_v2_close_their_connection() {
         .iter()
         .find(|k| k.api_key == ApiKey::Produce as i16)
         .unwrap();
-    assert_eq!((produce.min_version, produce.max_version), (0, 9));
+    assert_eq!((produce.min_version, produce.max_version), (0, 13));
     for version in 0..3i16 {
         // The crate encodes Produce from v3 only; v0–2 share its request header layout.
         let mut f = frame(ApiKey::Produce, 3, 1, &ProduceRequest::default()).to_vec();

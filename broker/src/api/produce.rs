@@ -72,8 +72,16 @@ pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
     let mut to_sync = Vec::new();
     let mut response = ProduceResponse::default();
     for (ti, topic_data) in request.topic_data.into_iter().enumerate() {
-        let topic = broker.topics.get(&topic_data.name);
-        let allowed = access.allows(Operation::Write, Resource::Topic(&topic_data.name));
+        // v13 names a topic by its id (KIP-516); an id no topic has gets UNKNOWN_TOPIC_ID.
+        let by_id = (version >= 13).then(|| broker.topics.by_id(topic_data.topic_id));
+        let name = match &by_id {
+            Some(Some(t)) => t.name.clone(),
+            Some(None) => String::new(),
+            None => topic_data.name.to_string(),
+        };
+        let unknown_id = matches!(by_id, Some(None));
+        let topic = broker.topics.get(&name);
+        let allowed = unknown_id || access.allows(Operation::Write, Resource::Topic(&name));
         let mut topic_response = TopicProduceResponse::default();
         for (pi, data) in topic_data.partition_data.into_iter().enumerate() {
             let mut r = PartitionProduceResponse::default();
@@ -84,12 +92,17 @@ pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
                     ResponseError::InvalidRequiredAcks,
                     format!("acks must be -1, 0 or 1, not {acks}"),
                 )))
+            } else if unknown_id {
+                Err(Rejected::from((
+                    ResponseError::UnknownTopicId,
+                    format!("no topic has the id {}", topic_data.topic_id),
+                )))
             } else if !allowed {
                 Err(Rejected::from((
                     ResponseError::TopicAuthorizationFailed,
-                    format!("not authorized to write to topic {}", topic_data.name.0),
+                    format!("not authorized to write to topic {name}"),
                 )))
-            } else if topic_data.name.0.as_str() == OFFSETS_TOPIC {
+            } else if name == OFFSETS_TOPIC {
                 // Kafka's rule: only the coordinator writes there (ReplicaManager
                 // `internalTopicsAllowed`); a client record would corrupt every group's state.
                 Err(Rejected::from((
@@ -131,7 +144,7 @@ pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
                     }
                 }
                 Err(Rejected { code, message, records }) => {
-                    tracing::debug!(topic = %topic_data.name.0, partition = data.index, %message, "produce refused");
+                    tracing::debug!(topic = %name, partition = data.index, %message, "produce refused");
                     r.error_code = code.code();
                     if version >= 8 {
                         r.error_message = Some(str_bytes(message));
@@ -150,6 +163,7 @@ pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
             topic_response.partition_responses.push(r);
         }
         topic_response.name = topic_data.name;
+        topic_response.topic_id = topic_data.topic_id;
         response.responses.push(topic_response);
     }
     Produced {

@@ -22,10 +22,10 @@ macro_rules! with_apis {
             // otherwise sends it uncompressed without a word. Apache Kafka 4 lists Produce from
             // v0 and refuses v0–2 for the same reason (KAFKA-18659); clients pick the highest
             // version both sides list, so none picks these.
-            Produce(ProduceRequest) produce: 3..=9 listed from 0, authenticated;
+            Produce(ProduceRequest) produce: 3..=13 listed from 0, authenticated;
             Fetch(FetchRequest) fetch: 4..=12, authenticated;
             ListOffsets(ListOffsetsRequest) list_offsets: 0..=7, authenticated;
-            Metadata(MetadataRequest) metadata: 0..=12, authenticated;
+            Metadata(MetadataRequest) metadata: 0..=13, authenticated;
             OffsetCommit(OffsetCommitRequest) offset_commit: 2..=8, authenticated;
             OffsetFetch(OffsetFetchRequest) offset_fetch: 1..=7, authenticated;
             FindCoordinator(FindCoordinatorRequest) find_coordinator: 0..=3, authenticated;

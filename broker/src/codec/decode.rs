@@ -154,8 +154,8 @@ mod tests {
                 assert_eq!(err, DecodeError::UnsupportedVersion { api_key, version });
             }
         }
-        let err = decode_request(frame(0, 13, &[])).unwrap_err();
-        assert_eq!(err.to_string(), "unsupported version 13 for Produce");
+        let err = decode_request(frame(0, 14, &[])).unwrap_err();
+        assert_eq!(err.to_string(), "unsupported version 14 for Produce");
     }
 
     #[test]

@@ -25,7 +25,12 @@ pub fn decode(r: &mut Reader, version: i16) -> Result<ProduceRequest, DecodeErro
 fn topic(r: &mut Reader, version: i16) -> Result<TopicProduceData, DecodeError> {
     let flex = version >= 9;
     let mut topic = TopicProduceData::default();
-    topic.name = TopicName(r.string(flex)?);
+    // v13 names the topic by its id (KIP-516).
+    if version >= 13 {
+        topic.topic_id = r.uuid()?;
+    } else {
+        topic.name = TopicName(r.string(flex)?);
+    }
     topic.partition_data = r.array(flex, |r| partition(r, version))?;
     if flex {
         topic.unknown_tagged_fields = r.unknown_tagged_fields()?;

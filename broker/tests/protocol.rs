@@ -101,17 +101,37 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     }
                 }
                 ApiKey::Fetch => {
+                    // From v13 topics are named by their ids (KIP-516), as Metadata gives them.
+                    let mut m = MetadataRequest::default();
+                    m.topics = Some(
+                        ["meta", "fetched"]
+                            .map(|name| {
+                                let mut wanted = metadata_request::MetadataRequestTopic::default();
+                                wanted.name = Some(topic_name(name));
+                                wanted
+                            })
+                            .to_vec(),
+                    );
+                    let md: MetadataResponse = call(&mut s, ApiKey::Metadata, 12, &m).await;
+                    let (meta_id, fetched_id) = (md.topics[0].topic_id, md.topics[1].topic_id);
                     let mut r = FetchRequest::default();
                     r.max_bytes = 1 << 20;
                     let mut t = fetch_request::FetchTopic::default();
-                    t.topic = topic_name("meta");
+                    (t.topic, t.topic_id) = (topic_name("meta"), meta_id);
                     let mut p = fetch_request::FetchPartition::default();
                     p.partition_max_bytes = 1 << 20;
                     t.partitions = vec![p];
                     r.topics = vec![t];
                     let resp: FetchResponse = call(&mut s, key, version, &r).await;
                     assert_eq!(resp.responses[0].partitions[0].records, Some(Bytes::new()));
-                    r.topics[0].topic = topic_name("fetched");
+                    if version >= 13 {
+                        assert_eq!(resp.responses[0].topic_id, meta_id);
+                        // An id no topic has.
+                        r.topics[0].topic_id = uuid::Uuid::from_u128(42);
+                        let resp: FetchResponse = call(&mut s, key, version, &r).await;
+                        assert_eq!(resp.responses[0].partitions[0].error_code, 100, "UNKNOWN_TOPIC_ID");
+                    }
+                    (r.topics[0].topic, r.topics[0].topic_id) = (topic_name("fetched"), fetched_id);
                     let resp: FetchResponse = call(&mut s, key, version, &r).await;
                     let p = &resp.responses[0].partitions[0];
                     assert_eq!((p.error_code, p.high_watermark), (0, 2), "Fetch v{version}");

@@ -5,7 +5,9 @@
 //! The first batch of the response is returned whole even above the size limits (KIP-74),
 //! otherwise a consumer would stall on a large batch. When fewer than `min_bytes` are ready the
 //! request waits for appends until `max_wait_ms`. Fetch sessions (KIP-227) are declined by
-//! always answering `session_id = 0`, which every client handles as "send full fetches".
+//! always answering `session_id = 0`, which every client handles as "send full fetches". From
+//! v13 topics are named by id (KIP-516); an id no topic has gets UNKNOWN_TOPIC_ID, so a consumer
+//! learns that the topic it read was deleted, even if another of the same name was created since.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -32,10 +34,19 @@ pub async fn handle(cx: &Cx<'_>, request: FetchRequest) -> FetchResponse {
         response.error_code = ResponseError::FetchSessionIdNotFound.code();
         return response;
     }
-    let denied: HashSet<&str> = request
+    // Each requested topic's name: given up to v12, looked up by id from v13 (None: no such id).
+    let names: Vec<Option<String>> = request
         .topics
         .iter()
-        .map(|t| t.topic.as_str())
+        .map(|t| match version {
+            13.. => broker.topics.by_id(t.topic_id).map(|found| found.name.clone()),
+            _ => Some(t.topic.to_string()),
+        })
+        .collect();
+    let denied: HashSet<&str> = names
+        .iter()
+        .flatten()
+        .map(String::as_str)
         .filter(|t| !access.allows(Operation::Read, Resource::Topic(t)))
         .collect();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
@@ -43,7 +54,7 @@ pub async fn handle(cx: &Cx<'_>, request: FetchRequest) -> FetchResponse {
     loop {
         // Subscribe before reading so an append between the read and the wait still wakes us.
         appends.borrow_and_update();
-        let read = read_all(broker, &request, version, &denied);
+        let read = read_all(broker, &request, &names, version, &denied);
         let satisfied = read.bytes >= request.min_bytes.max(0) as usize || read.errors || request.topics.is_empty();
         if satisfied || tokio::time::Instant::now() >= deadline {
             return read.answer();
@@ -51,7 +62,7 @@ pub async fn handle(cx: &Cx<'_>, request: FetchRequest) -> FetchResponse {
         match tokio::time::timeout_at(deadline, appends.changed()).await {
             Ok(Ok(())) => continue,
             // Timed out, or the broker is shutting down: answer with what there is.
-            _ => return read_all(broker, &request, version, &denied).answer(),
+            _ => return read_all(broker, &request, &names, version, &denied).answer(),
         }
     }
 }
@@ -76,7 +87,13 @@ impl Read {
     }
 }
 
-fn read_all(broker: &Broker, request: &FetchRequest, version: i16, denied: &HashSet<&str>) -> Read {
+fn read_all(
+    broker: &Broker,
+    request: &FetchRequest,
+    names: &[Option<String>],
+    version: i16,
+    denied: &HashSet<&str>,
+) -> Read {
     // v3+ carries a response-wide limit; before that only the per-partition limits apply.
     let mut budget = if request.max_bytes > 0 {
         request.max_bytes as usize
@@ -87,15 +104,24 @@ fn read_all(broker: &Broker, request: &FetchRequest, version: i16, denied: &Hash
     let mut errors = false;
     let mut served = Vec::new();
     let mut response = FetchResponse::default();
-    for wanted in &request.topics {
-        let topic = broker.topics.get(&wanted.topic);
+    for (wanted, name) in request.topics.iter().zip(names) {
+        let topic = name.as_ref().and_then(|n| broker.topics.get(n));
         let mut topic_response = FetchableTopicResponse::default();
         topic_response.topic = wanted.topic.clone();
-        let allowed = !denied.contains(wanted.topic.as_str());
+        topic_response.topic_id = wanted.topic_id;
+        let allowed = name.as_ref().is_some_and(|n| !denied.contains(n.as_str()));
         for p in &wanted.partitions {
             let mut data = PartitionData::default();
             data.partition_index = p.partition;
             data.records = Some(Bytes::new());
+            if name.is_none() {
+                data.error_code = ResponseError::UnknownTopicId.code();
+                data.high_watermark = -1;
+                data.last_stable_offset = -1;
+                errors = true;
+                topic_response.partitions.push(data);
+                continue;
+            }
             if !allowed {
                 data.error_code = ResponseError::TopicAuthorizationFailed.code();
                 data.high_watermark = -1;

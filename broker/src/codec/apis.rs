@@ -23,7 +23,7 @@ macro_rules! with_apis {
             // v0 and refuses v0–2 for the same reason (KAFKA-18659); clients pick the highest
             // version both sides list, so none picks these.
             Produce(ProduceRequest) produce: 3..=13 listed from 0, authenticated;
-            Fetch(FetchRequest) fetch: 4..=12, authenticated;
+            Fetch(FetchRequest) fetch: 4..=18, authenticated;
             ListOffsets(ListOffsetsRequest) list_offsets: 0..=7, authenticated;
             Metadata(MetadataRequest) metadata: 0..=13, authenticated;
             OffsetCommit(OffsetCommitRequest) offset_commit: 2..=8, authenticated;

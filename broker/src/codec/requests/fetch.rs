@@ -1,23 +1,26 @@
-//! Fetch: flexible from v12. Topics are addressed by name up to v12
-//! (v13 switched to topic ids, which is why we stop there;
-//! docs/kafka-protocol.md#versions-per-api).
+//! Fetch: flexible from v12. Topics are addressed by name up to v12 and by id from v13
+//! (KIP-516), in the fetched and the forgotten topics alike. From v15 a replica says who it is in
+//! the tagged `replica_state` instead of `replica_id`; v17 and v18 add partition tags a follower
+//! sends. A consumer sends none of them, but they are decoded as the schema says.
 
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic, ReplicaState};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 
 use crate::codec::{DecodeError, Reader};
 
-/// Request-level tags: 0 = `cluster_id` (v12+), 1 = `replica_state` (v15+, so never valid here).
+/// Request-level tags: 0 = `cluster_id` (v12+), 1 = `replica_state` (v15+).
 const TAG_CLUSTER_ID: u32 = 0;
 const TAG_REPLICA_STATE: u32 = 1;
-/// Partition-level tags: 0 = `replica_directory_id` (v17+), 1 = `high_watermark` (v18+); neither
-/// is valid at the versions we decode.
-const PARTITION_TAGS_FROM_V17: [u32; 2] = [0, 1];
+/// Partition-level tags: 0 = `replica_directory_id` (v17+), 1 = `high_watermark` (v18+).
+const TAG_REPLICA_DIRECTORY_ID: u32 = 0;
+const TAG_HIGH_WATERMARK: u32 = 1;
 
 pub fn decode(r: &mut Reader, version: i16) -> Result<FetchRequest, DecodeError> {
     let flex = version >= 12;
     let mut req = FetchRequest::default();
-    req.replica_id = BrokerId(r.i32()?);
+    if version <= 14 {
+        req.replica_id = BrokerId(r.i32()?);
+    }
     req.max_wait_ms = r.i32()?;
     req.min_bytes = r.i32()?;
     req.max_bytes = r.i32()?;
@@ -34,10 +37,16 @@ pub fn decode(r: &mut Reader, version: i16) -> Result<FetchRequest, DecodeError>
         req.rack_id = r.string(flex)?;
     }
     if flex {
-        let mut cluster_id = None;
+        let (mut cluster_id, mut replica_state) = (None, ReplicaState::default());
         req.unknown_tagged_fields = r.tagged_fields(|tag, field| match tag {
             TAG_CLUSTER_ID => {
                 cluster_id = field.nullable_string(true)?;
+                Ok(true)
+            }
+            TAG_REPLICA_STATE if version >= 15 => {
+                replica_state.replica_id = BrokerId(field.i32()?);
+                replica_state.replica_epoch = field.i64()?;
+                replica_state.unknown_tagged_fields = field.unknown_tagged_fields()?;
                 Ok(true)
             }
             // The protocol crate refuses a known tag outside its versions; so do we.
@@ -49,6 +58,7 @@ pub fn decode(r: &mut Reader, version: i16) -> Result<FetchRequest, DecodeError>
             _ => Ok(false),
         })?;
         req.cluster_id = cluster_id;
+        req.replica_state = replica_state;
     }
     Ok(req)
 }
@@ -56,7 +66,11 @@ pub fn decode(r: &mut Reader, version: i16) -> Result<FetchRequest, DecodeError>
 fn topic(r: &mut Reader, version: i16) -> Result<FetchTopic, DecodeError> {
     let flex = version >= 12;
     let mut topic = FetchTopic::default();
-    topic.topic = TopicName(r.string(flex)?);
+    if version >= 13 {
+        topic.topic_id = r.uuid()?;
+    } else {
+        topic.topic = TopicName(r.string(flex)?);
+    }
     topic.partitions = r.array(flex, |r| partition(r, version))?;
     if flex {
         topic.unknown_tagged_fields = r.unknown_tagged_fields()?;
@@ -80,16 +94,24 @@ fn partition(r: &mut Reader, version: i16) -> Result<FetchPartition, DecodeError
     }
     partition.partition_max_bytes = r.i32()?;
     if flex {
-        partition.unknown_tagged_fields = r.tagged_fields(|tag, _| {
-            if PARTITION_TAGS_FROM_V17.contains(&tag) {
-                return Err(DecodeError::TagNotInVersion {
-                    tag,
-                    what: "FetchPartition",
-                    version,
-                });
+        let (mut directory, mut high_watermark) = (partition.replica_directory_id, partition.high_watermark);
+        partition.unknown_tagged_fields = r.tagged_fields(|tag, field| match tag {
+            TAG_REPLICA_DIRECTORY_ID if version >= 17 => {
+                directory = field.uuid()?;
+                Ok(true)
             }
-            Ok(false)
+            TAG_HIGH_WATERMARK if version >= 18 => {
+                high_watermark = field.i64()?;
+                Ok(true)
+            }
+            TAG_REPLICA_DIRECTORY_ID | TAG_HIGH_WATERMARK => Err(DecodeError::TagNotInVersion {
+                tag,
+                what: "FetchPartition",
+                version,
+            }),
+            _ => Ok(false),
         })?;
+        (partition.replica_directory_id, partition.high_watermark) = (directory, high_watermark);
     }
     Ok(partition)
 }
@@ -97,7 +119,11 @@ fn partition(r: &mut Reader, version: i16) -> Result<FetchPartition, DecodeError
 fn forgotten_topic(r: &mut Reader, version: i16) -> Result<ForgottenTopic, DecodeError> {
     let flex = version >= 12;
     let mut topic = ForgottenTopic::default();
-    topic.topic = TopicName(r.string(flex)?);
+    if version >= 13 {
+        topic.topic_id = r.uuid()?;
+    } else {
+        topic.topic = TopicName(r.string(flex)?);
+    }
     topic.partitions = r.array(flex, Reader::i32)?;
     if flex {
         topic.unknown_tagged_fields = r.unknown_tagged_fields()?;
@@ -115,6 +141,11 @@ mod tests {
         let mut req = FetchRequest::default();
         g.set(&mut req, v, |x, g| x.cluster_id = g.opt(Gen::string));
         g.set(&mut req, v, |x, g| x.replica_id = BrokerId(g.i32()));
+        g.set(&mut req, v, |x, g| {
+            x.replica_state.replica_id = BrokerId(g.i32());
+            x.replica_state.replica_epoch = g.i64();
+            x.replica_state.unknown_tagged_fields = g.tags();
+        });
         g.set(&mut req, v, |x, g| x.max_wait_ms = g.i32());
         g.set(&mut req, v, |x, g| x.min_bytes = g.i32());
         g.set(&mut req, v, |x, g| x.max_bytes = g.i32());

@@ -214,7 +214,9 @@ def python_headers(headers):
 
 def stored_batches(log_dir, topic):
     """(codec id, record count) of every batch stored for `topic`, from its segment files: sluice
-    and Kafka both keep a partition as `TOPIC-P/*.log` files of Kafka record batches."""
+    and Kafka both keep a partition as `TOPIC-P/*.log` files of Kafka record batches. A running
+    sluice writes zeros ahead of the active segment's last batch (docs/broker.md#durability); a
+    header of zeros ends the log, as it does for the broker's own recovery."""
     batches = []
     for p in range(PARTITIONS):
         segments = sorted(Path(log_dir, f"{topic}-{p}").glob("*.log"))
@@ -225,7 +227,7 @@ def stored_batches(log_dir, topic):
             # base offset i64, length i32, leader epoch i32, magic i8, crc u32, attributes i16,
             # last offset delta i32, 2 timestamps i64, producer id i64, epoch i16, sequence i32,
             # record count i32
-            while at + 61 <= len(data):
+            while at + 61 <= len(data) and any(data[at:at + 61]):
                 length = struct.unpack_from(">i", data, at + 8)[0]
                 check(data[at + 16] == 2, f"{segment}: batch at byte {at} has magic {data[at + 16]}")
                 codec = struct.unpack_from(">h", data, at + 21)[0] & 7

@@ -223,6 +223,10 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
         )));
         addrs.push(addr);
     }
+    // Healthy from here: the listeners are bound, so the kernel queues connections until each
+    // task accepts them. Set before `start` returns, not when a task first runs, so a `/health`
+    // right after start (the HTTP endpoint already serves) never sees the broker as down.
+    broker.metrics.set_accepting(true);
     tasks.push(tokio::spawn(retention_loop(
         broker.clone(),
         retention_interval,

@@ -76,7 +76,6 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
-    broker.metrics.set_accepting(true);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {

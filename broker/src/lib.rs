@@ -227,6 +227,9 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     // task accepts them. Set before `start` returns, not when a task first runs, so a `/health`
     // right after start (the HTTP endpoint already serves) never sees the broker as down.
     broker.metrics.set_accepting(true);
+    if broker.config.cleaner.enable {
+        tasks.push(tokio::spawn(cleaner_loop(broker.clone(), stopped.clone())));
+    }
     tasks.push(tokio::spawn(retention_loop(
         broker.clone(),
         retention_interval,
@@ -289,6 +292,55 @@ fn advertised_host(bound: &str) -> String {
             .unwrap_or_else(|_| "localhost".into())
     } else {
         bound.to_string()
+    }
+}
+
+/// Compacts the partitions of `cleanup.policy=compact` topics that need it, one at a time, every
+/// `log.cleaner.backoff.ms` (Kafka's one cleaner thread). A cleaning runs on a blocking thread
+/// and is awaited even when the broker stops, so its files are never left half-installed.
+async fn cleaner_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let cleaner = broker.config.cleaner.clone();
+    let mut tick = tokio::time::interval(cleaner.backoff.max(std::time::Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        for topic in broker.topics.list() {
+            for p in &topic.partitions {
+                if *stop.borrow() {
+                    return;
+                }
+                let Some(job) = p.clean_job(api::now_ms(), cleaner.dedupe_buffer_bytes) else {
+                    continue;
+                };
+                let reason = job.reason.clone();
+                let started = std::time::Instant::now();
+                let result = match tokio::task::spawn_blocking(move || job.run()).await {
+                    Ok(run) => run.and_then(|cleaned| p.install_cleaned(cleaned)),
+                    Err(e) => {
+                        tracing::error!(topic = %topic.name, partition = p.index, error = %e, "log cleaner task failed");
+                        continue;
+                    }
+                };
+                match result {
+                    Ok(s) if s.abandoned => {
+                        tracing::info!(topic = %topic.name, partition = p.index, "cleaning dropped: retention or DeleteRecords removed its segments meanwhile")
+                    }
+                    Ok(s) => tracing::info!(
+                        topic = %topic.name, partition = p.index, %reason, first_dirty = s.first_dirty, cleaned_to = s.cleaned_to,
+                        keys = s.keys, records_read = s.records_read, records_removed = s.records_removed,
+                        bytes_read = s.bytes_read, bytes_written = s.bytes_written, segments_read = s.segments_read,
+                        segments_written = s.segments_written, ms = started.elapsed().as_millis() as u64,
+                        "cleaned log"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "log cleaning failed; the log is unchanged")
+                    }
+                }
+            }
+        }
     }
 }
 

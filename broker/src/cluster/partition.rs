@@ -12,7 +12,9 @@ use std::sync::{Arc, RwLock};
 use crate::cluster::producer_state::{IdempotentBatch, ProducerStates, SequenceCheck, SequenceError};
 use crate::cluster::topic_config::TopicConfig;
 pub use crate::log::LEADER_EPOCH;
-use crate::log::{AppendInfo, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport};
+use crate::log::{
+    AppendInfo, CleanJob, CleanStats, Cleaned, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport,
+};
 use crate::record::BatchHeader;
 
 /// Why an append was refused; each maps to a Kafka error code.
@@ -86,6 +88,7 @@ pub fn log_config(config: &TopicConfig) -> LogConfig {
         retention_ms: config.retention_ms.filter(|_| config.delete),
         retention_bytes: config.retention_bytes.filter(|_| config.delete),
         index_interval_bytes: config.index_interval_bytes,
+        compaction: config.compact.then(|| config.compaction.clone()),
     }
 }
 
@@ -214,6 +217,17 @@ impl Partition {
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         state.log.apply_retention(now_ms)
+    }
+
+    /// The compaction this partition needs now, if any (`log::clean`): chosen under the read
+    /// lock, run by the caller without any lock, then given to [`Partition::install_cleaned`].
+    pub fn clean_job(&self, now_ms: i64, map_bytes: u64) -> Option<CleanJob> {
+        self.read_state(|s| s.log.clean_job(now_ms, map_bytes))
+    }
+
+    pub fn install_cleaned(&self, cleaned: Cleaned) -> Result<CleanStats, LogError> {
+        let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.log.install(cleaned)
     }
 
     /// Starts a new segment at the log end offset unless the active one is empty.

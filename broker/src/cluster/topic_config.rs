@@ -6,13 +6,14 @@
 //!
 //! [`TOPIC_KEYS`] holds every topic config Apache Kafka 4.4 has. Most take effect here; the
 //! others are checked as Kafka checks them, kept and described, and change nothing on a single
-//! node without log compaction or tiered storage: each names why. A client that sets one (as
+//! node without tiered storage: each names why. A client that sets one (as
 //! librdkafka's tests set `flush.ms` and `delete.retention.ms`) succeeds as against Kafka.
 
 use std::collections::BTreeMap;
 
-use crate::config::{compression_type, compression_type_name, LogDefaults, COMPRESSION_EXPECTED};
+use crate::config::{compression_type, compression_type_name, java_double, LogDefaults, COMPRESSION_EXPECTED};
 pub use crate::config::{ConfigEntry, ConfigSource, ConfigType};
+use crate::log::Compaction;
 use crate::record::Codec;
 
 /// Effective settings of one topic.
@@ -32,9 +33,11 @@ pub struct TopicConfig {
     pub timestamp_before_max_ms: i64,
     pub timestamp_after_max_ms: i64,
     /// `cleanup.policy`: `delete` has retention remove old segments; `compact` has every record
-    /// carry a key (the cleaner that keeps only each key's latest is not written yet).
+    /// carry a key and the log cleaner keep only each key's latest (`log::clean`).
     pub delete: bool,
     pub compact: bool,
+    /// How the cleaner treats the topic when `compact`.
+    pub compaction: Compaction,
 }
 
 /// What a key does here.
@@ -59,7 +62,6 @@ enum Check {
     Long(i64, i64),
     Int(i64, i64),
     Bool,
-    Ratio,
     /// `[partition]:[broker]` pairs, `*`, or nothing (the throttled-replica lists).
     Replicas,
     /// Only this value: a feature the broker does not have may only be off.
@@ -84,7 +86,6 @@ impl TopicKey {
 }
 
 const I32: i64 = i32::MAX as i64;
-const COMPACTION: &str = "the log cleaner, which would drop superseded records, is not written yet";
 
 /// `cleanup.policy` as (delete, compact): `delete`, `compact`, or both in either order.
 fn cleanup_policy(value: &str) -> Option<(bool, bool)> {
@@ -111,16 +112,22 @@ fn int(key: &str, value: &str, min: i64, max: i64) -> Result<i64, String> {
         .ok_or_else(|| format!("`{key}` expects an integer from {min} to {max}, got `{value}`"))
 }
 
+/// A ratio from 0 to 1, as Kafka checks `min.cleanable.dirty.ratio`.
+fn ratio(key: &str, value: &str) -> Result<f64, String> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|r| (0.0..=1.0).contains(r))
+        .ok_or_else(|| format!("`{key}` expects a number from 0 to 1, got `{value}`"))
+}
+
 impl Check {
     fn check(self, key: &str, value: &str) -> Result<(), String> {
         let v = value.trim();
         let (ok, expected) = match self {
             Check::Long(min, max) | Check::Int(min, max) => return int(key, value, min, max).map(|_| ()),
             Check::Bool => (matches!(v, "true" | "false"), "true or false".to_string()),
-            Check::Ratio => (
-                v.parse::<f64>().is_ok_and(|r| (0.0..=1.0).contains(&r)),
-                "a number from 0 to 1".to_string(),
-            ),
             Check::Replicas => (
                 v == "*"
                     || v.split(',').map(str::trim).filter(|p| !p.is_empty()).all(|pair| {
@@ -212,12 +219,11 @@ pub const TOPIC_KEYS: &[TopicKey] = &[
         Check::Int(-131072, 22),
         "zstd is written at level 3"
     ),
-    inert!(
+    applied!(
         "delete.retention.ms",
         Long,
-        "86400000",
-        Check::Long(0, i64::MAX),
-        COMPACTION
+        |c, v, key| c.compaction.delete_retention_ms = int(key, v, 0, i64::MAX)?,
+        |c| c.compaction.delete_retention_ms.to_string()
     ),
     inert!(
         "errors.deadletterqueue.group.enable",
@@ -263,12 +269,11 @@ pub const TOPIC_KEYS: &[TopicKey] = &[
     ),
     inert!("local.retention.bytes", Long, "-2", Check::Long(-2, i64::MAX), TIERED),
     inert!("local.retention.ms", Long, "-2", Check::Long(-2, i64::MAX), TIERED),
-    inert!(
+    applied!(
         "max.compaction.lag.ms",
         Long,
-        "9223372036854775807",
-        Check::Long(1, i64::MAX),
-        COMPACTION
+        |c, v, key| c.compaction.max_compaction_lag_ms = int(key, v, 1, i64::MAX)?,
+        |c| c.compaction.max_compaction_lag_ms.to_string()
     ),
     inert!(
         "max.decompressed.message.bytes",
@@ -310,8 +315,18 @@ pub const TOPIC_KEYS: &[TopicKey] = &[
         }
         .to_string()
     ),
-    inert!("min.cleanable.dirty.ratio", Double, "0.5", Check::Ratio, COMPACTION),
-    inert!("min.compaction.lag.ms", Long, "0", Check::Long(0, i64::MAX), COMPACTION),
+    applied!(
+        "min.cleanable.dirty.ratio",
+        Double,
+        |c, v, key| c.compaction.min_cleanable_dirty_ratio = ratio(key, v)?,
+        |c| java_double(c.compaction.min_cleanable_dirty_ratio)
+    ),
+    applied!(
+        "min.compaction.lag.ms",
+        Long,
+        |c, v, key| c.compaction.min_compaction_lag_ms = int(key, v, 0, i64::MAX)?,
+        |c| c.compaction.min_compaction_lag_ms.to_string()
+    ),
     inert!("min.insync.replicas", Int, "1", Check::Int(1, I32), REPLICATION),
     inert!(
         "preallocate",
@@ -394,6 +409,7 @@ impl TopicConfig {
             timestamp_after_max_ms: defaults.timestamp_after_max_ms,
             delete: true,
             compact: false,
+            compaction: defaults.compaction.clone(),
         };
         for (key, value) in overrides {
             match topic_key(key).map(|k| &k.effect) {
@@ -435,6 +451,7 @@ impl TopicConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::partition::log_config;
     use crate::config::BrokerConfig;
 
     fn overrides(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -478,7 +495,6 @@ mod tests {
 
     #[test]
     fn cleanup_policy_compact_keeps_segments_from_retention_unless_delete_is_also_set() {
-        use crate::cluster::partition::log_config;
         let defaults = BrokerConfig::default().log;
         let with = |policy: &str| {
             TopicConfig::resolve(
@@ -525,10 +541,9 @@ mod tests {
         }
         for (key, good) in [
             ("flush.ms", "1000"),
-            ("delete.retention.ms", "900"),
+            ("file.delete.delay.ms", "900"),
             ("leader.replication.throttled.replicas", "0:0,1:0"),
             ("follower.replication.throttled.replicas", "*"),
-            ("min.cleanable.dirty.ratio", "0.1"),
         ] {
             let o = overrides(&[(key, good)]);
             let c = TopicConfig::resolve(&defaults, &o).unwrap();
@@ -539,6 +554,45 @@ mod tests {
         let o = overrides(&[("index.interval.bytes", "100"), ("compression.type", "lz4")]);
         let c = TopicConfig::resolve(&defaults, &o).unwrap();
         assert_eq!((c.index_interval_bytes, c.compression), (100, Some(Codec::Lz4)));
+    }
+
+    #[test]
+    fn compaction_keys_reach_a_compacted_topics_log_and_show_as_kafka_shows_them() {
+        let defaults = BrokerConfig::default().log;
+        let o = overrides(&[
+            ("cleanup.policy", "compact"),
+            ("delete.retention.ms", "900"),
+            ("min.cleanable.dirty.ratio", "0.1"),
+            ("min.compaction.lag.ms", "5"),
+            ("max.compaction.lag.ms", "60000"),
+        ]);
+        let c = TopicConfig::resolve(&defaults, &o).unwrap();
+        let expected = Compaction {
+            min_cleanable_dirty_ratio: 0.1,
+            delete_retention_ms: 900,
+            min_compaction_lag_ms: 5,
+            max_compaction_lag_ms: 60000,
+        };
+        assert_eq!(log_config(&c).compaction, Some(expected));
+        let shown = c.describe(&o);
+        for (key, value) in &o {
+            let entry = shown.iter().find(|e| e.name == key).unwrap();
+            assert_eq!((&entry.value, entry.source), (value, ConfigSource::TopicOverride));
+        }
+        let plain = TopicConfig::resolve(&defaults, &overrides(&[])).unwrap();
+        assert_eq!(log_config(&plain).compaction, None, "a delete topic is never cleaned");
+        let ratio = plain.describe(&overrides(&[]));
+        let ratio = ratio.iter().find(|e| e.name == "min.cleanable.dirty.ratio").unwrap();
+        assert_eq!(ratio.value, "0.5");
+        let one = TopicConfig::resolve(&defaults, &overrides(&[("min.cleanable.dirty.ratio", "1")])).unwrap();
+        assert_eq!(
+            one.describe(&overrides(&[]))[..]
+                .iter()
+                .find(|e| e.name == "min.cleanable.dirty.ratio")
+                .unwrap()
+                .value,
+            "1.0"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod listeners;
 mod reader;
 mod security;
 mod settings;
+mod table;
 #[cfg(test)]
 mod tests;
 
@@ -71,6 +72,41 @@ pub struct LogDefaults {
     /// timestamp may lie behind or ahead of the broker's clock.
     pub timestamp_before_max_ms: i64,
     pub timestamp_after_max_ms: i64,
+    /// `log.cleaner.min.cleanable.ratio`, `log.cleaner.delete.retention.ms` and the compaction
+    /// lags: the defaults of a compacted topic's configs.
+    pub compaction: crate::log::Compaction,
+}
+
+/// The log cleaner's own settings (`log.cleaner.*`), which compacts `cleanup.policy=compact`
+/// topics (`log::clean`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CleanerConfig {
+    /// `log.cleaner.enable`.
+    pub enable: bool,
+    /// `log.cleaner.backoff.ms`: the pause between two looks for a log to clean.
+    pub backoff: Duration,
+    /// `log.cleaner.dedupe.buffer.size`: memory for the keys of one cleaning.
+    pub dedupe_buffer_bytes: u64,
+}
+
+impl Default for CleanerConfig {
+    /// Kafka's defaults.
+    fn default() -> CleanerConfig {
+        CleanerConfig {
+            enable: true,
+            backoff: Duration::from_millis(15_000),
+            dedupe_buffer_bytes: 128 << 20,
+        }
+    }
+}
+
+/// A double as Java prints it (`1.0`, not `1`), as Kafka describes one.
+pub fn java_double(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.1}")
+    } else {
+        v.to_string()
+    }
 }
 
 /// Kafka's values of `compression.type`, for a topic and for the broker: `producer` keeps each
@@ -155,6 +191,7 @@ pub struct BrokerConfig {
     pub auto_create_topics: bool,
     pub log: LogDefaults,
     pub retention_check_interval: Duration,
+    pub cleaner: CleanerConfig,
     pub socket_request_max_bytes: usize,
     pub groups: GroupConfig,
     /// `sluice.http.listen`: where `/metrics` and `/health` are served; None (`""`) = nowhere.
@@ -202,8 +239,10 @@ impl Default for BrokerConfig {
                 timestamp_before_max_ms: i64::MAX,
                 // Kafka 4.0's default (KIP-1000's limit on future timestamps): an hour.
                 timestamp_after_max_ms: 3_600_000,
+                compaction: Default::default(),
             },
             retention_check_interval: Duration::from_millis(300_000),
+            cleaner: CleanerConfig::default(),
             socket_request_max_bytes: 104_857_600,
             groups: GroupConfig::default(),
             http_listen: Some(DEFAULT_HTTP_LISTEN),

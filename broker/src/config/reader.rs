@@ -152,6 +152,21 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A number from 0 to 1 (`0.5`, `"0.5"` or `1`).
+    pub(super) fn ratio(&mut self, key: &str) -> Result<Option<f64>, ConfigError> {
+        let Some(v) = self.take(key) else { return Ok(None) };
+        let n = match &v {
+            toml::Value::Float(f) => Some(*f),
+            toml::Value::Integer(n) => Some(*n as f64),
+            toml::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if (0.0..=1.0).contains(&n) => Ok(Some(n)),
+            _ => Err(self.bad(key, "a number from 0 to 1", &v)),
+        }
+    }
+
     pub(super) fn bool(&mut self, key: &str) -> Result<Option<bool>, ConfigError> {
         match self.take(key) {
             None => Ok(None),

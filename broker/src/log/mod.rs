@@ -1,8 +1,9 @@
 //! Partition storage: segments, offset and time indexes, recovery, retention.
 //!
 //! This module owns the bytes of every partition on disk and nothing else. It knows record
-//! batches through `crate::record`, only as far as their fixed v2 header (lengths, offsets,
-//! timestamps, CRC) and, for ListOffsets by time, the first fields of an uncompressed record. It must not know the Kafka
+//! batches through `crate::record`: their fixed v2 header (lengths, offsets, timestamps, CRC),
+//! for ListOffsets by time the first fields of a record, and for compaction each record's key
+//! (`record::compact` reads and rewrites batches; this module decides and moves files). It must not know the Kafka
 //! protocol: no requests, no error codes, no topics — the broker's handlers map [`LogError`]
 //! and [`ReadResult`] onto responses. It has no clock and no locks: callers pass `now_ms` and
 //! serialise access to a [`PartitionLog`].
@@ -44,6 +45,12 @@
 //! [`PartitionLog::delete_records_before`] (`start`) moves the log start offset into a segment
 //! on a client's request, keeps it in a checkpoint file, and deletes the segments wholly below.
 //!
+//! # Compaction
+//!
+//! For a log whose [`LogConfig::compaction`] is set, [`PartitionLog::clean_job`] picks what needs
+//! cleaning, [`CleanJob::run`] rewrites it without the caller's lock, and
+//! [`PartitionLog::install`] swaps the result in (`clean` has the rules and the crash safety).
+//!
 //! # Start-up
 //!
 //! [`PartitionLog::open`] runs `recovery`: a cheap check of rolled segments, a full check (CRC
@@ -51,6 +58,7 @@
 //! [`RecoveryReport`].
 
 mod cadence;
+mod clean;
 mod config;
 mod error;
 mod index;
@@ -67,8 +75,10 @@ mod timestamp;
 #[cfg(test)]
 pub(crate) mod test_log;
 
+pub use clean::{CleanJob, CleanStats, Cleaned};
 pub use config::{
-    LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS,
+    Compaction, LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES,
+    DEFAULT_SEGMENT_MS,
 };
 pub use error::LogError;
 pub use partition::{AppendInfo, PartitionLog, ReadResult};

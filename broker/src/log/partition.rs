@@ -36,6 +36,8 @@ pub struct PartitionLog {
     /// The segment appends go to. Kept apart so "there is always one" needs no runtime check.
     pub(super) active: Segment,
     pub(super) log_start_offset: i64,
+    /// Where compaction stopped (`clean`); unused for a log that is not compacted.
+    pub(super) cleaner: super::clean::CleanerState,
 }
 
 impl PartitionLog {
@@ -56,6 +58,7 @@ impl PartitionLog {
             sealed,
             active,
             log_start_offset,
+            cleaner: super::clean::CleanerState::read(dir),
         };
         report.log_start_offset = log.log_start_offset;
         report.log_end_offset = log.log_end_offset();

@@ -2,11 +2,15 @@
 //!
 //! Sealed segments were fsynced when they rolled, so they get a cheap check: indexes well
 //! formed, and a header walk from the last index entry to the end of the file that must land
-//! exactly on the next segment's base offset. The last segment may hold a torn or half-flushed
-//! tail, so every batch in it is read and checked (length within the file, magic 2, CRC-32C,
-//! offsets contiguous from the segment base) and the file is cut at the first bad one. A sealed
-//! segment that fails its check gets the same full scan; if it too is broken, it is cut there
-//! and every later segment is deleted, because offsets must stay contiguous.
+//! no further than the next segment's base offset. The last segment may hold a torn or
+//! half-flushed tail, so every batch in it is read and checked (length within the file, magic 2,
+//! CRC-32C, offsets contiguous from the segment base) and the file is cut at the first bad one. A
+//! sealed segment that fails its check gets the same full scan; if it too is broken, it is cut
+//! there and every later segment is deleted, because offsets must stay contiguous. Only in a log
+//! the cleaner has compacted (it has a cleaner checkpoint) may a sealed segment's offsets skip:
+//! compaction (`clean`) removes batches and keeps the others' offsets.
+//! Before any of this, a compaction interrupted by the stop is finished or undone
+//! (`clean::finish_swaps`).
 
 use std::fs::File;
 use std::path::Path;
@@ -69,6 +73,7 @@ impl RecoveryReport {
 /// Opens every segment in `dir`, oldest first, repairing as described above: the sealed
 /// segments and the active (last) one. Creates segment 0 in an empty directory.
 pub(crate) fn recover(dir: &Path, interval: u32) -> Result<(Vec<Segment>, Segment, RecoveryReport), LogError> {
+    let gaps = super::clean::finish_swaps(dir)? > 0 || super::clean::was_compacted(dir);
     let bases = list_bases(dir)?;
     let mut report = RecoveryReport::default();
     let mut segments = Vec::with_capacity(bases.len().max(1));
@@ -76,7 +81,7 @@ pub(crate) fn recover(dir: &Path, interval: u32) -> Result<(Vec<Segment>, Segmen
         let mut segment = Segment::open(dir, base, interval)?;
         let next_base = bases.get(i + 1).copied();
         if let Some(next) = next_base {
-            match check_sealed(&mut segment, next)? {
+            match check_sealed(&mut segment, next, gaps)? {
                 Ok(()) => {
                     segments.push(segment);
                     continue;
@@ -84,8 +89,9 @@ pub(crate) fn recover(dir: &Path, interval: u32) -> Result<(Vec<Segment>, Segmen
                 Err(why) => report.rescanned.push(format!("{}: {why}", segment.log_path.display())),
             }
         }
-        let (mut cut, rebuilt) = scan(&mut segment, interval, &mut report)?;
-        if let Some(next) = next_base.filter(|&next| cut.is_none() && segment.next_offset != next) {
+        let (mut cut, rebuilt) = scan(&mut segment, interval, gaps && next_base.is_some(), &mut report)?;
+        let ends_wrong = |end: i64, next: i64| end > next || (!gaps && end != next);
+        if let Some(next) = next_base.filter(|&next| cut.is_none() && ends_wrong(segment.next_offset, next)) {
             cut = Some(format!(
                 "{} ends at offset {} but the next segment starts at {next}",
                 segment.log_path.display(),
@@ -93,6 +99,9 @@ pub(crate) fn recover(dir: &Path, interval: u32) -> Result<(Vec<Segment>, Segmen
             ));
         }
         let sealed = next_base.is_some() && cut.is_none();
+        if let Some(next) = next_base.filter(|_| sealed) {
+            segment.next_offset = next;
+        }
         rebuild_indexes_if_stale(&mut segment, rebuilt, sealed, &mut report)?;
         segments.push(segment);
         if let Some(reason) = cut {
@@ -116,7 +125,7 @@ pub(crate) fn recover(dir: &Path, interval: u32) -> Result<(Vec<Segment>, Segmen
 }
 
 /// Base offsets of the `.log` files in `dir`, ascending. Other files are not ours to judge.
-fn list_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
+pub(crate) fn list_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
     let mut bases = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(LogError::io("list", dir))? {
         let name = entry.map_err(LogError::io("list", dir))?.file_name();
@@ -163,7 +172,7 @@ fn replace_if_stale<E: Entry>(file: &mut EntryFile<E>, expected: Vec<E>) -> Resu
 }
 
 /// Removes a segment's three files; returns the size of its `.log`.
-fn delete_segment_files(dir: &Path, base: i64) -> Result<u64, LogError> {
+pub(crate) fn delete_segment_files(dir: &Path, base: i64) -> Result<u64, LogError> {
     let log = dir.join(file_name(base, LOG_SUFFIX));
     let size = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {

@@ -18,7 +18,12 @@ use crate::record::{crc_ok, BatchHeader, HEADER_LEN};
 const SCAN_CHUNK: usize = 1 << 20;
 
 /// Checks a sealed segment without reading all of it. `Ok(Err(why))` means "scan it fully".
-pub(crate) fn check_sealed(segment: &mut Segment, next_base: i64) -> Result<Result<(), String>, LogError> {
+///
+/// Offsets must follow on from the segment's base to the next segment's. With `gaps` (a log the
+/// cleaner has compacted) they must only increase: compaction (`clean`) keeps each batch's
+/// offsets, so whole batches that went leave gaps, before a segment's first batch, between
+/// batches, and after its last one up to the next segment's base.
+pub(crate) fn check_sealed(segment: &mut Segment, next_base: i64, gaps: bool) -> Result<Result<(), String>, LogError> {
     let offsets = segment.offset_index.entries();
     let times = segment.time_index.entries();
     if segment.offset_index.file.is_torn() || segment.time_index.file.is_torn() {
@@ -36,22 +41,19 @@ pub(crate) fn check_sealed(segment: &mut Segment, next_base: i64) -> Result<Resu
         return Ok(Err("index entries out of order or past the segment".into()));
     }
     let Some(last) = offsets.last().copied() else {
-        let empty_ok = segment.size == 0 && times.is_empty() && next_base == segment.base_offset;
+        let empty_ok = segment.size == 0 && times.is_empty() && (gaps || next_base == segment.base_offset);
         return Ok(if empty_ok {
+            segment.next_offset = next_base;
             Ok(())
         } else {
             Err("offset index is empty".into())
         });
     };
-    if offsets[0]
-        != (OffsetEntry {
-            relative_offset: 0,
-            position: 0,
-        })
-    {
+    if offsets[0].position != 0 || (!gaps && offsets[0].relative_offset != 0) {
         return Ok(Err("offset index does not start at the first batch".into()));
     }
     let mut expected = segment.base_offset.saturating_add(i64::from(last.relative_offset));
+    let mut first = true;
     let mut tail_max_ts = -1;
     for item in segment.headers(u64::from(last.position)) {
         let header = match item {
@@ -61,16 +63,18 @@ pub(crate) fn check_sealed(segment: &mut Segment, next_base: i64) -> Result<Resu
             }
             Err(e) => return Err(e),
         };
-        if header.base_offset != expected {
+        // The indexed batch starts exactly where its entry says; later ones may skip offsets.
+        if header.base_offset < expected || ((first || !gaps) && header.base_offset != expected) {
             return Ok(Err(format!(
                 "found offset {} where {expected} was expected",
                 header.base_offset
             )));
         }
+        first = false;
         expected = header.last_offset().saturating_add(1);
         tail_max_ts = tail_max_ts.max(header.max_timestamp);
     }
-    if expected != next_base {
+    if expected > next_base || (!gaps && expected != next_base) {
         return Ok(Err(format!(
             "ends at offset {expected}, next segment starts at {next_base}"
         )));
@@ -92,9 +96,12 @@ pub(crate) struct Rebuilt {
 
 /// Reads and checks every batch of `segment`, cuts the file at the first bad one, and leaves
 /// size, next offset and index cadence set from what is valid. Returns why it cut, if it did.
+/// With `gaps` (a sealed segment of a compacted log; see `check_sealed`) a batch may start past
+/// the offset after the one before it; otherwise offsets must follow on exactly.
 pub(crate) fn scan(
     segment: &mut Segment,
     interval: u32,
+    gaps: bool,
     report: &mut RecoveryReport,
 ) -> Result<(Option<String>, Rebuilt), LogError> {
     let file_len = segment.size;
@@ -135,14 +142,18 @@ pub(crate) fn scan(
         if !crc_ok(reader.get(pos, total as usize)?) {
             break Some("crc-32c mismatch".into());
         }
-        if header.base_offset != expected || header.last_offset_delta < 0 {
+        let skipped = header.base_offset > expected && gaps;
+        if (header.base_offset != expected && !skipped) || header.last_offset_delta < 0 {
             let last = header.last_offset();
             break Some(format!(
                 "batch offsets {}..={last}, expected base {expected}",
                 header.base_offset
             ));
         }
-        let (Ok(rel), Ok(pos32)) = (u32::try_from(expected - segment.base_offset), u32::try_from(pos)) else {
+        let (Ok(rel), Ok(pos32)) = (
+            u32::try_from(header.base_offset - segment.base_offset),
+            u32::try_from(pos),
+        ) else {
             break Some("batch beyond the range of the segment index".into());
         };
         first_ts.get_or_insert(header.max_timestamp);
@@ -184,7 +195,7 @@ pub(crate) fn scan(
 /// Sequential reads in large chunks, so a full scan costs few system calls. The buffer grows
 /// beyond a chunk only for a batch that the file really holds: `get` is never asked for bytes
 /// past `file_len`, which bounds the allocation by the file size.
-struct ChunkReader<'a> {
+pub(crate) struct ChunkReader<'a> {
     file: &'a File,
     path: &'a Path,
     file_len: u64,
@@ -193,7 +204,7 @@ struct ChunkReader<'a> {
 }
 
 impl<'a> ChunkReader<'a> {
-    fn new(file: &'a File, path: &'a Path, file_len: u64) -> ChunkReader<'a> {
+    pub(crate) fn new(file: &'a File, path: &'a Path, file_len: u64) -> ChunkReader<'a> {
         ChunkReader {
             file,
             path,
@@ -204,7 +215,7 @@ impl<'a> ChunkReader<'a> {
     }
 
     /// Bytes `pos..pos + len`; the caller has checked they lie within the file.
-    fn get(&mut self, pos: u64, len: usize) -> Result<&[u8], LogError> {
+    pub(crate) fn get(&mut self, pos: u64, len: usize) -> Result<&[u8], LogError> {
         let end = pos + len as u64;
         if pos < self.buf_start || end > self.buf_start + self.buf.len() as u64 {
             let n = (self.file_len - pos).min(len.max(SCAN_CHUNK) as u64) as usize;

@@ -13,6 +13,7 @@ pub fn small_config() -> LogConfig {
         retention_ms: None,
         retention_bytes: None,
         index_interval_bytes: 150,
+        compaction: None,
     }
 }
 

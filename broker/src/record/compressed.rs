@@ -15,6 +15,7 @@
 //! 16-byte header, then blocks each prefixed with its big-endian u32 length), 3 LZ4 frames,
 //! 4 zstd.
 
+use std::borrow::Cow;
 use std::io::{self, Read, Write};
 
 use super::batch::{BatchHeader, Codec, COMPRESSION_MASK, HEADER_LEN};
@@ -44,24 +45,29 @@ pub fn count_compressed_records(codec: u8, data: &[u8], limit: u64) -> Result<u6
 /// stores a batch for a topic whose `compression.type` names a codec. Every other header field
 /// is kept; the length and the CRC are recomputed. At most `limit` bytes are decompressed.
 pub fn recompress(batch: &[u8], header: &BatchHeader, target: Codec, limit: u64) -> Result<Vec<u8>, MalformedRecords> {
+    let raw = decompressed(batch, header, limit)?;
+    let mut h = *header;
+    h.attributes = (h.attributes & !COMPRESSION_MASK) | target as i16;
+    Ok(h.encode(&compress(target, &raw)?))
+}
+
+/// The records section of `batch`, decompressed if its codec says so (at most `limit` bytes).
+pub fn decompressed<'a>(batch: &'a [u8], header: &BatchHeader, limit: u64) -> Result<Cow<'a, [u8]>, MalformedRecords> {
     let data = usize::try_from(header.total_len())
         .ok()
         .and_then(|end| batch.get(HEADER_LEN..end))
         .ok_or(MalformedRecords("batch shorter than its length"))?;
-    let raw = match header.compression() {
-        0 => data.to_vec(),
+    match header.compression() {
+        0 => Ok(Cow::Borrowed(data)),
         codec => {
             let mut raw = Vec::new();
             decompress(codec, data, limit, |piece| {
                 raw.extend_from_slice(piece);
                 Ok(())
             })?;
-            raw
+            Ok(Cow::Owned(raw))
         }
-    };
-    let mut h = *header;
-    h.attributes = (h.attributes & !COMPRESSION_MASK) | target as i16;
-    Ok(h.encode(&compress(target, &raw)?))
+    }
 }
 
 /// `records` under `codec`, as Kafka's Java client and broker write them: gzip at deflate's

@@ -154,7 +154,7 @@ impl RecordWalk {
 }
 
 /// Reads one varint of a record and advances `buf` past it.
-fn read_varint(buf: &mut &[u8]) -> Result<i64, MalformedRecords> {
+pub(super) fn read_varint(buf: &mut &[u8]) -> Result<i64, MalformedRecords> {
     varint::read(buf).ok_or(MalformedRecords("truncated or overlong varint"))
 }
 

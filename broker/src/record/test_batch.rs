@@ -3,6 +3,9 @@
 use super::varint;
 use super::BatchHeader;
 
+/// A record's key and value; `None` is null.
+type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// A batch under construction. Record `i` gets timestamp `timestamps[i]` and a value of
 /// `value_len` bytes; base offset 0 and epoch 0 as a producer would send them.
 pub struct TestBatch {
@@ -10,6 +13,10 @@ pub struct TestBatch {
     value_len: usize,
     attributes: i16,
     max_timestamp: Option<i64>,
+    /// Per record: key and value (`None`: null). Without it, keyless records of `value_len`.
+    entries: Option<Vec<KeyValue>>,
+    /// (producer id, epoch, base sequence) of an idempotent producer.
+    producer: Option<(i64, i16, i32)>,
 }
 
 impl TestBatch {
@@ -24,7 +31,26 @@ impl TestBatch {
             value_len: 10,
             attributes: 0,
             max_timestamp: None,
+            entries: None,
+            producer: None,
         }
+    }
+
+    pub fn producer(mut self, id: i64, epoch: i16, base_sequence: i32) -> TestBatch {
+        self.producer = Some((id, epoch, base_sequence));
+        self
+    }
+
+    /// One record per `(key, value)`, a `None` value a tombstone; timestamps from `first_ts`.
+    pub fn keyed(entries: &[(&str, Option<&str>)], first_ts: i64) -> TestBatch {
+        let mut b = TestBatch::new(entries.len(), first_ts);
+        b.entries = Some(
+            entries
+                .iter()
+                .map(|(k, v)| (Some(k.as_bytes().to_vec()), v.map(|v| v.as_bytes().to_vec())))
+                .collect(),
+        );
+        b
     }
 
     pub fn value_len(mut self, len: usize) -> TestBatch {
@@ -54,9 +80,24 @@ impl TestBatch {
             let mut body = vec![0u8]; // attributes
             varint::put(&mut body, ts - base_ts);
             varint::put(&mut body, i as i64);
-            varint::put(&mut body, -1); // null key
-            varint::put(&mut body, self.value_len as i64);
-            body.extend(std::iter::repeat_n((i % 251) as u8, self.value_len));
+            match self.entries.as_ref().map(|e| &e[i]) {
+                Some((key, value)) => {
+                    for field in [key, value] {
+                        match field {
+                            Some(bytes) => {
+                                varint::put(&mut body, bytes.len() as i64);
+                                body.extend_from_slice(bytes);
+                            }
+                            None => varint::put(&mut body, -1),
+                        }
+                    }
+                }
+                None => {
+                    varint::put(&mut body, -1); // null key
+                    varint::put(&mut body, self.value_len as i64);
+                    body.extend(std::iter::repeat_n((i % 251) as u8, self.value_len));
+                }
+            }
             varint::put(&mut body, 0); // no headers
             varint::put(&mut records, body.len() as i64);
             records.extend_from_slice(&body);
@@ -72,9 +113,9 @@ impl TestBatch {
             last_offset_delta: (count - 1).max(0),
             base_timestamp: base_ts,
             max_timestamp: max_ts,
-            producer_id: -1,
-            producer_epoch: -1,
-            base_sequence: -1,
+            producer_id: self.producer.map_or(-1, |p| p.0),
+            producer_epoch: self.producer.map_or(-1, |p| p.1),
+            base_sequence: self.producer.map_or(-1, |p| p.2),
             record_count: count,
         }
         .encode(&if self.attributes & 0x07 == 1 {

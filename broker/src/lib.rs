@@ -12,14 +12,16 @@
 //!   their own connection and nothing else.
 //! - `api`: one file per Kafka API, each turning a request into its answer; the dispatch to
 //!   them is generated from the table of APIs in `codec`.
-//! - `state`: what every handler shares — config, cluster id, topics, the group coordinator,
-//!   metrics, users, producer ids.
+//! - `state`: what every handler shares — config, cluster id, topics, the group and transaction
+//!   coordinators, metrics, users, producer ids.
+//! - [`txn`]: the transaction coordinator (KIP-98): each transactional id's state in
+//!   `__transaction_state`, markers, fencing and timeouts.
 //! - [`metrics`]: what `/metrics` shows (at `sluice.http.listen`, beside `/health`); the hot
 //!   paths only bump atomics, everything per partition is read at scrape time.
 //! - [`group`]: the group coordinator, one task owning every consumer group, with offsets and
 //!   group metadata kept in `__consumer_offsets` in Kafka's record format.
 //! - [`cluster`]: the topic registry and each partition: its log, its idempotent producers,
-//!   its group-committed fsyncs and its counters.
+//!   its open and aborted transactions, its group-committed fsyncs and its counters.
 //! - [`log`]: storage that knows bytes, offsets and files and nothing of the protocol.
 //! - [`config`]: broker.toml, the command line and their defaults.
 //! - [`auth`]: TLS for SSL/SASL_SSL listeners, SASL (PLAIN, SCRAM), the users file, the grants,
@@ -52,6 +54,7 @@ pub mod metrics;
 pub mod net;
 pub mod record;
 mod state;
+pub mod txn;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -79,6 +82,8 @@ pub enum StartError {
     Storage(#[from] RegistryError),
     #[error("cannot load consumer groups: {0}")]
     Groups(#[from] group::StoreError),
+    #[error("cannot load transactions: {0}")]
+    Transactions(#[from] txn::TxnLogError),
 }
 
 /// A running broker. Dropping it does not stop it; call [`RunningBroker::shutdown`].
@@ -196,7 +201,8 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     let (stop, stopped) = watch::channel(false);
     let (groups, coordinator) = group::start(&topics, config.groups.clone(), api::now_ms(), stopped.clone())?;
     let http_listen = config.http_listen;
-    let broker = Arc::new(Broker::new(config, advertised, topics, groups)?);
+    let txns = txn::Transactions::open(&topics)?;
+    let broker = Arc::new(Broker::new(config, advertised, topics, groups, txns)?);
     let weak = Arc::downgrade(&broker);
     broker
         .metrics
@@ -227,6 +233,7 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     // task accepts them. Set before `start` returns, not when a task first runs, so a `/health`
     // right after start (the HTTP endpoint already serves) never sees the broker as down.
     broker.metrics.set_accepting(true);
+    tasks.push(tokio::spawn(txn_loop(broker.clone(), stopped.clone())));
     if broker.config.cleaner.enable {
         tasks.push(tokio::spawn(cleaner_loop(broker.clone(), stopped.clone())));
     }
@@ -292,6 +299,20 @@ fn advertised_host(bound: &str) -> String {
             .unwrap_or_else(|_| "localhost".into())
     } else {
         bound.to_string()
+    }
+}
+
+/// Completes transactions a stop left between their decision and their markers, at once, then
+/// aborts those open past their timeout, every `txn::TIMEOUT_CHECK`.
+async fn txn_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(txn::TIMEOUT_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        broker.txns.tick(broker.as_ref(), api::now_ms()).await;
     }
 }
 

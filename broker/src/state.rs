@@ -31,6 +31,8 @@ pub struct Broker {
     pub topics: Topics,
     /// The group coordinator's handle (its state lives in its own task).
     pub groups: Coordinator,
+    /// The transaction coordinator.
+    pub txns: crate::txn::Transactions,
     pub metrics: Metrics,
     /// The users SASL checks against (`users.toml` in the data directory).
     pub users: Users,
@@ -54,6 +56,7 @@ impl Broker {
         advertised: Vec<Listener>,
         topics: Topics,
         groups: Coordinator,
+        txns: crate::txn::Transactions,
     ) -> Result<Broker, RegistryError> {
         let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
         let users = Users::open(&config.data_dir);
@@ -66,6 +69,7 @@ impl Broker {
             advertised,
             topics,
             groups,
+            txns,
             metrics: Metrics::new(crate::codec::APIS.iter().map(|api| api.key)),
             users,
             acls,
@@ -114,6 +118,23 @@ impl Broker {
 
     pub fn watch_appends(&self) -> watch::Receiver<u64> {
         self.appended.subscribe()
+    }
+}
+
+impl crate::txn::Env for Broker {
+    fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    fn next_producer_id(&self) -> Result<i64, kafka_protocol::error::ResponseError> {
+        Broker::next_producer_id(self).map_err(|e| {
+            tracing::error!(error = %e, "could not persist the producer id block");
+            kafka_protocol::error::ResponseError::KafkaStorageError
+        })
+    }
+
+    fn appended(&self) {
+        self.notify_appended();
     }
 }
 

@@ -9,6 +9,7 @@ const LAYERS: &[&[&str]] = &[
     &["net"],
     &["api"],
     &["state"],
+    &["txn"],
     &["metrics"],
     &["group"],
     &["cluster"],

@@ -720,6 +720,63 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     assert_eq!(resp.error_code, 58, "SaslAuthenticate v{version} out of turn");
                     assert_closed(&mut own).await;
                 }
+                ApiKey::AddPartitionsToTxn => {
+                    let id = format!("add-partitions-v{version}");
+                    let (pid, epoch) = init_transaction(&mut s, &id).await;
+                    let add = |epoch| add_partitions_request(&id, pid, epoch, "meta", 0);
+                    let resp: AddPartitionsToTxnResponse = call(&mut s, key, version, &add(epoch)).await;
+                    let codes = |r: &AddPartitionsToTxnResponse| {
+                        r.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code
+                    };
+                    assert_eq!(codes(&resp), 0);
+                    let stale: AddPartitionsToTxnResponse = call(&mut s, key, version, &add(epoch + 1)).await;
+                    let fenced = if version >= 2 { 90 } else { 47 };
+                    assert_eq!(
+                        codes(&stale),
+                        fenced,
+                        "PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH before v2"
+                    );
+                }
+                ApiKey::AddOffsetsToTxn => {
+                    let id = format!("add-offsets-v{version}");
+                    let (pid, epoch) = init_transaction(&mut s, &id).await;
+                    let mut r = AddOffsetsToTxnRequest::default();
+                    r.transactional_id = TransactionalId(StrBytes::from_string(id));
+                    r.producer_id = ProducerId(pid);
+                    r.producer_epoch = epoch;
+                    r.group_id = GroupId(StrBytes::from_static_str("g"));
+                    let resp: AddOffsetsToTxnResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.error_code, 0);
+                }
+                ApiKey::EndTxn => {
+                    let id = format!("end-v{version}");
+                    let (pid, epoch) = init_transaction(&mut s, &id).await;
+                    let added: AddPartitionsToTxnResponse = call(
+                        &mut s,
+                        ApiKey::AddPartitionsToTxn,
+                        3,
+                        &add_partitions_request(&id, pid, epoch, "meta", 0),
+                    )
+                    .await;
+                    assert_eq!(
+                        added.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
+                        0
+                    );
+                    let end = |committed| {
+                        let mut r = EndTxnRequest::default();
+                        r.transactional_id = TransactionalId(StrBytes::from_string(id.clone()));
+                        r.producer_id = ProducerId(pid);
+                        r.producer_epoch = epoch;
+                        r.committed = committed;
+                        r
+                    };
+                    let resp: EndTxnResponse = call(&mut s, key, version, &end(true)).await;
+                    assert_eq!(resp.error_code, 0);
+                    let retry: EndTxnResponse = call(&mut s, key, version, &end(true)).await;
+                    assert_eq!(retry.error_code, 0, "a retried commit succeeds");
+                    let wrong: EndTxnResponse = call(&mut s, key, version, &end(false)).await;
+                    assert_eq!(wrong.error_code, 48, "INVALID_TXN_STATE: nothing is open to abort");
+                }
                 // Later issues add APIs; each must get a case here before it is advertised.
                 other => panic!("{other:?} is advertised but this test has no case for it"),
             }
@@ -1018,4 +1075,34 @@ async fn a_replica_assignment_sets_the_partition_count_as_in_kafka() {
     let gap: CreateTopicsResponse = call(&mut s, ApiKey::CreateTopics, 5, &create("gap", -1, -1, &[0, 2])).await;
     assert_eq!(gap.topics[0].error_code, 39, "INVALID_REPLICA_ASSIGNMENT");
     broker.shutdown().await;
+}
+
+/// A transactional producer's id and epoch, as InitProducerId v4 hands them out for `id`.
+async fn init_transaction(s: &mut TcpStream, id: &str) -> (i64, i16) {
+    let mut r = InitProducerIdRequest::default();
+    r.transactional_id = Some(TransactionalId(StrBytes::from_string(id.to_string())));
+    r.transaction_timeout_ms = 60_000;
+    r.producer_id = ProducerId(-1);
+    r.producer_epoch = -1;
+    let resp: InitProducerIdResponse = call(s, ApiKey::InitProducerId, 4, &r).await;
+    assert_eq!(resp.error_code, 0, "InitProducerId for {id}");
+    (resp.producer_id.0, resp.producer_epoch)
+}
+
+fn add_partitions_request(
+    id: &str,
+    pid: i64,
+    epoch: i16,
+    topic: &'static str,
+    partition: i32,
+) -> AddPartitionsToTxnRequest {
+    let mut t = add_partitions_to_txn_request::AddPartitionsToTxnTopic::default();
+    t.name = TopicName(StrBytes::from_static_str(topic));
+    t.partitions = vec![partition];
+    let mut r = AddPartitionsToTxnRequest::default();
+    r.v3_and_below_transactional_id = TransactionalId(StrBytes::from_string(id.to_string()));
+    r.v3_and_below_producer_id = ProducerId(pid);
+    r.v3_and_below_producer_epoch = epoch;
+    r.v3_and_below_topics = vec![t];
+    r
 }

@@ -4,9 +4,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
-use super::{str_bytes, Cx};
+use super::{is_internal, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::group::OFFSETS_TOPIC;
 use crate::state::NODE_ID;
 
 pub async fn handle(cx: &Cx<'_>, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
@@ -25,11 +24,11 @@ pub async fn handle(cx: &Cx<'_>, request: CreatePartitionsRequest) -> CreatePart
                 ResponseError::TopicAuthorizationFailed,
                 format!("not authorized to add partitions to {}", wanted.name.0),
             ))
-        } else if wanted.name.0.as_str() == OFFSETS_TOPIC {
-            // Groups map onto its partitions by hash; more partitions would move them.
+        } else if is_internal(&wanted.name) {
+            // Groups and transactional ids map onto its partitions by hash; more would move them.
             Err((
                 ResponseError::InvalidTopicException,
-                format!("{OFFSETS_TOPIC} is internal; its partition count is fixed"),
+                format!("{} is internal; its partition count is fixed", wanted.name.0),
             ))
         } else if foreign {
             Err((

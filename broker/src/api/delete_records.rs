@@ -7,9 +7,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
-use super::Cx;
+use super::{is_internal, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::group::OFFSETS_TOPIC;
 use crate::log::LogError;
 
 /// The offset that stands for the high watermark.
@@ -31,7 +30,7 @@ pub async fn handle(cx: &Cx<'_>, request: DeleteRecordsRequest) -> DeleteRecords
             r.low_watermark = -1;
             let outcome = if !allowed {
                 Err(ResponseError::TopicAuthorizationFailed)
-            } else if t.name.0.as_str() == OFFSETS_TOPIC {
+            } else if is_internal(&t.name) {
                 Err(ResponseError::InvalidTopicException)
             } else {
                 match topic.as_ref().and_then(|topic| topic.partition(p.partition_index)) {

@@ -4,9 +4,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
 
-use super::Cx;
+use super::{is_internal, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::group::OFFSETS_TOPIC;
 
 pub async fn handle(cx: &Cx<'_>, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
     let broker = cx.broker;
@@ -16,8 +15,8 @@ pub async fn handle(cx: &Cx<'_>, request: DeleteTopicsRequest) -> DeleteTopicsRe
         let mut r = DeletableTopicResult::default();
         let outcome = if !access.allows(Operation::Delete, Resource::Topic(&name)) {
             Err(ResponseError::TopicAuthorizationFailed)
-        } else if name.0.as_str() == OFFSETS_TOPIC {
-            // The group coordinator holds it open; deleting it would lose every group.
+        } else if is_internal(&name) {
+            // A coordinator holds it open; deleting it would lose every group or transaction.
             Err(ResponseError::InvalidTopicException)
         } else {
             broker.topics.delete(&name).map_err(|e| e.code)

@@ -8,18 +8,20 @@
 //! always answering `session_id = 0`, which every client handles as "send full fetches". From
 //! v13 topics are named by id (KIP-516); an id no topic has gets UNKNOWN_TOPIC_ID, so a consumer
 //! learns that the topic it read was deleted, even if another of the same name was created since.
+//! With `isolation_level` READ_COMMITTED a partition is read only up to its last stable offset,
+//! and its answer lists the aborted transactions the records may hold (KIP-98).
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 
 use super::Cx;
 use crate::auth::acl::{Operation, Resource};
-use crate::cluster::partition::{check_leader_epoch, PartitionRef};
+use crate::cluster::partition::{check_leader_epoch, Fetched, PartitionRef};
 use crate::log::LogError;
 use crate::state::Broker;
 
@@ -102,6 +104,8 @@ fn read_all(
     };
     let mut total = 0usize;
     let mut errors = false;
+    // READ_COMMITTED (1): nothing past the last stable offset, and the aborted transactions.
+    let read_committed = request.isolation_level == 1;
     let mut served = Vec::new();
     let mut response = FetchResponse::default();
     for (wanted, name) in request.topics.iter().zip(names) {
@@ -149,21 +153,41 @@ fn read_all(
                     let min_one = total == 0;
                     let result = if limit == 0 && !min_one {
                         let (start, end) = partition.offsets();
-                        Ok(crate::log::ReadResult {
-                            data: Bytes::new(),
-                            high_watermark: end,
-                            log_start_offset: start,
+                        Ok(Fetched {
+                            read: crate::log::ReadResult {
+                                data: Bytes::new(),
+                                high_watermark: end,
+                                log_start_offset: start,
+                            },
+                            last_stable_offset: partition.last_stable_offset(),
+                            aborted: Vec::new(),
                         })
                     } else {
-                        partition.read(p.fetch_offset, limit, min_one)
+                        partition.fetch(p.fetch_offset, limit, min_one, read_committed)
                     };
                     match result {
-                        Ok(read) => {
+                        Ok(Fetched {
+                            read,
+                            last_stable_offset,
+                            aborted,
+                        }) => {
                             total += read.data.len();
                             budget = budget.saturating_sub(read.data.len());
                             data.high_watermark = read.high_watermark;
-                            // No transactions: the last stable offset is the high watermark.
-                            data.last_stable_offset = read.high_watermark;
+                            data.last_stable_offset = last_stable_offset;
+                            if read_committed {
+                                data.aborted_transactions = Some(
+                                    aborted
+                                        .iter()
+                                        .map(|t| {
+                                            let mut a = AbortedTransaction::default();
+                                            a.producer_id = ProducerId(t.producer_id);
+                                            a.first_offset = t.first_offset;
+                                            a
+                                        })
+                                        .collect(),
+                                );
+                            }
                             if version >= 5 {
                                 data.log_start_offset = read.log_start_offset;
                             }

@@ -1,4 +1,5 @@
-//! FindCoordinator: on one node the coordinator of every group is this node.
+//! FindCoordinator: on one node the coordinator of every group and every transactional id is
+//! this node.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -24,8 +25,11 @@ pub async fn handle(cx: &Cx<'_>, request: FindCoordinatorRequest) -> FindCoordin
             "not authorized to use this group",
         )),
         GROUP => None,
-        // Transactions are not implemented: say so in a way clients retry and report.
-        TRANSACTION => Some((ResponseError::CoordinatorNotAvailable, "transactions are not supported")),
+        TRANSACTION if !access.allows(Operation::Describe, Resource::TransactionalId(&request.key)) => Some((
+            ResponseError::TransactionalIdAuthorizationFailed,
+            "not authorized to use this transactional id",
+        )),
+        TRANSACTION => None,
         _ => Some((ResponseError::InvalidRequest, "unknown coordinator key type")),
     };
     match refusal {

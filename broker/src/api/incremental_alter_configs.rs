@@ -14,10 +14,9 @@ use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use super::{str_bytes, Cx};
+use super::{is_internal, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::cluster::topic_config::{topic_key, ConfigType};
-use crate::group::OFFSETS_TOPIC;
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
@@ -68,9 +67,9 @@ pub(super) fn alter_resource(
             ResponseError::TopicAuthorizationFailed,
             format!("not authorized to alter the configs of topic '{name}'"),
         )),
-        TOPIC if name == OFFSETS_TOPIC => Err((
+        TOPIC if is_internal(name) => Err((
             ResponseError::InvalidRequest,
-            format!("{OFFSETS_TOPIC} keeps its offsets by the broker's settings; its configs are fixed"),
+            format!("{name} is kept by the broker's settings; its configs are fixed"),
         )),
         TOPIC => {
             let topic = broker.topics.get(name).ok_or_else(|| {

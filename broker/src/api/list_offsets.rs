@@ -1,4 +1,5 @@
-//! ListOffsets: earliest (-2), latest (-1), max timestamp (-3), or the first offset at or after
+//! ListOffsets: earliest (-2), latest (-1; for READ_COMMITTED the last stable offset), max
+//! timestamp (-3), or the first offset at or after
 //! a timestamp (through the log's time index). v0 gets the same offsets in its own answer
 //! layout ([`ListOffsetsAnswer`]).
 
@@ -33,6 +34,8 @@ pub async fn handle(cx: &Cx<'_>, request: ListOffsetsRequest) -> ListOffsetsAnsw
                 Some(partition) => match check_leader_epoch(p.current_leader_epoch) {
                     Some(code) => Err(code),
                     None => match p.timestamp {
+                        // READ_COMMITTED (1, v2+): the last stable offset (KIP-98).
+                        LATEST if request.isolation_level == 1 => Ok(Some((-1, partition.last_stable_offset()))),
                         LATEST => Ok(Some((-1, partition.offsets().1))),
                         EARLIEST => Ok(Some((-1, partition.offsets().0))),
                         MAX_TIMESTAMP if version >= 7 => partition

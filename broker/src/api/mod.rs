@@ -9,6 +9,8 @@
 //! refused SASL exchange (after its answer), a failed `acks=0` produce (which Kafka answers by
 //! closing the socket), and a deferred answer that could not be made.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod alter_user_scram_credentials;
 mod api_versions;
@@ -27,6 +29,7 @@ mod describe_groups;
 mod describe_log_dirs;
 mod describe_topic_partitions;
 mod describe_user_scram_credentials;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -99,6 +102,7 @@ impl Access<'_> {
             Resource::Topic(_) => ResponseError::TopicAuthorizationFailed,
             Resource::Group(_) => ResponseError::GroupAuthorizationFailed,
             Resource::Cluster => ResponseError::ClusterAuthorizationFailed,
+            Resource::TransactionalId(_) => ResponseError::TransactionalIdAuthorizationFailed,
         };
         (!self.allows(operation, resource)).then(|| code.code())
     }
@@ -271,4 +275,24 @@ pub(crate) fn code(error: Option<kafka_protocol::error::ResponseError>) -> i16 {
 /// Kafka's `StrBytes` from an owned string.
 pub(crate) fn str_bytes(s: impl Into<String>) -> kafka_protocol::protocol::StrBytes {
     kafka_protocol::protocol::StrBytes::from_string(s.into())
+}
+
+/// The topics only the broker writes: the coordinators' logs. Clients may not produce to them,
+/// delete them, add partitions to them or change their configs.
+pub(crate) fn is_internal(topic: &str) -> bool {
+    topic == crate::group::OFFSETS_TOPIC || topic == crate::txn::TRANSACTION_STATE_TOPIC
+}
+
+/// PRODUCER_FENCED as a request at `version` knows it: versions before `since` (those from
+/// before KIP-588) know only INVALID_PRODUCER_EPOCH, as Kafka answers them.
+pub(crate) fn fenced_before(
+    version: i16,
+    since: i16,
+    error: kafka_protocol::error::ResponseError,
+) -> kafka_protocol::error::ResponseError {
+    use kafka_protocol::error::ResponseError;
+    match error {
+        ResponseError::ProducerFenced if version < since => ResponseError::InvalidProducerEpoch,
+        e => e,
+    }
 }

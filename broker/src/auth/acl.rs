@@ -28,7 +28,7 @@
 //! | `consume = [p]` | fetch from the topics | TOPIC p: READ, DESCRIBE |
 //! | `groups = [p]` | join, commit in and read the offsets of the groups | GROUP p: READ, DESCRIBE |
 //! | `describe = [p]` | see topics and groups: metadata, offsets, members | TOPIC p: DESCRIBE; GROUP p: DESCRIBE |
-//! | `admin = true` | everything, as a `super.users` entry does | TOPIC `*`, GROUP `*`, CLUSTER: ALL |
+//! | `admin = true` | everything, as a `super.users` entry does | TOPIC `*`, GROUP `*`, TRANSACTIONAL_ID `*`, CLUSTER: ALL |
 //!
 //! A name pattern `p` is a glob: `metrics` and `*` (Kafka's wildcard) are LITERAL names,
 //! `metrics-*` a PREFIXED one. Kafka has no pattern type for other globs (`a*b`, `metric?`):
@@ -50,11 +50,12 @@ pub const MATCH: i8 = 2;
 pub const TOPIC: i8 = 2;
 pub const GROUP: i8 = 3;
 pub const CLUSTER: i8 = 4;
+pub const TRANSACTIONAL_ID: i8 = 5;
 pub const RESOURCE_TYPES: &[(i8, &str)] = &[
     (TOPIC, "TOPIC"),
     (GROUP, "GROUP"),
     (CLUSTER, "CLUSTER"),
-    (5, "TRANSACTIONAL_ID"),
+    (TRANSACTIONAL_ID, "TRANSACTIONAL_ID"),
     (6, "DELEGATION_TOKEN"),
     (7, "USER"),
 ];
@@ -147,6 +148,7 @@ pub enum Resource<'a> {
     Topic(&'a str),
     Group(&'a str),
     Cluster,
+    TransactionalId(&'a str),
 }
 
 impl Resource<'_> {
@@ -155,6 +157,7 @@ impl Resource<'_> {
             Resource::Topic(_) => TOPIC,
             Resource::Group(_) => GROUP,
             Resource::Cluster => CLUSTER,
+            Resource::TransactionalId(_) => TRANSACTIONAL_ID,
         }
     }
 
@@ -173,6 +176,7 @@ impl Resource<'_> {
                 AlterConfigs,
             ],
             Resource::Group(_) => &[Read, Delete, Describe],
+            Resource::TransactionalId(_) => &[Write, Describe],
             Resource::Cluster => &[
                 Create,
                 Alter,
@@ -187,7 +191,7 @@ impl Resource<'_> {
 
     pub fn name(&self) -> &str {
         match self {
-            Resource::Topic(name) | Resource::Group(name) => name,
+            Resource::Topic(name) | Resource::Group(name) | Resource::TransactionalId(name) => name,
             Resource::Cluster => CLUSTER_NAME,
         }
     }
@@ -377,6 +381,7 @@ pub fn grant(
             add(TOPIC, everything(), ALL);
             add(GROUP, everything(), ALL);
             add(CLUSTER, cluster(), ALL);
+            add(TRANSACTIONAL_ID, everything(), ALL);
         }
         return Ok(());
     }

@@ -9,13 +9,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use crate::cluster::partition_txns::{AbortedTxn, PartitionTxns};
 use crate::cluster::producer_state::{IdempotentBatch, ProducerStates, SequenceCheck, SequenceError};
 use crate::cluster::topic_config::TopicConfig;
 pub use crate::log::LEADER_EPOCH;
 use crate::log::{
     AppendInfo, CleanJob, CleanStats, Cleaned, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport,
 };
-use crate::record::BatchHeader;
+use crate::record::{control_type, BatchHeader};
 
 /// Why an append was refused; each maps to a Kafka error code.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,33 @@ impl Appended {
 struct State {
     log: PartitionLog,
     producers: ProducerStates,
+    txns: PartitionTxns,
+}
+
+impl State {
+    /// Follows a stored batch into the producer and transaction state.
+    fn track(&mut self, header: &BatchHeader, batch: &[u8], base_offset: i64) {
+        if !header.is_transactional() || header.producer_id < 0 {
+            return;
+        }
+        if header.is_control() {
+            if let Some(kind) = control_type(batch, header) {
+                self.txns.on_marker(header.producer_id, base_offset, kind);
+                self.producers.fence(header.producer_id, header.producer_epoch);
+            }
+        } else {
+            self.txns.on_data(header.producer_id, base_offset);
+        }
+    }
+}
+
+/// A Fetch's read: the batches, and what a transactional reader needs besides.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub read: ReadResult,
+    pub last_stable_offset: i64,
+    /// For `read_committed`: the aborted transactions whose records the batches may hold.
+    pub aborted: Vec<AbortedTxn>,
 }
 
 pub struct Partition {
@@ -93,19 +121,31 @@ pub fn log_config(config: &TopicConfig) -> LogConfig {
 }
 
 impl Partition {
-    /// Opens (and recovers) the log in `dir`, rebuilding idempotent producer state from the batch
-    /// headers the log still has.
+    /// Opens (and recovers) the log in `dir`, rebuilding idempotent producer state and open and
+    /// aborted transactions from the batches the log still has (markers are read whole, the rest
+    /// by header).
     pub fn open(dir: &Path, index: i32, config: LogConfig) -> Result<(Partition, RecoveryReport), LogError> {
         let (log, report) = PartitionLog::open(dir, config)?;
-        let mut producers = ProducerStates::default();
-        for h in log.batch_headers_from(log.log_start_offset())? {
-            if h.producer_id >= 0 && h.base_sequence >= 0 {
+        let mut state = State {
+            log,
+            producers: ProducerStates::default(),
+            txns: PartitionTxns::default(),
+        };
+        for h in state.log.batch_headers_from(state.log.log_start_offset())? {
+            if h.producer_id >= 0 && h.base_sequence >= 0 && !h.is_control() {
                 let b = IdempotentBatch::new(h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta);
-                producers.record(&b, h.base_offset);
+                state.producers.record(&b, h.base_offset);
+            }
+            if h.is_transactional() {
+                let batch = match h.is_control() {
+                    true => state.log.read(h.base_offset, h.total_len() as usize, true)?.data,
+                    false => Default::default(),
+                };
+                state.track(&h, &batch, h.base_offset);
             }
         }
-        let synced = log.log_end_offset();
-        let state = RwLock::new(State { log, producers });
+        let synced = state.log.log_end_offset();
+        let state = RwLock::new(state);
         Ok((
             Partition {
                 index,
@@ -121,7 +161,8 @@ impl Partition {
 
     /// Appends one validated batch (offsets are stamped by the log).
     pub fn append(&self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, AppendError> {
-        let idempotent = (header.producer_id >= 0).then(|| {
+        // A marker has no sequence; it moves the producer's epoch on instead (`State::track`).
+        let idempotent = (header.producer_id >= 0 && !header.is_control()).then(|| {
             IdempotentBatch::new(
                 header.producer_id,
                 header.producer_epoch,
@@ -146,6 +187,7 @@ impl Partition {
         if let Some(b) = &idempotent {
             state.producers.record(b, info.base_offset);
         }
+        state.track(header, batch, info.base_offset);
         Ok(Appended::New(info))
     }
 
@@ -196,6 +238,42 @@ impl Partition {
         self.read_state(|s| s.log.read(fetch_offset, max_bytes, min_one))
     }
 
+    /// A Fetch's read. With `read_committed`, nothing at or past the last stable offset is
+    /// returned, and the aborted transactions the batches may hold come with them.
+    pub fn fetch(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        min_one: bool,
+        read_committed: bool,
+    ) -> Result<Fetched, LogError> {
+        self.read_state(|s| {
+            let mut read = s.log.read(fetch_offset, max_bytes, min_one)?;
+            let last_stable_offset = s.txns.last_stable_offset(read.high_watermark);
+            let mut aborted = Vec::new();
+            if read_committed {
+                let (kept, end) = batches_below(&read.data, last_stable_offset);
+                read.data = read.data.slice(..kept);
+                aborted = s.txns.aborted_between(fetch_offset, end.unwrap_or(fetch_offset));
+            }
+            Ok(Fetched {
+                read,
+                last_stable_offset,
+                aborted,
+            })
+        })
+    }
+
+    /// The last stable offset: where `read_committed` consumers stop.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.read_state(|s| s.txns.last_stable_offset(s.log.log_end_offset()))
+    }
+
+    /// Producer ids with a transaction open in this partition, and the offset each began at.
+    pub fn open_transactions(&self) -> Vec<(i64, i64)> {
+        self.read_state(|s| s.txns.open().collect())
+    }
+
     /// (log start offset, high watermark).
     pub fn offsets(&self) -> (i64, i64) {
         self.read_state(|s| (s.log.log_start_offset(), s.log.log_end_offset()))
@@ -216,7 +294,10 @@ impl Partition {
 
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.log.apply_retention(now_ms)
+        let deleted = state.log.apply_retention(now_ms)?;
+        let start = state.log.log_start_offset();
+        state.txns.forget_before(start);
+        Ok(deleted)
     }
 
     /// The compaction this partition needs now, if any (`log::clean`): chosen under the read
@@ -268,7 +349,9 @@ impl Partition {
     /// offset after it.
     pub fn delete_records_before(&self, offset: i64) -> Result<i64, LogError> {
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.log.delete_records_before(offset)
+        let start = state.log.delete_records_before(offset)?;
+        state.txns.forget_before(start);
+        Ok(start)
     }
 
     // A poisoned lock means a thread panicked mid-append; the log's own recovery rules still
@@ -276,6 +359,20 @@ impl Partition {
     fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         f(&self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
+}
+
+/// How many bytes of `data` (whole batches) lie below `offset`, and the offset after the last
+/// of them (None when none does).
+fn batches_below(data: &[u8], offset: i64) -> (usize, Option<i64>) {
+    let (mut kept, mut end) = (0usize, None);
+    while let Ok(h) = BatchHeader::parse(&data[kept..]) {
+        if h.base_offset >= offset || kept + h.total_len() as usize > data.len() {
+            break;
+        }
+        kept += h.total_len() as usize;
+        end = Some(h.last_offset() + 1);
+    }
+    (kept, end)
 }
 
 /// Kafka's answer to a request naming the leader epoch it believes current (KIP-320): -1 opts

@@ -99,6 +99,16 @@ impl ProducerStates {
         }
     }
 
+    /// A transaction marker of the producer at `epoch` was appended: from now on its batches of
+    /// an older epoch are fenced, and a newer epoch starts afresh.
+    pub fn fence(&mut self, producer_id: i64, epoch: i16) {
+        let entry = self.producers.entry(producer_id).or_default();
+        if epoch > entry.epoch {
+            entry.epoch = epoch;
+            entry.batches.clear();
+        }
+    }
+
     /// Records a batch that was appended at `base_offset`.
     pub fn record(&mut self, b: &IdempotentBatch, base_offset: i64) {
         let entry = self.producers.entry(b.producer_id).or_default();

@@ -45,6 +45,13 @@ macro_rules! with_apis {
             DeleteRecords(DeleteRecordsRequest) delete_records: 0..=2, authenticated;
             InitProducerId(InitProducerIdRequest) init_producer_id: 0..=4, authenticated;
             OffsetForLeaderEpoch(OffsetForLeaderEpochRequest) offset_for_leader_epoch: 2..=4, authenticated;
+            // Kafka's first transaction protocol (KIP-98): clients send AddPartitionsToTxn v3 and
+            // below (v4+ is broker-to-broker); EndTxn v5 and TxnOffsetCommit v5 belong to the
+            // second (KIP-890), which a broker offers through a finalized feature this one
+            // does not advertise.
+            AddPartitionsToTxn(AddPartitionsToTxnRequest) add_partitions_to_txn: 0..=3, authenticated;
+            AddOffsetsToTxn(AddOffsetsToTxnRequest) add_offsets_to_txn: 0..=4, authenticated;
+            EndTxn(EndTxnRequest) end_txn: 0..=4, authenticated;
             DescribeAcls(DescribeAclsRequest) describe_acls: 1..=3, authenticated;
             CreateAcls(CreateAclsRequest) create_acls: 1..=3, authenticated;
             DeleteAcls(DeleteAclsRequest) delete_acls: 1..=3, authenticated;

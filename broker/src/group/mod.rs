@@ -34,7 +34,7 @@
 //!   start.
 
 mod admin;
-mod batch;
+pub(crate) mod batch;
 mod classic;
 mod coordinator;
 mod group_record;

@@ -85,8 +85,12 @@ pub(super) fn validate(records: &[u8], max_message_bytes: i32, version: i16) -> 
             header.record_count, header.last_offset_delta
         )));
     }
-    if header.is_control() || header.is_transactional() {
-        return Err(invalid("transactional and control batches are not supported".into()));
+    // Markers are the transaction coordinator's to write (Kafka's rule).
+    if header.is_control() {
+        return Err(invalid("control batches are written by the broker only".into()));
+    }
+    if header.is_transactional() && header.producer_id < 0 {
+        return Err(invalid("a transactional batch needs a producer id".into()));
     }
     match Codec::from_id(header.compression()) {
         None => return Err(invalid(format!("unknown compression codec {}", header.compression()))),

@@ -16,12 +16,11 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 
-use super::{now_ms, str_bytes, Cx, Deferred, HandleError, Reply};
+use super::{is_internal, now_ms, str_bytes, Cx, Deferred, HandleError, Reply};
 use crate::auth::acl::{Operation, Resource};
 use crate::cluster::partition::{AppendError, Appended, PartitionRef};
 use crate::cluster::topic_config::TopicConfig;
 use crate::codec;
-use crate::group::OFFSETS_TOPIC;
 use crate::record::{set_log_append_time, BatchHeader};
 use checks::{check_compressed_count, check_keys, check_timestamps, recompressed, validate, Rejected};
 
@@ -42,6 +41,7 @@ pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
     let version = cx.version;
     let now = now_ms();
     let acks = request.acks;
+    let transactional_id = request.transactional_id.as_ref().map(|id| id.0.as_str());
     let mut to_sync = Vec::new();
     let mut response = ProduceResponse::default();
     for (ti, topic_data) in request.topic_data.into_iter().enumerate() {
@@ -75,17 +75,18 @@ pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
                     ResponseError::TopicAuthorizationFailed,
                     format!("not authorized to write to topic {name}"),
                 )))
-            } else if name == OFFSETS_TOPIC {
-                // Kafka's rule: only the coordinator writes there (ReplicaManager
-                // `internalTopicsAllowed`); a client record would corrupt every group's state.
+            } else if is_internal(&name) {
+                // Kafka's rule: only the coordinators write there (ReplicaManager
+                // `internalTopicsAllowed`); a client record would corrupt their state.
                 Err(Rejected::from((
                     ResponseError::InvalidTopicException,
-                    format!("cannot append to internal topic {OFFSETS_TOPIC}"),
+                    format!("cannot append to internal topic {name}"),
                 )))
-            } else if request.transactional_id.is_some() {
+            } else if transactional_id.is_some_and(|id| !access.allows(Operation::Write, Resource::TransactionalId(id)))
+            {
                 Err(Rejected::from((
                     ResponseError::TransactionalIdAuthorizationFailed,
-                    "transactions are not supported".into(),
+                    "not authorized to use this transactional id".into(),
                 )))
             } else {
                 match topic.as_ref().and_then(|t| t.partition(data.index).map(|p| (t, p))) {
@@ -93,7 +94,14 @@ pub async fn handle(cx: &Cx<'_>, request: ProduceRequest) -> Produced {
                         ResponseError::UnknownTopicOrPartition,
                         "no such topic or partition".to_string(),
                     ))),
-                    Some((t, p)) => append(p, &t.config, data.records, version, now).await,
+                    Some((t, p)) => {
+                        let target = Target {
+                            topic: &name,
+                            partition: p,
+                            transactional_id,
+                        };
+                        append(broker, target, &t.config, data.records, version, now).await
+                    }
                 }
             };
             match outcome {
@@ -204,8 +212,16 @@ fn first_failure(response: &ProduceResponse) -> Option<String> {
     })
 }
 
+/// Where a batch goes, and for whose transaction.
+struct Target<'a> {
+    topic: &'a str,
+    partition: &'a PartitionRef,
+    transactional_id: Option<&'a str>,
+}
+
 async fn append(
-    partition: &PartitionRef,
+    broker: &crate::state::Broker,
+    target: Target<'_>,
     config: &TopicConfig,
     records: Option<Bytes>,
     version: i16,
@@ -235,7 +251,33 @@ async fn append(
         set_log_append_time(&mut batch, now);
         now
     });
-    let appended = partition.append(&mut batch, &header, now).map_err(|e| match e {
+    let partition = target.partition;
+    // A transactional batch goes in only while its transaction is open and holds the partition,
+    // checked under the lock an EndTxn's decision takes (`crate::txn`).
+    let guard = match (header.is_transactional(), target.transactional_id) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(Rejected::from((
+                ResponseError::InvalidRecord,
+                "a transactional batch needs the request's transactional id".to_string(),
+            )))
+        }
+        (true, Some(id)) => Some(
+            broker
+                .txns
+                .append_guard(
+                    id,
+                    header.producer_id,
+                    header.producer_epoch,
+                    target.topic,
+                    partition.index,
+                )
+                .map_err(|e| (e, format!("not part of transaction {id}'s open transaction")))?,
+        ),
+    };
+    let appended = partition.append(&mut batch, &header, now);
+    drop(guard);
+    let appended = appended.map_err(|e| match e {
         AppendError::Sequence(s) => (
             ResponseError::try_from_code(s.code()).unwrap_or(ResponseError::OutOfOrderSequenceNumber),
             e.to_string(),

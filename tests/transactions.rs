@@ -1,0 +1,245 @@
+//! Transactions (KIP-98) through librdkafka, held against Apache Kafka: the same transactional
+//! producers and `read_committed` / `read_uncommitted` consumers run against the bundled broker
+//! and against Kafka 4.4, and what the consumers read (partition, offset, value) must be the
+//! same. The scenario commits, aborts, leaves a transaction open, fences a producer with a
+//! second one of the same `transactional.id`, and SIGKILLs the broker with a transaction open,
+//! which must be aborted by its timeout after the restart, never half visible.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use support::kafka::Kafka;
+use support::{free_port, spawn_broker};
+
+const TOPIC: &str = "payments";
+const PARTITIONS: i32 = 2;
+/// The timeout of the transaction left open across the kill: short, so the test waits little.
+const SHORT_TIMEOUT_MS: &str = "4000";
+const WAIT: Duration = Duration::from_secs(30);
+
+/// (partition, offset, value) of every record a consumer read, in partition then offset order.
+type Read = Vec<(i32, i64, String)>;
+
+fn producer(bootstrap: &str, id: &str, timeout_ms: &str) -> BaseProducer {
+    let p: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("transactional.id", id)
+        .set("transaction.timeout.ms", timeout_ms)
+        .set("linger.ms", "0")
+        .create()
+        .expect("producer");
+    p.init_transactions(WAIT).expect("init_transactions");
+    p
+}
+
+fn send(p: &BaseProducer, partition: i32, value: &str) {
+    p.send(
+        BaseRecord::<str, str>::to(TOPIC)
+            .partition(partition)
+            .key(value)
+            .payload(value),
+    )
+    .expect("queued");
+}
+
+/// Sends one record per `values` entry, alternating partitions, inside a new transaction.
+fn send_in_transaction(p: &BaseProducer, values: &[&str]) {
+    p.begin_transaction().expect("begin");
+    for (i, v) in values.iter().enumerate() {
+        send(p, i as i32 % PARTITIONS, v);
+    }
+    p.flush(WAIT).expect("flush");
+}
+
+/// Everything a consumer at `isolation` reads from the start up to the end it may see (the
+/// last stable offset for read_committed).
+fn read(bootstrap: &str, isolation: &str) -> Read {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "unused-assign-only")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
+        .set("enable.partition.eof", "true")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition_offset(TOPIC, p, Offset::Beginning).unwrap();
+    }
+    c.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let mut at_end = std::collections::HashSet::new();
+    let deadline = Instant::now() + WAIT;
+    while at_end.len() < PARTITIONS as usize {
+        assert!(
+            Instant::now() < deadline,
+            "{isolation} consumer never reached the end: {out:?}"
+        );
+        match c.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+                out.push((m.partition(), m.offset(), value));
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => panic!("{isolation} consumer: {e}"),
+            None => {}
+        }
+    }
+    out.sort();
+    out
+}
+
+fn values(read: &Read) -> Vec<&str> {
+    let mut v: Vec<&str> = read.iter().map(|(_, _, v)| v.as_str()).collect();
+    v.sort();
+    v
+}
+
+/// The steps, against one broker; `kill_and_restart` SIGKILLs it and starts it again on the
+/// same data. Returns what the consumers read at each point.
+fn scenario(bootstrap: &str, kill_and_restart: &mut dyn FnMut()) -> Vec<(&'static str, Read)> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let created = futures_lite_block_on(admin.create_topics(
+        &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
+        &AdminOptions::new(),
+    ))
+    .unwrap();
+    assert!(created[0].is_ok(), "{created:?}");
+    let mut seen = Vec::new();
+
+    let first = producer(bootstrap, "payments-writer", "60000");
+    send_in_transaction(&first, &["committed-1", "committed-2", "committed-3", "committed-4"]);
+    first.commit_transaction(WAIT).expect("commit");
+    send_in_transaction(&first, &["aborted-1", "aborted-2"]);
+    first.abort_transaction(WAIT).expect("abort");
+    send_in_transaction(&first, &["open-1", "open-2"]);
+    seen.push((
+        "read_committed, one transaction open",
+        read(bootstrap, "read_committed"),
+    ));
+    seen.push((
+        "read_uncommitted, one transaction open",
+        read(bootstrap, "read_uncommitted"),
+    ));
+
+    // A second producer with the same id fences the first and aborts its open transaction.
+    let second = producer(bootstrap, "payments-writer", "60000");
+    first.begin_transaction().ok();
+    send(&first, 0, "zombie");
+    let zombie = first.flush(WAIT).and_then(|_| first.commit_transaction(WAIT));
+    assert!(zombie.is_err(), "the fenced producer's commit must fail");
+    send_in_transaction(&second, &["after-fence"]);
+    second.commit_transaction(WAIT).expect("commit after fencing");
+    seen.push(("read_committed, after fencing", read(bootstrap, "read_committed")));
+
+    // A transaction open when the broker dies is aborted by its timeout after the restart.
+    let doomed = producer(bootstrap, "doomed-writer", SHORT_TIMEOUT_MS);
+    send_in_transaction(&doomed, &["in-flight-1", "in-flight-2"]);
+    drop(doomed);
+    kill_and_restart();
+    let deadline = Instant::now() + WAIT;
+    while !last_stable_passed(bootstrap) {
+        assert!(Instant::now() < deadline, "the open transaction was never aborted");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let after = read(bootstrap, "read_committed");
+    let everything = read(bootstrap, "read_uncommitted");
+    assert_eq!(
+        values(&everything)
+            .iter()
+            .filter(|v| v.starts_with("in-flight"))
+            .count(),
+        2
+    );
+    assert!(!values(&after).iter().any(|v| v.starts_with("in-flight")));
+    seen.push(("read_committed, after a kill with a transaction open", after));
+    seen
+}
+
+/// Whether a read_committed consumer's end (the last stable offset) has reached the log end of
+/// every partition: no transaction is open any more.
+fn last_stable_passed(bootstrap: &str) -> bool {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "unused-assign-only")
+        .set("isolation.level", "read_committed")
+        .create()
+        .unwrap();
+    (0..PARTITIONS).all(|p| {
+        let (_, stable) = c.fetch_watermarks(TOPIC, p, Duration::from_secs(5)).unwrap();
+        let u: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", "unused-assign-only")
+            .create()
+            .unwrap();
+        let (_, high) = u.fetch_watermarks(TOPIC, p, Duration::from_secs(5)).unwrap();
+        stable == high
+    })
+}
+
+/// rdkafka's admin calls are futures; this test has no async runtime of its own.
+fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn transactions_read_the_same_from_the_bundled_broker_as_from_kafka() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("broker.toml");
+    std::fs::write(&config, "").unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let mut broker = Some(spawn_broker(port, &data, &config));
+    let bootstrap = format!("127.0.0.1:{port}");
+    let on_sluice = scenario(&bootstrap, &mut || {
+        // KillOnDrop sends SIGKILL: no clean shutdown.
+        drop(broker.take());
+        broker = Some(spawn_broker(port, &data, &config));
+    });
+    drop(broker);
+
+    let committed: Vec<&str> = values(&on_sluice[0].1);
+    assert_eq!(committed, ["committed-1", "committed-2", "committed-3", "committed-4"]);
+    let uncommitted = values(&on_sluice[1].1);
+    assert_eq!(uncommitted.len(), 8, "{uncommitted:?}");
+    assert_eq!(
+        values(&on_sluice[2].1),
+        [
+            "after-fence",
+            "committed-1",
+            "committed-2",
+            "committed-3",
+            "committed-4"
+        ]
+    );
+
+    let kafka = Kafka::start(1, &["transaction.abort.timed.out.transaction.cleanup.interval.ms=1000"]);
+    let on_kafka = scenario(&kafka.bootstrap, &mut || {
+        kafka.kill_node(0);
+        kafka.restart_node(0);
+    });
+    drop(kafka);
+    for (step, read) in &on_sluice {
+        eprintln!("{step}: {read:?}");
+    }
+    assert_eq!(on_sluice, on_kafka);
+}

@@ -2,8 +2,10 @@
 //! producers and `read_committed` / `read_uncommitted` consumers run against the bundled broker
 //! and against Kafka 4.4, and what the consumers read (partition, offset, value) must be the
 //! same. The scenario commits, aborts, leaves a transaction open, fences a producer with a
-//! second one of the same `transactional.id`, and SIGKILLs the broker with a transaction open,
-//! which must be aborted by its timeout after the restart, never half visible.
+//! second one of the same `transactional.id`, copies records exactly once with the consumer's
+//! offsets committed in the copier's transaction (`send_offsets_to_transaction`), and SIGKILLs
+//! the broker with a transaction open, which must be aborted by its timeout after the restart,
+//! never half visible, while the committed offsets stay.
 
 mod support;
 
@@ -63,6 +65,10 @@ fn send_in_transaction(p: &BaseProducer, values: &[&str]) {
 /// Everything a consumer at `isolation` reads from the start up to the end it may see (the
 /// last stable offset for read_committed).
 fn read(bootstrap: &str, isolation: &str) -> Read {
+    read_topic(bootstrap, TOPIC, isolation)
+}
+
+fn read_topic(bootstrap: &str, topic: &str, isolation: &str) -> Read {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "unused-assign-only")
@@ -74,7 +80,7 @@ fn read(bootstrap: &str, isolation: &str) -> Read {
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
     for p in 0..PARTITIONS {
-        tpl.add_partition_offset(TOPIC, p, Offset::Beginning).unwrap();
+        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
     }
     c.assign(&tpl).unwrap();
     let mut out = Vec::new();
@@ -115,11 +121,14 @@ fn scenario(bootstrap: &str, kill_and_restart: &mut dyn FnMut()) -> Vec<(&'stati
         .create()
         .unwrap();
     let created = futures_lite_block_on(admin.create_topics(
-        &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
+        &[
+            NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1)),
+            NewTopic::new(COPIES, PARTITIONS, TopicReplication::Fixed(1)),
+        ],
         &AdminOptions::new(),
     ))
     .unwrap();
-    assert!(created[0].is_ok(), "{created:?}");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
     let mut seen = Vec::new();
 
     let first = producer(bootstrap, "payments-writer", "60000");
@@ -147,6 +156,20 @@ fn scenario(bootstrap: &str, kill_and_restart: &mut dyn FnMut()) -> Vec<(&'stati
     second.commit_transaction(WAIT).expect("commit after fencing");
     seen.push(("read_committed, after fencing", read(bootstrap, "read_committed")));
 
+    // Consume, transform, produce: the copy and the consumer's offsets commit together.
+    copy(bootstrap, true);
+    send_in_transaction(&second, &["more-1", "more-2"]);
+    second.commit_transaction(WAIT).expect("commit");
+    // An aborted copy writes nothing visible and moves no offset; the next copy redoes it.
+    copy(bootstrap, false);
+    seen.push(("copier offsets, after an aborted copy", committed(bootstrap)));
+    copy(bootstrap, true);
+    seen.push((
+        "copies, read_committed",
+        read_topic(bootstrap, COPIES, "read_committed"),
+    ));
+    seen.push(("copier offsets", committed(bootstrap)));
+
     // A transaction open when the broker dies is aborted by its timeout after the restart.
     let doomed = producer(bootstrap, "doomed-writer", SHORT_TIMEOUT_MS);
     send_in_transaction(&doomed, &["in-flight-1", "in-flight-2"]);
@@ -168,7 +191,95 @@ fn scenario(bootstrap: &str, kill_and_restart: &mut dyn FnMut()) -> Vec<(&'stati
     );
     assert!(!values(&after).iter().any(|v| v.starts_with("in-flight")));
     seen.push(("read_committed, after a kill with a transaction open", after));
+    seen.push(("copier offsets, after the kill", committed(bootstrap)));
     seen
+}
+
+const COPIES: &str = "payments-copies";
+const COPIERS: &str = "copiers";
+
+/// Reads the committed records of the topic from the copier group's committed offsets (or the
+/// start), writes each, upper-cased, to `COPIES` and commits the offsets after them in the same
+/// transaction; or aborts the whole, when `commit` is false.
+fn copy(bootstrap: &str, commit: bool) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", COPIERS)
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "true")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition(TOPIC, p);
+    }
+    let committed = consumer.committed_offsets(tpl, WAIT).unwrap();
+    let mut from = TopicPartitionList::new();
+    for e in committed.elements() {
+        let offset = match e.offset() {
+            Offset::Offset(o) => Offset::Offset(o),
+            _ => Offset::Beginning,
+        };
+        from.add_partition_offset(TOPIC, e.partition(), offset).unwrap();
+    }
+    consumer.assign(&from).unwrap();
+    let copier = producer(bootstrap, "payments-copier", "60000");
+    copier.begin_transaction().unwrap();
+    let mut next = TopicPartitionList::new();
+    let mut at_end = std::collections::HashSet::new();
+    let deadline = Instant::now() + WAIT;
+    while at_end.len() < PARTITIONS as usize {
+        assert!(Instant::now() < deadline, "the copier never reached the end");
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).to_uppercase();
+                let value = if commit { value } else { format!("{value} (aborted)") };
+                copier
+                    .send(
+                        BaseRecord::<str, str>::to(COPIES)
+                            .partition(m.partition())
+                            .payload(&value),
+                    )
+                    .unwrap();
+                next.add_partition_offset(TOPIC, m.partition(), Offset::Offset(m.offset() + 1))
+                    .unwrap();
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => panic!("copier consumer: {e}"),
+            None => {}
+        }
+    }
+    copier.flush(WAIT).unwrap();
+    let metadata = consumer.group_metadata().unwrap();
+    copier.send_offsets_to_transaction(&next, &metadata, WAIT).unwrap();
+    match commit {
+        true => copier.commit_transaction(WAIT).unwrap(),
+        false => copier.abort_transaction(WAIT).unwrap(),
+    }
+}
+
+/// The copier group's committed offsets, as (partition, offset, "").
+fn committed(bootstrap: &str) -> Read {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", COPIERS)
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition(TOPIC, p);
+    }
+    let committed = c.committed_offsets(tpl, WAIT).unwrap();
+    committed
+        .elements()
+        .iter()
+        .map(|e| (e.partition(), e.offset().to_raw().unwrap_or(-1), String::new()))
+        .collect()
 }
 
 /// Whether a read_committed consumer's end (the last stable offset) has reached the log end of

@@ -136,6 +136,10 @@ impl crate::txn::Env for Broker {
     fn appended(&self) {
         self.notify_appended();
     }
+
+    fn groups(&self) -> &Coordinator {
+        &self.groups
+    }
 }
 
 fn read_i64(path: &Path) -> Result<Option<i64>, RegistryError> {

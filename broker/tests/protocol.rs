@@ -777,6 +777,63 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     let wrong: EndTxnResponse = call(&mut s, key, version, &end(false)).await;
                     assert_eq!(wrong.error_code, 48, "INVALID_TXN_STATE: nothing is open to abort");
                 }
+                ApiKey::TxnOffsetCommit => {
+                    let id = format!("txn-offsets-v{version}");
+                    let group = format!("txn-group-v{version}");
+                    let (pid, epoch) = init_transaction(&mut s, &id).await;
+                    let mut add = AddOffsetsToTxnRequest::default();
+                    add.transactional_id = TransactionalId(StrBytes::from_string(id.clone()));
+                    add.producer_id = ProducerId(pid);
+                    add.producer_epoch = epoch;
+                    add.group_id = GroupId(StrBytes::from_string(group.clone()));
+                    let added: AddOffsetsToTxnResponse = call(&mut s, ApiKey::AddOffsetsToTxn, 3, &add).await;
+                    assert_eq!(added.error_code, 0);
+                    let mut p = txn_offset_commit_request::TxnOffsetCommitRequestPartition::default();
+                    p.partition_index = 0;
+                    p.committed_offset = 5;
+                    let mut t = txn_offset_commit_request::TxnOffsetCommitRequestTopic::default();
+                    t.name = TopicName(StrBytes::from_static_str("meta"));
+                    t.partitions = vec![p];
+                    let mut r = TxnOffsetCommitRequest::default();
+                    r.transactional_id = TransactionalId(StrBytes::from_string(id.clone()));
+                    r.group_id = GroupId(StrBytes::from_string(group.clone()));
+                    r.producer_id = ProducerId(pid);
+                    r.producer_epoch = epoch;
+                    r.topics = vec![t];
+                    let resp: TxnOffsetCommitResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.topics[0].partitions[0].error_code, 0);
+                    let fetch = |require_stable| {
+                        let mut t = offset_fetch_request::OffsetFetchRequestTopic::default();
+                        t.name = TopicName(StrBytes::from_static_str("meta"));
+                        t.partition_indexes = vec![0];
+                        let mut f = OffsetFetchRequest::default();
+                        f.group_id = GroupId(StrBytes::from_string(group.clone()));
+                        f.topics = Some(vec![t]);
+                        f.require_stable = require_stable;
+                        f
+                    };
+                    let fetched = |r: &OffsetFetchResponse| {
+                        let p = &r.topics[0].partitions[0];
+                        (p.error_code, p.committed_offset)
+                    };
+                    let pending: OffsetFetchResponse = call(&mut s, ApiKey::OffsetFetch, 7, &fetch(true)).await;
+                    assert_eq!(
+                        fetched(&pending),
+                        (88, -1),
+                        "UNSTABLE_OFFSET_COMMIT while the transaction is open"
+                    );
+                    let unstable: OffsetFetchResponse = call(&mut s, ApiKey::OffsetFetch, 7, &fetch(false)).await;
+                    assert_eq!(fetched(&unstable), (0, -1), "pending offsets are not committed ones");
+                    let mut end = EndTxnRequest::default();
+                    end.transactional_id = TransactionalId(StrBytes::from_string(id));
+                    end.producer_id = ProducerId(pid);
+                    end.producer_epoch = epoch;
+                    end.committed = true;
+                    let ended: EndTxnResponse = call(&mut s, ApiKey::EndTxn, 3, &end).await;
+                    assert_eq!(ended.error_code, 0);
+                    let committed: OffsetFetchResponse = call(&mut s, ApiKey::OffsetFetch, 7, &fetch(true)).await;
+                    assert_eq!(fetched(&committed), (0, 5));
+                }
                 // Later issues add APIs; each must get a case here before it is advertised.
                 other => panic!("{other:?} is advertised but this test has no case for it"),
             }

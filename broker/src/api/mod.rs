@@ -48,6 +48,7 @@ mod produce;
 mod sasl_authenticate;
 mod sasl_handshake;
 mod sync_group;
+mod txn_offset_commit;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;

@@ -1,5 +1,6 @@
 //! OffsetFetch. A partition without a commit answers offset -1 and no error; a commit answers
-//! with the leader epoch it was made with (-1 when it gave none).
+//! with the leader epoch it was made with (-1 when it gave none). With `require_stable` (v7), a
+//! partition whose offset an open transaction is committing answers UNSTABLE_OFFSET_COMMIT.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{OffsetFetchResponsePartition, OffsetFetchResponseTopic};
@@ -63,6 +64,12 @@ pub async fn handle(cx: &Cx<'_>, request: OffsetFetchRequest) -> OffsetFetchResp
             p.committed_leader_epoch = f.leader_epoch;
         }
         p.metadata = Some(str_bytes(f.metadata));
+        // A client that asks for stable offsets only (v7, read_committed) retries until the
+        // transaction holding a newer one ends, as Kafka answers it.
+        if f.unstable && request.require_stable {
+            p.error_code = ResponseError::UnstableOffsetCommit.code();
+            p.committed_offset = -1;
+        }
         if let Some(topic) = response.topics.last_mut() {
             topic.partitions.push(p);
         }

@@ -161,8 +161,10 @@ impl Partition {
 
     /// Appends one validated batch (offsets are stamped by the log).
     pub fn append(&self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, AppendError> {
-        // A marker has no sequence; it moves the producer's epoch on instead (`State::track`).
-        let idempotent = (header.producer_id >= 0 && !header.is_control()).then(|| {
+        // Markers and the coordinator's transactional offset commits carry no sequence (a
+        // marker moves the producer's epoch on instead, `State::track`); clients' batches with
+        // a producer id always do (`api::produce::checks`).
+        let idempotent = (header.producer_id >= 0 && header.base_sequence >= 0 && !header.is_control()).then(|| {
             IdempotentBatch::new(
                 header.producer_id,
                 header.producer_epoch,

@@ -52,6 +52,7 @@ macro_rules! with_apis {
             AddPartitionsToTxn(AddPartitionsToTxnRequest) add_partitions_to_txn: 0..=3, authenticated;
             AddOffsetsToTxn(AddOffsetsToTxnRequest) add_offsets_to_txn: 0..=4, authenticated;
             EndTxn(EndTxnRequest) end_txn: 0..=4, authenticated;
+            TxnOffsetCommit(TxnOffsetCommitRequest) txn_offset_commit: 0..=4, authenticated;
             DescribeAcls(DescribeAclsRequest) describe_acls: 1..=3, authenticated;
             CreateAcls(CreateAclsRequest) create_acls: 1..=3, authenticated;
             DeleteAcls(DeleteAclsRequest) delete_acls: 1..=3, authenticated;

@@ -93,7 +93,7 @@ impl Core {
                 Some(g) => {
                     let mut records: Vec<_> = g.offsets.keys().map(|(t, p)| offset_record(id, t, *p, None)).collect();
                     records.push((encode_key(&RecordKey::Group { group: id.clone() }), None));
-                    match self.ctx.store.append(id, &records, now) {
+                    match self.ctx.store.append(id, &records, None, now) {
                         Ok(durable) => {
                             response.durable.add(durable);
                             self.groups.remove(id);

@@ -17,6 +17,9 @@ use bytes::Bytes;
 
 use crate::record::{crc_ok, varint, BatchHeader, HEADER_LEN};
 
+/// Attributes bit 4: a transactional batch (`record::batch` has the layout).
+const TRANSACTIONAL: i16 = 0x10;
+
 /// A record read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
@@ -32,6 +35,12 @@ pub struct BatchError(pub String);
 /// One batch holding `records` (key, value-or-tombstone), all stamped `timestamp`, with no
 /// producer id. The log stamps the base offset when it appends.
 pub fn encode(records: &[(Bytes, Option<Bytes>)], timestamp: i64) -> Vec<u8> {
+    encode_for(records, timestamp, None)
+}
+
+/// [`encode`], as a transactional batch of `txn` (producer id, epoch) when given: Kafka writes
+/// TxnOffsetCommit's records so, with no sequence.
+pub fn encode_for(records: &[(Bytes, Option<Bytes>)], timestamp: i64, txn: Option<(i64, i16)>) -> Vec<u8> {
     let mut body = Vec::new();
     let mut record = Vec::new();
     for (i, (key, value)) in records.iter().enumerate() {
@@ -58,12 +67,12 @@ pub fn encode(records: &[(Bytes, Option<Bytes>)], timestamp: i64) -> Vec<u8> {
         partition_leader_epoch: -1,
         magic: 2,
         crc: 0,
-        attributes: 0,
+        attributes: if txn.is_some() { TRANSACTIONAL } else { 0 },
         last_offset_delta: records.len() as i32 - 1,
         base_timestamp: timestamp,
         max_timestamp: timestamp,
-        producer_id: -1,
-        producer_epoch: -1,
+        producer_id: txn.map_or(-1, |t| t.0),
+        producer_epoch: txn.map_or(-1, |t| t.1),
         base_sequence: -1,
         record_count: records.len() as i32,
     }

@@ -36,10 +36,16 @@ pub fn start(
 ) -> Result<(Coordinator, JoinHandle<()>), StoreError> {
     let store = OffsetsTopic::open(topics, &config)?;
     let clock = Clock::new(wall_ms_now);
-    let groups = replay(store.read_all()?, clock.now_ms());
+    let (groups, pending) = replay(store.read_all()?, clock.now_ms());
     let offsets: usize = groups.values().map(|g| g.offsets.len()).sum();
-    tracing::info!(groups = groups.len(), offsets, "loaded consumer groups");
-    let core = Core::new(groups, store, config, clock);
+    let in_transactions: usize = pending.values().map(Vec::len).sum();
+    tracing::info!(
+        groups = groups.len(),
+        offsets,
+        in_transactions,
+        "loaded consumer groups"
+    );
+    let core = Core::new(groups, pending, store, config, clock);
     let (tx, rx) = mpsc::channel(QUEUE);
     let task = tokio::spawn(run(core, rx, stop));
     Ok((Coordinator { tx }, task))
@@ -115,6 +121,27 @@ impl Coordinator {
                 errors: vec![Some(ResponseError::CoordinatorNotAvailable); n],
                 ..Default::default()
             })
+    }
+
+    /// TxnOffsetCommit: the offsets wait for the producer's transaction to end.
+    pub async fn txn_commit(&self, req: TxnCommitRequest) -> CommitResponse {
+        let n = req.commit.offsets.len();
+        self.call(|r| Command::TxnCommit(req, r))
+            .await
+            .unwrap_or_else(|| CommitResponse {
+                errors: vec![Some(ResponseError::CoordinatorNotAvailable); n],
+                ..Default::default()
+            })
+    }
+
+    /// The producer's transaction ended and its markers are on disk.
+    pub async fn txn_ended(&self, producer_id: i64, commit: bool) {
+        self.call(|reply| Command::TxnEnded {
+            producer_id,
+            commit,
+            reply,
+        })
+        .await;
     }
 
     pub async fn fetch_offsets(

@@ -49,6 +49,7 @@ pub mod records;
 mod store;
 mod task;
 mod timers;
+mod txn_offsets;
 
 #[cfg(test)]
 mod tests;
@@ -58,3 +59,4 @@ pub use coordinator::{start, Coordinator};
 pub use messages::*;
 pub use store::Durable;
 pub use store::{partition_for, StoreError, OFFSETS_TOPIC};
+pub use txn_offsets::{Pending, PendingOffset};

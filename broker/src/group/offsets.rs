@@ -25,7 +25,10 @@ pub fn offset_record(group: &str, topic: &str, partition: i32, value: Option<&Of
 }
 
 impl Core {
-    pub fn commit(&mut self, req: CommitRequest) -> CommitResponse {
+    /// OffsetCommit, or with `txn` (producer id, epoch) TxnOffsetCommit: the offsets are then
+    /// written as that producer's transactional batch and wait, pending, for its marker
+    /// (`txn_offsets`).
+    pub fn commit(&mut self, req: CommitRequest, txn: Option<(i64, i16)>) -> CommitResponse {
         let all = |e: ResponseError| CommitResponse {
             errors: vec![Some(e); req.offsets.len()],
             ..Default::default()
@@ -80,10 +83,17 @@ impl Core {
             .iter()
             .map(|((t, p), v)| offset_record(&req.group_id, t, *p, Some(v)))
             .collect();
-        match self.ctx.store.append(&req.group_id, &records, now) {
+        match self.ctx.store.append(&req.group_id, &records, txn, now) {
             Ok(durable) => {
                 response.durable = durable;
-                g.offsets.extend(accepted);
+                match txn {
+                    None => g.offsets.extend(accepted),
+                    Some((producer_id, _)) => self
+                        .pending
+                        .entry(producer_id)
+                        .or_default()
+                        .extend(accepted.into_iter().map(|(p, v)| (req.group_id.clone(), p, v))),
+                }
             }
             Err(e) => {
                 tracing::warn!(group = %req.group_id, error = %e, "could not store offsets");
@@ -106,6 +116,7 @@ impl Core {
                 offset: v.map_or(-1, |v| v.offset),
                 leader_epoch: v.map_or(-1, |v| v.leader_epoch),
                 metadata: v.map(|v| v.metadata.clone()).unwrap_or_default(),
+                unstable: self.is_pending(group_id, topic, partition),
             }
         };
         match topics {
@@ -155,7 +166,7 @@ impl Core {
             response.partitions.push((topic, partition, None));
         }
         if !records.is_empty() {
-            match self.ctx.store.append(group_id, &records, self.ctx.clock.now_ms()) {
+            match self.ctx.store.append(group_id, &records, None, self.ctx.clock.now_ms()) {
                 Ok(durable) => response.durable = durable,
                 Err(e) => {
                     tracing::warn!(group = %group_id, error = %e, "could not delete offsets");
@@ -199,7 +210,7 @@ impl Core {
             if records.is_empty() {
                 continue;
             }
-            if let Err(e) = self.ctx.store.append(&g.group_id, &records, now) {
+            if let Err(e) = self.ctx.store.append(&g.group_id, &records, None, now) {
                 tracing::warn!(group = %g.group_id, error = %e, "could not expire offsets; will retry");
                 continue;
             }

@@ -100,16 +100,29 @@ impl OffsetsTopic {
         partition_for(group, self.partitions.len())
     }
 
-    /// Appends `records` as one batch to the group's partition. The answer that depends on
-    /// them must wait for the returned [`Durable`].
-    pub fn append(&mut self, group: &str, records: &[KeyValue], now_ms: i64) -> Result<Durable, StoreError> {
+    /// Appends `records` as one batch to the group's partition, as a transactional batch of
+    /// `txn` (producer id, epoch) if given. The answer that depends on them must wait for the
+    /// returned [`Durable`].
+    pub fn append(
+        &mut self,
+        group: &str,
+        records: &[KeyValue],
+        txn: Option<(i64, i16)>,
+        now_ms: i64,
+    ) -> Result<Durable, StoreError> {
         let partition = self.partition_for(group);
-        let end = self.append_to(partition, records, now_ms)?;
+        let end = self.append_to(partition, records, txn, now_ms)?;
         Ok(Durable(vec![(self.partitions[partition].clone(), end)]))
     }
 
-    fn append_to(&mut self, partition: usize, records: &[KeyValue], now_ms: i64) -> Result<i64, StoreError> {
-        let mut batch = batch::encode(records, now_ms);
+    fn append_to(
+        &mut self,
+        partition: usize,
+        records: &[KeyValue],
+        txn: Option<(i64, i16)>,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let mut batch = batch::encode_for(records, now_ms, txn);
         let len = batch.len() as u64;
         // `encode` wrote a well-formed header, so parsing it back cannot fail.
         let header = crate::record::BatchHeader::parse(&batch).map_err(|e| StoreError::Log {
@@ -148,14 +161,18 @@ impl OffsetsTopic {
         for (i, (k, v)) in live.iter().enumerate() {
             chunk_bytes += k.len() + v.as_ref().map_or(0, Bytes::len) + 16;
             if chunk_bytes >= SNAPSHOT_BATCH_BYTES || i + 1 == live.len() {
-                self.append_to(partition, &live[chunk_start..=i], now_ms)?;
+                self.append_to(partition, &live[chunk_start..=i], None, now_ms)?;
                 chunk_start = i + 1;
                 chunk_bytes = 0;
             }
         }
         let end = p.offsets().1;
         p.flush().map_err(log_err)?;
-        let deleted = p.delete_segments_before(start).map_err(log_err)?;
+        // Offsets of transactions still open live only in their transactional batches: keep
+        // every segment from the oldest of them on (`txn_offsets`).
+        let oldest_open = p.open_transactions().into_iter().map(|(_, first)| first).min();
+        let keep_from = oldest_open.map_or(start, |first| first.min(start));
+        let deleted = p.delete_segments_before(keep_from).map_err(log_err)?;
         written += (end - start) as usize;
         self.snapshot_size[partition] = p.size_bytes();
         self.since_snapshot[partition] = 0;
@@ -170,8 +187,9 @@ impl OffsetsTopic {
         Ok(deleted)
     }
 
-    /// Every record of every partition, oldest first per partition (start-up replay).
-    pub fn read_all(&self) -> Result<Vec<StoredRecord>, StoreError> {
+    /// Every batch of every partition, oldest first per partition (start-up replay):
+    /// records, transactional records, and transaction markers.
+    pub fn read_all(&self) -> Result<Vec<Loaded>, StoreError> {
         let mut out = Vec::new();
         for (partition, p) in self.partitions.iter().enumerate() {
             let (mut offset, end) = p.offsets();
@@ -183,8 +201,21 @@ impl OffsetsTopic {
                 let Some((last, _)) = batches.last() else { break };
                 offset = last.last_offset() + 1;
                 for (header, bytes) in &batches {
+                    if header.is_control() {
+                        if let Some(kind) = crate::record::control_type(bytes, header) {
+                            out.push(Loaded::Marker {
+                                producer_id: header.producer_id,
+                                commit: kind == crate::record::ControlType::Commit,
+                            });
+                        }
+                        continue;
+                    }
                     match batch::decode(header, bytes) {
-                        Ok(records) => out.extend(records),
+                        Ok(records) if header.is_transactional() => out.push(Loaded::Pending {
+                            producer_id: header.producer_id,
+                            records,
+                        }),
+                        Ok(records) => out.push(Loaded::Records(records)),
                         Err(e) => tracing::warn!(partition, error = %e, "skipping a batch while loading groups"),
                     }
                 }
@@ -196,6 +227,22 @@ impl OffsetsTopic {
     pub fn partition(&self, index: usize) -> &PartitionRef {
         &self.partitions[index]
     }
+}
+
+/// What a batch of the topic holds, for replay.
+#[derive(Debug)]
+pub enum Loaded {
+    Records(Vec<StoredRecord>),
+    /// A transactional batch (TxnOffsetCommit): its records wait for the producer's marker.
+    Pending {
+        producer_id: i64,
+        records: Vec<StoredRecord>,
+    },
+    /// A transaction marker in this partition.
+    Marker {
+        producer_id: i64,
+        commit: bool,
+    },
 }
 
 /// Java's `String.hashCode` (over UTF-16 code units, wrapping), then Kafka's `Utils.abs`

@@ -16,6 +16,7 @@ use super::records::{encode_group_value, encode_key, RecordKey};
 use super::store::Durable;
 use super::store::{KeyValue, OffsetsTopic, StoreError};
 use super::timers::{Clock, Timer, TimerId, Timers};
+use super::txn_offsets::Pending;
 use crate::config::GroupConfig;
 
 /// How long a new member's parked JoinGroup may wait for the join phase to end before the
@@ -31,6 +32,14 @@ pub enum Command {
     Heartbeat(HeartbeatRequest, oneshot::Sender<Option<ResponseError>>),
     Leave(LeaveRequest, oneshot::Sender<LeaveResponse>),
     Commit(CommitRequest, oneshot::Sender<CommitResponse>),
+    TxnCommit(TxnCommitRequest, oneshot::Sender<CommitResponse>),
+    /// The producer's transaction ended (its markers are on disk): its pending offsets take
+    /// effect or are dropped.
+    TxnEnded {
+        producer_id: i64,
+        commit: bool,
+        reply: oneshot::Sender<()>,
+    },
     FetchOffsets {
         group_id: String,
         /// `None`: every committed offset of the group.
@@ -66,12 +75,20 @@ pub struct Ctx {
 
 pub struct Core {
     pub groups: HashMap<String, Group>,
+    /// Offsets committed inside transactions still open, by producer id (`txn_offsets`).
+    pub pending: Pending,
     pub ctx: Ctx,
 }
 
 impl Core {
     /// Takes over groups loaded from the log; their members get a session to come back in.
-    pub fn new(mut groups: HashMap<String, Group>, store: OffsetsTopic, config: GroupConfig, clock: Clock) -> Core {
+    pub fn new(
+        mut groups: HashMap<String, Group>,
+        pending: Pending,
+        store: OffsetsTopic,
+        config: GroupConfig,
+        clock: Clock,
+    ) -> Core {
         let mut ctx = Ctx {
             timers: Timers::default(),
             store,
@@ -84,7 +101,7 @@ impl Core {
                 schedule_session(g, &mut ctx, &id, None);
             }
         }
-        Core { groups, ctx }
+        Core { groups, pending, ctx }
     }
 
     pub fn handle(&mut self, command: Command) {
@@ -98,7 +115,19 @@ impl Core {
                 let _ = reply.send(self.leave(req));
             }
             Command::Commit(req, reply) => {
-                let _ = reply.send(self.commit(req));
+                let _ = reply.send(self.commit(req, None));
+            }
+            Command::TxnCommit(req, reply) => {
+                let txn = Some((req.producer_id, req.producer_epoch));
+                let _ = reply.send(self.commit(req.commit, txn));
+            }
+            Command::TxnEnded {
+                producer_id,
+                commit,
+                reply,
+            } => {
+                self.txn_ended(producer_id, commit);
+                let _ = reply.send(());
             }
             Command::FetchOffsets {
                 group_id,
@@ -233,7 +262,7 @@ pub fn write_group_record(g: &mut Group, ctx: &mut Ctx) -> Result<Durable, Store
     });
     let durable = ctx
         .store
-        .append(&g.group_id, &[(key, Some(value.clone()))], ctx.clock.now_ms())?;
+        .append(&g.group_id, &[(key, Some(value.clone()))], None, ctx.clock.now_ms())?;
     g.stored = Some(value);
     Ok(durable)
 }

@@ -44,7 +44,7 @@ pub use record::{TxnMeta, TxnState};
 
 use crate::cluster::partition::PartitionRef;
 use crate::cluster::topics::{TopicError, Topics};
-use crate::group::partition_for;
+use crate::group::{partition_for, OFFSETS_TOPIC};
 use crate::record::{marker_batch, BatchHeader, ControlType};
 
 pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
@@ -75,6 +75,8 @@ pub trait Env: Sync {
     fn next_producer_id(&self) -> Result<i64, ResponseError>;
     /// Wakes fetches waiting for appends: markers move the last stable offset.
     fn appended(&self);
+    /// The group coordinator, told when a transaction that committed offsets ends.
+    fn groups(&self) -> &crate::group::Coordinator;
 }
 
 pub struct Transactions {
@@ -330,6 +332,12 @@ impl Transactions {
             _ => ControlType::Abort,
         };
         write_markers(broker, &meta, kind, now).await?;
+        if meta.partitions.iter().any(|(topic, _)| topic == OFFSETS_TOPIC) {
+            broker
+                .groups()
+                .txn_ended(meta.producer_id, kind == ControlType::Commit)
+                .await;
+        }
         meta.state = match kind {
             ControlType::Commit => TxnState::CompleteCommit,
             ControlType::Abort => TxnState::CompleteAbort,
@@ -369,6 +377,28 @@ impl Transactions {
                 tracing::warn!(transactional_id = %id, error = ?e, "could not end a transaction; will retry");
             }
         }
+    }
+
+    /// TxnOffsetCommit: checks that the id's open transaction, at `epoch`, holds the group's
+    /// `__consumer_offsets` partition (AddOffsetsToTxn), and keeps every other operation of the
+    /// coordinator (an EndTxn above all) waiting while the caller writes the offsets.
+    pub async fn offsets_guard(
+        &self,
+        id: &str,
+        producer_id: i64,
+        epoch: i16,
+        offsets_partition: i32,
+    ) -> Result<tokio::sync::MutexGuard<'_, ()>, ResponseError> {
+        let op = self.ops.lock().await;
+        let meta = self.current(id, producer_id, epoch)?;
+        if meta.state != TxnState::Ongoing
+            || !meta
+                .partitions
+                .contains(&(OFFSETS_TOPIC.to_string(), offsets_partition))
+        {
+            return Err(ResponseError::InvalidTxnState);
+        }
+        Ok(op)
     }
 
     /// Checks that `producer_id` at `epoch` may append a transactional batch to `topic`

@@ -15,6 +15,14 @@ pub struct CommitRequest {
     pub offsets: Vec<CommitOffset>,
 }
 
+/// TxnOffsetCommit: a commit that takes effect when the producer's transaction commits.
+#[derive(Debug, Clone, Default)]
+pub struct TxnCommitRequest {
+    pub commit: CommitRequest,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CommitOffset {
     pub topic: String,
@@ -41,6 +49,8 @@ pub struct FetchedOffset {
     /// What the commit said of the leader epoch (-1 when it said nothing or there is none).
     pub leader_epoch: i32,
     pub metadata: String,
+    /// An open transaction holds a newer offset for the partition (TxnOffsetCommit).
+    pub unstable: bool,
 }
 
 #[derive(Debug, Clone, Default)]

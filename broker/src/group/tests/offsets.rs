@@ -36,7 +36,8 @@ async fn a_partition_without_a_commit_fetches_minus_one() {
             partition: 0,
             offset: 42,
             leader_epoch: 0,
-            metadata: "m".into()
+            metadata: "m".into(),
+            unstable: false,
         }]
     );
 }
@@ -157,4 +158,80 @@ async fn offsets_of_subscribed_topics_cannot_be_deleted_while_the_group_is_activ
     );
     let left = c.fetch_offsets("g".into(), None).await.unwrap();
     assert_eq!(left.iter().map(|f| f.topic.as_str()).collect::<Vec<_>>(), vec!["t"]);
+}
+
+/// Appends a transaction marker for `producer_id` to the group's offsets partition, as the
+/// transaction coordinator does when the transaction ends.
+fn mark(env: &Env, group: &str, producer_id: i64, commit: bool) {
+    use crate::record::{marker_batch, BatchHeader, ControlType};
+    let kind = if commit {
+        ControlType::Commit
+    } else {
+        ControlType::Abort
+    };
+    let mut batch = marker_batch(producer_id, 0, 0, kind, 0);
+    let header = BatchHeader::parse(&batch).unwrap();
+    env.offsets_partition(group).append(&mut batch, &header, 0).unwrap();
+}
+
+async fn txn_commit(c: &Coordinator, group: &str, producer_id: i64, offset: i64) {
+    let r = c
+        .txn_commit(TxnCommitRequest {
+            commit: commit_request(group, -1, "", offset),
+            producer_id,
+            producer_epoch: 0,
+        })
+        .await;
+    assert!(r.errors.iter().all(Option::is_none), "{:?}", r.errors);
+    r.durable.wait().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn offsets_committed_in_a_transaction_wait_for_its_marker_also_across_a_restart() {
+    let env = Env::start(config()).await;
+    txn_commit(&env.coord, "g", 7, 10).await;
+    txn_commit(&env.coord, "g", 8, 20).await;
+    let fetched = env
+        .coord
+        .fetch_offsets("g".into(), Some(vec![("t".into(), vec![0])]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (fetched[0].offset, fetched[0].unstable),
+        (-1, true),
+        "pending, not committed"
+    );
+    // Producer 7 commits: its marker is written, then the coordinator is told.
+    mark(&env, "g", 7, true);
+    env.coord.txn_ended(7, true).await;
+    assert_eq!(committed(&env.coord, "g", 0).await, 10);
+    // Producer 8's transaction is still open when the broker restarts.
+    let env = env.restart().await;
+    let fetched = env
+        .coord
+        .fetch_offsets("g".into(), Some(vec![("t".into(), vec![0])]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (fetched[0].offset, fetched[0].unstable),
+        (10, true),
+        "replay keeps 8's offset pending"
+    );
+    mark(&env, "g", 8, false);
+    env.coord.txn_ended(8, false).await;
+    let fetched = env
+        .coord
+        .fetch_offsets("g".into(), Some(vec![("t".into(), vec![0])]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (fetched[0].offset, fetched[0].unstable),
+        (10, false),
+        "an abort drops it"
+    );
+    // A transaction whose marker reached the log before a stop is applied by replay alone.
+    txn_commit(&env.coord, "g", 9, 30).await;
+    mark(&env, "g", 9, true);
+    let env = env.restart().await;
+    assert_eq!(committed(&env.coord, "g", 0).await, 30);
 }

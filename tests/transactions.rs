@@ -19,7 +19,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
-use support::kafka::Kafka;
+use support::kafka::{kafka_tool_ok, Kafka};
 use support::{free_port, spawn_broker};
 
 const TOPIC: &str = "payments";
@@ -145,6 +145,20 @@ fn scenario(bootstrap: &str, kill_and_restart: &mut dyn FnMut()) -> Vec<(&'stati
         "read_uncommitted, one transaction open",
         read(bootstrap, "read_uncommitted"),
     ));
+    // Kafka's own tool sees the open transaction and its producer as on Kafka.
+    for (step, args) in [
+        ("kafka-transactions list", vec!["list"]),
+        (
+            "kafka-transactions describe",
+            vec!["describe", "--transactional-id", "payments-writer"],
+        ),
+        (
+            "kafka-transactions describe-producers",
+            vec!["describe-producers", "--topic", TOPIC, "--partition", "0"],
+        ),
+    ] {
+        seen.push((step, transactions_tool(bootstrap, &args)));
+    }
 
     // A second producer with the same id fences the first and aborts its open transaction.
     let second = producer(bootstrap, "payments-writer", "60000");
@@ -282,6 +296,39 @@ fn committed(bootstrap: &str) -> Read {
         .collect()
 }
 
+/// What `kafka-transactions <args>` printed, as one line per table row, with the values that
+/// differ by nature (timestamps, durations) masked.
+fn transactions_tool(bootstrap: &str, args: &[&str]) -> Read {
+    let mut full = vec!["--bootstrap-server", bootstrap];
+    full.extend_from_slice(args);
+    let out = kafka_tool_ok("kafka-transactions", &full, None);
+    let mut lines: Vec<&str> = out.lines().collect();
+    let header: Vec<&str> = lines.remove(0).split('\t').map(str::trim).collect();
+    let masked = [
+        "CurrentTransactionStartTimeMs",
+        "TransactionDurationMs",
+        "LastTimestamp",
+    ];
+    let mut rows: Vec<(i32, i64, String)> = lines
+        .iter()
+        .map(|line| {
+            let cells: Vec<String> = line
+                .split('\t')
+                .map(str::trim)
+                .zip(header.iter().chain(std::iter::repeat(&"")))
+                .map(|(cell, name)| match masked.contains(name) && cell != "None" {
+                    true => "<masked>".to_string(),
+                    false => cell.to_string(),
+                })
+                .collect();
+            (0, 0, cells.join(" | ").trim_end().to_string())
+        })
+        .collect();
+    rows.sort();
+    rows.insert(0, (0, 0, header.join(" | ").trim_end().to_string()));
+    rows
+}
+
 /// Whether a read_committed consumer's end (the last stable offset) has reached the log end of
 /// every partition: no transaction is open any more.
 fn last_stable_passed(bootstrap: &str) -> bool {
@@ -328,12 +375,14 @@ fn transactions_read_the_same_from_the_bundled_broker_as_from_kafka() {
     });
     drop(broker);
 
-    let committed: Vec<&str> = values(&on_sluice[0].1);
-    assert_eq!(committed, ["committed-1", "committed-2", "committed-3", "committed-4"]);
-    let uncommitted = values(&on_sluice[1].1);
-    assert_eq!(uncommitted.len(), 8, "{uncommitted:?}");
+    let step = |name: &str| &on_sluice.iter().find(|(s, _)| *s == name).unwrap().1;
     assert_eq!(
-        values(&on_sluice[2].1),
+        values(step("read_committed, one transaction open")),
+        ["committed-1", "committed-2", "committed-3", "committed-4"]
+    );
+    assert_eq!(values(step("read_uncommitted, one transaction open")).len(), 8);
+    assert_eq!(
+        values(step("read_committed, after fencing")),
         [
             "after-fence",
             "committed-1",
@@ -341,6 +390,10 @@ fn transactions_read_the_same_from_the_bundled_broker_as_from_kafka() {
             "committed-3",
             "committed-4"
         ]
+    );
+    assert_eq!(
+        step("kafka-transactions list")[1].2,
+        "payments-writer | 0 | 0 | Ongoing |"
     );
 
     let kafka = Kafka::start(1, &["transaction.abort.timed.out.transaction.cleanup.interval.ms=1000"]);

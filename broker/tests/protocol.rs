@@ -834,6 +834,65 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     let committed: OffsetFetchResponse = call(&mut s, ApiKey::OffsetFetch, 7, &fetch(true)).await;
                     assert_eq!(fetched(&committed), (0, 5));
                 }
+                ApiKey::DescribeTransactions => {
+                    let id = "describe-transactions";
+                    let (pid, epoch) = init_transaction(&mut s, id).await;
+                    let mut r = DescribeTransactionsRequest::default();
+                    r.transactional_ids = vec![
+                        TransactionalId(StrBytes::from_static_str(id)),
+                        TransactionalId(StrBytes::from_static_str("nobody")),
+                    ];
+                    let resp: DescribeTransactionsResponse = call(&mut s, key, version, &r).await;
+                    let known = &resp.transaction_states[0];
+                    assert_eq!(
+                        (
+                            known.error_code,
+                            known.transaction_state.as_str(),
+                            known.producer_id.0,
+                            known.producer_epoch
+                        ),
+                        (0, "Empty", pid, epoch)
+                    );
+                    assert_eq!(resp.transaction_states[1].error_code, 105, "TRANSACTIONAL_ID_NOT_FOUND");
+                }
+                ApiKey::ListTransactions => {
+                    let id = format!("list-transactions-v{version}");
+                    let (pid, epoch) = init_transaction(&mut s, &id).await;
+                    let added: AddPartitionsToTxnResponse = call(
+                        &mut s,
+                        ApiKey::AddPartitionsToTxn,
+                        3,
+                        &add_partitions_request(&id, pid, epoch, "meta", 0),
+                    )
+                    .await;
+                    assert_eq!(
+                        added.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
+                        0
+                    );
+                    let mut r = ListTransactionsRequest::default();
+                    r.state_filters = vec![StrBytes::from_static_str("Ongoing"), StrBytes::from_static_str("Bogus")];
+                    r.duration_filter = -1;
+                    let resp: ListTransactionsResponse = call(&mut s, key, version, &r).await;
+                    assert!(resp
+                        .transaction_states
+                        .iter()
+                        .any(|t| t.transactional_id.0.as_str() == id));
+                    assert!(resp
+                        .transaction_states
+                        .iter()
+                        .all(|t| t.transaction_state.as_str() == "Ongoing"));
+                    assert_eq!(resp.unknown_state_filters, vec![StrBytes::from_static_str("Bogus")]);
+                }
+                ApiKey::DescribeProducers => {
+                    let mut t = describe_producers_request::TopicRequest::default();
+                    t.name = TopicName(StrBytes::from_static_str("meta"));
+                    t.partition_indexes = vec![0, 99];
+                    let mut r = DescribeProducersRequest::default();
+                    r.topics = vec![t];
+                    let resp: DescribeProducersResponse = call(&mut s, key, version, &r).await;
+                    let partitions = &resp.topics[0].partitions;
+                    assert_eq!((partitions[0].error_code, partitions[1].error_code), (0, 3));
+                }
                 // Later issues add APIs; each must get a case here before it is advertised.
                 other => panic!("{other:?} is advertised but this test has no case for it"),
             }

@@ -60,6 +60,7 @@ main_class() {
     kafka-cluster) echo org.apache.kafka.tools.ClusterTool ;;
     kafka-metadata-quorum) echo org.apache.kafka.tools.MetadataQuorumCommand ;;
     kafka-features) echo org.apache.kafka.tools.FeatureCommand ;;
+    kafka-transactions) echo org.apache.kafka.tools.TransactionsCommand ;;
     kafka-producer-perf-test) echo org.apache.kafka.tools.ProducerPerformance ;;
     kafka-consumer-perf-test) echo org.apache.kafka.tools.ConsumerPerformance ;;
     kafka-storage) echo kafka.tools.StorageTool ;;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::cluster::partition_txns::{AbortedTxn, PartitionTxns};
-use crate::cluster::producer_state::{IdempotentBatch, ProducerStates, SequenceCheck, SequenceError};
+use crate::cluster::producer_state::{IdempotentBatch, ProducerStates, ProducerSummary, SequenceCheck, SequenceError};
 use crate::cluster::topic_config::TopicConfig;
 pub use crate::log::LEADER_EPOCH;
 use crate::log::{
@@ -62,13 +62,18 @@ struct State {
 impl State {
     /// Follows a stored batch into the producer and transaction state.
     fn track(&mut self, header: &BatchHeader, batch: &[u8], base_offset: i64) {
+        if header.producer_id >= 0 {
+            self.producers.note_timestamp(header.producer_id, header.max_timestamp);
+        }
         if !header.is_transactional() || header.producer_id < 0 {
             return;
         }
         if header.is_control() {
             if let Some(kind) = control_type(batch, header) {
                 self.txns.on_marker(header.producer_id, base_offset, kind);
-                self.producers.fence(header.producer_id, header.producer_epoch);
+                let coordinator_epoch = crate::record::marker_coordinator_epoch(batch).unwrap_or(-1);
+                self.producers
+                    .fence(header.producer_id, header.producer_epoch, coordinator_epoch);
             }
         } else {
             self.txns.on_data(header.producer_id, base_offset);
@@ -136,13 +141,11 @@ impl Partition {
                 let b = IdempotentBatch::new(h.producer_id, h.producer_epoch, h.base_sequence, h.last_offset_delta);
                 state.producers.record(&b, h.base_offset);
             }
-            if h.is_transactional() {
-                let batch = match h.is_control() {
-                    true => state.log.read(h.base_offset, h.total_len() as usize, true)?.data,
-                    false => Default::default(),
-                };
-                state.track(&h, &batch, h.base_offset);
-            }
+            let batch = match h.is_control() {
+                true => state.log.read(h.base_offset, h.total_len() as usize, true)?.data,
+                false => Default::default(),
+            };
+            state.track(&h, &batch, h.base_offset);
         }
         let synced = state.log.log_end_offset();
         let state = RwLock::new(state);
@@ -269,6 +272,19 @@ impl Partition {
     /// The last stable offset: where `read_committed` consumers stop.
     pub fn last_stable_offset(&self) -> i64 {
         self.read_state(|s| s.txns.last_stable_offset(s.log.log_end_offset()))
+    }
+
+    /// The producers that wrote here (DescribeProducers), with where each one's open
+    /// transaction began, if it has one.
+    pub fn producers(&self) -> Vec<(ProducerSummary, Option<i64>)> {
+        self.read_state(|s| {
+            let open: std::collections::HashMap<i64, i64> = s.txns.open().collect();
+            s.producers
+                .summaries()
+                .into_iter()
+                .map(|p| (p, open.get(&p.producer_id).copied()))
+                .collect()
+        })
     }
 
     /// Producer ids with a transaction open in this partition, and the offset each began at.

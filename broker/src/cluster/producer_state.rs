@@ -58,11 +58,37 @@ impl IdempotentBatch {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ProducerEntry {
     epoch: i16,
     /// (first_seq, last_seq, base_offset), oldest first.
     batches: VecDeque<(i32, i32, i64)>,
+    /// The max timestamp of its last batch, -1 when unknown (DescribeProducers).
+    last_timestamp: i64,
+    /// The coordinator epoch of its last transaction marker here, -1 before one.
+    coordinator_epoch: i32,
+}
+
+impl Default for ProducerEntry {
+    fn default() -> ProducerEntry {
+        ProducerEntry {
+            epoch: 0,
+            batches: VecDeque::new(),
+            last_timestamp: -1,
+            coordinator_epoch: -1,
+        }
+    }
+}
+
+/// What DescribeProducers reports of a producer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerSummary {
+    pub producer_id: i64,
+    pub epoch: i16,
+    /// -1 when it has written no batch with a sequence at this epoch.
+    pub last_sequence: i32,
+    pub last_timestamp: i64,
+    pub coordinator_epoch: i32,
 }
 
 /// All idempotent producers that wrote to one partition.
@@ -101,12 +127,35 @@ impl ProducerStates {
 
     /// A transaction marker of the producer at `epoch` was appended: from now on its batches of
     /// an older epoch are fenced, and a newer epoch starts afresh.
-    pub fn fence(&mut self, producer_id: i64, epoch: i16) {
+    pub fn fence(&mut self, producer_id: i64, epoch: i16, coordinator_epoch: i32) {
         let entry = self.producers.entry(producer_id).or_default();
+        entry.coordinator_epoch = coordinator_epoch;
         if epoch > entry.epoch {
             entry.epoch = epoch;
             entry.batches.clear();
         }
+    }
+
+    /// The producer's last batch had `timestamp` as its max timestamp.
+    pub fn note_timestamp(&mut self, producer_id: i64, timestamp: i64) {
+        self.producers.entry(producer_id).or_default().last_timestamp = timestamp;
+    }
+
+    /// Every producer known here, by id.
+    pub fn summaries(&self) -> Vec<ProducerSummary> {
+        let mut out: Vec<ProducerSummary> = self
+            .producers
+            .iter()
+            .map(|(id, e)| ProducerSummary {
+                producer_id: *id,
+                epoch: e.epoch,
+                last_sequence: e.batches.back().map_or(-1, |b| b.1),
+                last_timestamp: e.last_timestamp,
+                coordinator_epoch: e.coordinator_epoch,
+            })
+            .collect();
+        out.sort_by_key(|s| s.producer_id);
+        out
     }
 
     /// Records a batch that was appended at `base_offset`.

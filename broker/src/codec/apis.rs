@@ -68,6 +68,9 @@ macro_rules! with_apis {
             DescribeUserScramCredentials(DescribeUserScramCredentialsRequest) describe_user_scram_credentials: 0..=0, authenticated;
             AlterUserScramCredentials(AlterUserScramCredentialsRequest) alter_user_scram_credentials: 0..=0, authenticated;
             DescribeCluster(DescribeClusterRequest) describe_cluster: 0..=2, authenticated;
+            DescribeProducers(DescribeProducersRequest) describe_producers: 0..=0, authenticated;
+            DescribeTransactions(DescribeTransactionsRequest) describe_transactions: 0..=0, authenticated;
+            ListTransactions(ListTransactionsRequest) list_transactions: 0..=1, authenticated;
             DescribeTopicPartitions(DescribeTopicPartitionsRequest) describe_topic_partitions: 0..=0, authenticated;
         }
     };

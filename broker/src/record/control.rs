@@ -77,6 +77,20 @@ pub fn control_type(batch: &[u8], header: &BatchHeader) -> Option<ControlType> {
     }
 }
 
+/// The coordinator epoch in a marker's value (`control_type` must have read it as a marker).
+pub fn marker_coordinator_epoch(batch: &[u8]) -> Option<i32> {
+    let mut rest = batch.get(super::HEADER_LEN..)?;
+    let _len = varint::read(&mut rest)?;
+    let (_attributes, mut rest) = rest.split_first()?;
+    varint::read(&mut rest)?;
+    varint::read(&mut rest)?;
+    let key_len = usize::try_from(varint::read(&mut rest)?).ok()?;
+    rest = rest.get(key_len..)?;
+    let value_len = usize::try_from(varint::read(&mut rest)?).ok()?;
+    let value = rest.get(..value_len)?;
+    value.get(2..6).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +105,7 @@ mod tests {
             assert_eq!((h.producer_id, h.producer_epoch, h.base_sequence), (42, 3, -1));
             assert_eq!(count_records(&b[HEADER_LEN..]), Ok(1));
             assert_eq!(control_type(&b, &h), Some(kind));
+            assert_eq!(marker_coordinator_epoch(&b), Some(0));
         }
         let data = crate::record::test_batch::TestBatch::new(1, 0).build();
         let h = BatchHeader::parse(&data).unwrap();
@@ -99,6 +114,7 @@ mod tests {
         let h = BatchHeader::parse(&marker).unwrap();
         for cut in 0..marker.len() {
             let _ = control_type(&marker[..cut], &h);
+            let _ = marker_coordinator_epoch(&marker[..cut]);
         }
     }
 }

@@ -21,6 +21,6 @@ pub(crate) use batch::stamp;
 pub use batch::{crc_ok, reseal, set_log_append_time, BatchError, BatchHeader, Codec, HEADER_LEN, LOG_OVERHEAD};
 pub use compact::{compact_batch, for_each_record, Compacted, Record, DELETE_HORIZON_BIT};
 pub use compressed::{compress, count_compressed_records, recompress, MAX_DECOMPRESSED_BYTES};
-pub use control::{control_type, marker_batch, ControlType};
+pub use control::{control_type, marker_batch, marker_coordinator_epoch, ControlType};
 pub(crate) use records::first_record_at_or_after;
 pub use records::{count_records, first_record_where, keyless_records, MalformedRecords, RecordWalk};

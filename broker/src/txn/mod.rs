@@ -229,7 +229,6 @@ impl Transactions {
         meta.timeout_ms = timeout_ms;
         meta.state = TxnState::Empty;
         meta.partitions.clear();
-        meta.start_ms = -1;
         meta.last_update_ms = now;
         let answer = (meta.producer_id, meta.epoch);
         self.persist(id, meta).await?;
@@ -342,8 +341,8 @@ impl Transactions {
             ControlType::Commit => TxnState::CompleteCommit,
             ControlType::Abort => TxnState::CompleteAbort,
         };
+        // The start time stays: Kafka describes a completed transaction with it.
         meta.partitions.clear();
-        meta.start_ms = -1;
         meta.last_update_ms = now;
         self.persist(id, meta).await
     }

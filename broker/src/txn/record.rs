@@ -69,7 +69,8 @@ pub struct TxnMeta {
     /// The partitions the open (or ending) transaction wrote to or will commit offsets in.
     pub partitions: BTreeSet<(String, i32)>,
     pub last_update_ms: i64,
-    /// When the open transaction began (its first partition); -1 when none is open.
+    /// When the open (or the last) transaction began, at its first partition; -1 before the
+    /// first.
     pub start_ms: i64,
 }
 

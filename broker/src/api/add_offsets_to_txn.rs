@@ -24,6 +24,7 @@ pub async fn handle(cx: &Cx<'_>, request: AddOffsetsToTxnRequest) -> AddOffsetsT
         broker
             .txns
             .add_partitions(
+                broker,
                 id,
                 request.producer_id.0,
                 request.producer_epoch,

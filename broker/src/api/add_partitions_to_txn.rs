@@ -44,7 +44,7 @@ pub async fn handle(cx: &Cx<'_>, request: AddPartitionsToTxnRequest) -> AddParti
         let epoch = request.v3_and_below_producer_epoch;
         broker
             .txns
-            .add_partitions(id, producer_id, epoch, wanted.iter().cloned(), now_ms())
+            .add_partitions(broker, id, producer_id, epoch, wanted.iter().cloned(), now_ms())
             .await
             .map_err(|e| fenced_before(cx.version, 2, e))
     };

@@ -82,24 +82,25 @@ pub trait Env: Sync {
 pub struct Transactions {
     ops: tokio::sync::Mutex<()>,
     ids: Mutex<HashMap<String, TxnMeta>>,
-    log: Vec<PartitionRef>,
+    /// `__transaction_state`'s partitions, once it exists: it is created with the first
+    /// transactional id, as Kafka creates it, so a broker that never sees a transaction has no
+    /// such topic.
+    log: std::sync::OnceLock<Vec<PartitionRef>>,
 }
 
 /// A transactional batch may be appended while this is held (see the module doc).
 pub struct AppendGuard<'a>(#[allow(dead_code)] MutexGuard<'a, HashMap<String, TxnMeta>>);
 
 impl Transactions {
-    /// Opens `__transaction_state` (creating it when missing) and replays it.
+    /// Replays `__transaction_state`, if it exists.
     pub fn open(topics: &Topics) -> Result<Transactions, TxnLogError> {
-        let topic = match topics.get(TRANSACTION_STATE_TOPIC) {
-            Some(t) => t,
-            None => {
-                let overrides = BTreeMap::from([
-                    ("cleanup.policy".to_string(), "compact".to_string()),
-                    ("segment.bytes".to_string(), LOG_SEGMENT_BYTES.to_string()),
-                ]);
-                topics.create(TRANSACTION_STATE_TOPIC, LOG_PARTITIONS, overrides, false)?
-            }
+        let log = std::sync::OnceLock::new();
+        let Some(topic) = topics.get(TRANSACTION_STATE_TOPIC) else {
+            return Ok(Transactions {
+                ops: tokio::sync::Mutex::new(()),
+                ids: Mutex::new(HashMap::new()),
+                log,
+            });
         };
         let mut ids = HashMap::new();
         for p in &topic.partitions {
@@ -137,11 +138,38 @@ impl Transactions {
         if !ids.is_empty() {
             tracing::info!(transactional_ids = ids.len(), "loaded {TRANSACTION_STATE_TOPIC}");
         }
+        let _ = log.set(topic.partitions.clone());
         Ok(Transactions {
             ops: tokio::sync::Mutex::new(()),
             ids: Mutex::new(ids),
-            log: topic.partitions.clone(),
+            log,
         })
+    }
+
+    /// `__transaction_state`'s partitions, creating the topic the first time. Callers hold
+    /// `ops`, so two never create it at once.
+    fn log(&self, broker: &dyn Env) -> Result<&[PartitionRef], ResponseError> {
+        if let Some(log) = self.log.get() {
+            return Ok(log);
+        }
+        let overrides = BTreeMap::from([
+            ("cleanup.policy".to_string(), "compact".to_string()),
+            ("segment.bytes".to_string(), LOG_SEGMENT_BYTES.to_string()),
+        ]);
+        let topic = match broker.topics().get(TRANSACTION_STATE_TOPIC) {
+            Some(t) => t,
+            None => {
+                tracing::info!(partitions = LOG_PARTITIONS, "creating {TRANSACTION_STATE_TOPIC}");
+                broker
+                    .topics()
+                    .create(TRANSACTION_STATE_TOPIC, LOG_PARTITIONS, overrides, false)
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "cannot create {TRANSACTION_STATE_TOPIC}");
+                        ResponseError::CoordinatorNotAvailable
+                    })?
+            }
+        };
+        Ok(self.log.get_or_init(|| topic.partitions.clone()))
     }
 
     fn ids(&self) -> MutexGuard<'_, HashMap<String, TxnMeta>> {
@@ -158,8 +186,9 @@ impl Transactions {
     }
 
     /// Writes `meta` as `id`'s state and makes it durable, then takes it as current.
-    async fn persist(&self, id: &str, meta: TxnMeta) -> Result<(), ResponseError> {
-        let partition = &self.log[partition_for(id, self.log.len())];
+    async fn persist(&self, broker: &dyn Env, id: &str, meta: TxnMeta) -> Result<(), ResponseError> {
+        let log = self.log(broker)?;
+        let partition = &log[partition_for(id, log.len())];
         let records = [(
             Bytes::from(record::encode_key(id)),
             Some(Bytes::from(record::encode_value(&meta))),
@@ -206,7 +235,7 @@ impl Transactions {
                 last_update_ms: now,
                 start_ms: -1,
             };
-            self.persist(id, meta).await?;
+            self.persist(broker, id, meta).await?;
             return Ok((producer_id, 0));
         };
         if let Some((producer_id, epoch)) = given {
@@ -231,7 +260,7 @@ impl Transactions {
         meta.partitions.clear();
         meta.last_update_ms = now;
         let answer = (meta.producer_id, meta.epoch);
-        self.persist(id, meta).await?;
+        self.persist(broker, id, meta).await?;
         Ok(answer)
     }
 
@@ -257,6 +286,7 @@ impl Transactions {
     /// partitions join the id's transaction, which opens if it was not.
     pub async fn add_partitions(
         &self,
+        broker: &dyn Env,
         id: &str,
         producer_id: i64,
         epoch: i16,
@@ -275,7 +305,7 @@ impl Transactions {
             meta.start_ms = now;
         }
         meta.last_update_ms = now;
-        self.persist(id, meta).await
+        self.persist(broker, id, meta).await
     }
 
     /// EndTxn: commits or aborts the id's open transaction. Asking again for what was just
@@ -320,7 +350,7 @@ impl Transactions {
         };
         meta.last_update_ms = now;
         // From here no batch of the id is appended (`append_guard` sees Prepare*).
-        self.persist(id, meta.clone()).await?;
+        self.persist(broker, id, meta.clone()).await?;
         self.complete(broker, id, meta, now).await
     }
 
@@ -344,7 +374,7 @@ impl Transactions {
         // The start time stays: Kafka describes a completed transaction with it.
         meta.partitions.clear();
         meta.last_update_ms = now;
-        self.persist(id, meta).await
+        self.persist(broker, id, meta).await
     }
 
     /// Completes the transactions found decided but without their markers (after a restart),

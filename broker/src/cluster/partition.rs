@@ -14,7 +14,8 @@ use crate::cluster::producer_state::{IdempotentBatch, ProducerStates, ProducerSu
 use crate::cluster::topic_config::TopicConfig;
 pub use crate::log::LEADER_EPOCH;
 use crate::log::{
-    AppendInfo, CleanJob, CleanStats, Cleaned, LogConfig, LogError, PartitionLog, ReadResult, RecoveryReport,
+    AbortedRange, AppendInfo, CleanJob, CleanStats, Cleaned, CleanerTransactions, LogConfig, LogError, PartitionLog,
+    ReadResult, RecoveryReport,
 };
 use crate::record::{control_type, BatchHeader};
 
@@ -321,7 +322,22 @@ impl Partition {
     /// The compaction this partition needs now, if any (`log::clean`): chosen under the read
     /// lock, run by the caller without any lock, then given to [`Partition::install_cleaned`].
     pub fn clean_job(&self, now_ms: i64, map_bytes: u64) -> Option<CleanJob> {
-        self.read_state(|s| s.log.clean_job(now_ms, map_bytes))
+        self.read_state(|s| {
+            let txns = CleanerTransactions {
+                first_unstable_offset: s.txns.last_stable_offset(s.log.log_end_offset()),
+                aborted: s
+                    .txns
+                    .aborted()
+                    .iter()
+                    .map(|t| AbortedRange {
+                        producer_id: t.producer_id,
+                        first_offset: t.first_offset,
+                        last_offset: t.last_offset,
+                    })
+                    .collect(),
+            };
+            s.log.clean_job(now_ms, map_bytes, txns)
+        })
     }
 
     pub fn install_cleaned(&self, cleaned: Cleaned) -> Result<CleanStats, LogError> {

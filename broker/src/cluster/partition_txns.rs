@@ -74,6 +74,11 @@ impl PartitionTxns {
         self.aborted.retain(|t| t.last_offset >= log_start);
     }
 
+    /// Every transaction here that ended in ABORT and is still remembered.
+    pub fn aborted(&self) -> &[AbortedTxn] {
+        &self.aborted
+    }
+
     /// Producer ids with a transaction open here, and where each began.
     pub fn open(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
         self.open.iter().map(|(p, o)| (*p, *o))

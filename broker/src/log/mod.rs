@@ -75,7 +75,7 @@ mod timestamp;
 #[cfg(test)]
 pub(crate) mod test_log;
 
-pub use clean::{CleanJob, CleanStats, Cleaned};
+pub use clean::{AbortedRange, CleanJob, CleanStats, Cleaned, Transactions as CleanerTransactions};
 pub use config::{
     Compaction, LogConfig, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES,
     DEFAULT_SEGMENT_MS,

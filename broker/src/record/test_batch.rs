@@ -36,6 +36,12 @@ impl TestBatch {
         }
     }
 
+    /// Marks the batch as part of its producer's transaction (attributes bit 4).
+    pub fn transactional(mut self) -> TestBatch {
+        self.attributes |= 0x10;
+        self
+    }
+
     pub fn producer(mut self, id: i64, epoch: i16, base_sequence: i32) -> TestBatch {
         self.producer = Some((id, epoch, base_sequence));
         self

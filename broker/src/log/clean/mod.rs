@@ -4,7 +4,8 @@
 //! # What is cleaned
 //!
 //! Only sealed segments: the active one takes appends. Of those, the *cleanable* ones run from
-//! the first up to the first segment holding a record younger than `min.compaction.lag.ms`.
+//! the first up to the first segment holding a record younger than `min.compaction.lag.ms` or
+//! reaching the last stable offset (an open transaction may still abort).
 //! The cleaner remembers where it stopped last time (`first_dirty`, kept in
 //! `<dir>/cleaner-offset`, like Kafka's `cleaner-offset-checkpoint`): below it the log is
 //! *clean*, each key appearing once; from it on it is *dirty*. A log is cleaned when
@@ -21,7 +22,8 @@
 //!    rewrites every cleanable segment the map covers, clean and dirty alike, into groups of
 //!    consecutive segments that fit `segment.bytes` together (so small segments merge). A record
 //!    stays when no later offset has its key, unless it is a tombstone past its horizon or has no
-//!    key at all. Batches keep their offsets (`record::compact_batch`), so the log gets gaps:
+//!    key at all. The batches of aborted transactions go whole, and their keys supersede
+//!    nothing; markers stay. Batches keep their offsets (`record::compact_batch`), so the log gets gaps:
 //!    between batches, and between a segment's last batch and the next segment's base. A batch
 //!    that keeps nothing goes, unless it is the last one of its producer here: its header stays,
 //!    so the producer's sequence survives a restart, which rebuilds producers from headers.
@@ -128,8 +130,39 @@ pub struct CleanJob {
     segment_bytes: u64,
     index_interval: u32,
     map_bytes: u64,
+    /// Transactions that ended in ABORT: their batches are dropped, and their keys never
+    /// supersede anything.
+    aborted: Vec<AbortedRange>,
     /// Why the log is cleaned now, for the log line.
     pub reason: String,
+}
+
+/// What the caller knows of transactions in the log (the log itself keeps no such state).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transactions {
+    /// The last stable offset: nothing at or past it is cleaned, since an open transaction may
+    /// still abort.
+    pub first_unstable_offset: i64,
+    pub aborted: Vec<AbortedRange>,
+}
+
+/// A transaction that ended in ABORT: `producer_id`'s transactional batches from
+/// `first_offset` up to its marker at `last_offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedRange {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+}
+
+impl AbortedRange {
+    /// Whether `h` is one of this transaction's data batches.
+    fn holds(&self, h: &crate::record::BatchHeader) -> bool {
+        h.is_transactional()
+            && !h.is_control()
+            && h.producer_id == self.producer_id
+            && (self.first_offset..self.last_offset).contains(&h.base_offset)
+    }
 }
 
 /// A cleaning's output, waiting for [`PartitionLog::install`].
@@ -173,14 +206,18 @@ pub struct CleanStats {
 impl PartitionLog {
     /// A cleaning this log needs now, if it is compacted and one of the reasons in the module
     /// doc holds. `map_bytes` bounds the memory of the key map (`log.cleaner.dedupe.buffer.size`).
-    pub fn clean_job(&self, now_ms: i64, map_bytes: u64) -> Option<CleanJob> {
+    pub fn clean_job(&self, now_ms: i64, map_bytes: u64, txns: Transactions) -> Option<CleanJob> {
         let compaction = self.config.compaction.clone()?;
         let young = |s: &&Segment| {
             compaction.min_compaction_lag_ms > 0
                 && s.max_timestamp()
                     .is_some_and(|(ts, _)| ts > now_ms.saturating_sub(compaction.min_compaction_lag_ms))
         };
-        let cleanable: Vec<&Segment> = self.sealed.iter().take_while(|s| !young(s)).collect();
+        let cleanable: Vec<&Segment> = self
+            .sealed
+            .iter()
+            .take_while(|s| !young(s) && s.next_offset <= txns.first_unstable_offset)
+            .collect();
         let first_dirty = self.cleaner.first_dirty.max(self.log_start_offset);
         let (mut clean, mut dirty) = (0u64, 0u64);
         for s in &cleanable {
@@ -227,6 +264,7 @@ impl PartitionLog {
             segment_bytes: self.config.segment_bytes,
             index_interval: self.config.index_interval_bytes,
             map_bytes,
+            aborted: txns.aborted,
             reason,
         })
     }

@@ -64,6 +64,10 @@ impl CleanJob {
         })
     }
 
+    fn is_aborted(&self, h: &BatchHeader) -> bool {
+        self.aborted.iter().any(|a| a.holds(h))
+    }
+
     /// Each key of the dirty segments and its last offset, and the offset where the map stops:
     /// the end of the last dirty segment read whole.
     fn build_map(&self) -> Result<(HashMap<Vec<u8>, i64>, i64), LogError> {
@@ -74,7 +78,7 @@ impl CleanJob {
                 break;
             }
             for_each_batch(src, |pos, h, bytes| {
-                if h.is_control() || h.last_offset() < self.first_dirty {
+                if h.is_control() || h.last_offset() < self.first_dirty || self.is_aborted(h) {
                     return;
                 }
                 let read = for_each_record(bytes, h, MAX_DECOMPRESSED_BYTES, |r| {
@@ -128,6 +132,7 @@ impl CleanJob {
                 let keep_empty = h.producer_id >= 0 && last_of_producer.get(&h.producer_id) == Some(&h.base_offset);
                 let kept = match h.is_control() {
                     true => Ok(Compacted::Unchanged),
+                    false if self.is_aborted(h) => Ok(Compacted::Dropped),
                     false => compact_batch(bytes, h, MAX_DECOMPRESSED_BYTES, new_horizon, keep_empty, |r| {
                         r.key.is_some_and(|k| map.get(k).is_none_or(|last| r.offset >= *last))
                             && !(r.tombstone && tombstones_expired)

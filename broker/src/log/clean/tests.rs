@@ -8,6 +8,14 @@ use crate::record::{for_each_record, BatchHeader};
 
 const DAY: i64 = 24 * 60 * 60 * 1000;
 
+/// No transaction open or aborted.
+fn stable() -> Transactions {
+    Transactions {
+        first_unstable_offset: i64::MAX,
+        aborted: Vec::new(),
+    }
+}
+
 fn compacted() -> LogConfig {
     LogConfig {
         compaction: Some(Compaction {
@@ -68,7 +76,7 @@ fn fill(log: &mut PartitionLog, n: usize, keys: usize, ts: i64) {
 }
 
 fn clean(log: &mut PartitionLog, now: i64) -> Option<CleanStats> {
-    let job = log.clean_job(now, 1 << 20)?;
+    let job = log.clean_job(now, 1 << 20, stable())?;
     Some(log.install(job.run().unwrap()).unwrap())
 }
 
@@ -124,20 +132,23 @@ fn only_dirty_logs_past_the_ratio_and_the_lag_are_cleaned() {
     c.min_cleanable_dirty_ratio = 0.5;
     c.min_compaction_lag_ms = 10_000;
     let mut log = open(dir.path(), config);
-    assert!(log.clean_job(0, 1 << 20).is_none(), "empty");
+    assert!(log.clean_job(0, 1 << 20, stable()).is_none(), "empty");
     fill(&mut log, 40, 40, 1000);
-    assert!(log.clean_job(5000, 1 << 20).is_none(), "records younger than the lag");
+    assert!(
+        log.clean_job(5000, 1 << 20, stable()).is_none(),
+        "records younger than the lag"
+    );
     let stats = clean(&mut log, 20_000).expect("old enough and all dirty");
     assert_eq!((stats.records_read, stats.records_removed), (40, 0));
     fill(&mut log, 4, 4, 1000);
     assert!(
-        log.clean_job(20_000, 1 << 20).is_none(),
+        log.clean_job(20_000, 1 << 20, stable()).is_none(),
         "a little dirt on a cleaned log stays below the ratio"
     );
     let mut config = log.config().clone();
     config.compaction.as_mut().unwrap().max_compaction_lag_ms = 1000;
     log.set_config(config);
-    let job = log.clean_job(20_000, 1 << 20).expect("overdue");
+    let job = log.clean_job(20_000, 1 << 20, stable()).expect("overdue");
     assert!(job.reason.contains("max.compaction.lag.ms"), "{}", job.reason);
 }
 
@@ -165,8 +176,8 @@ fn tombstones_stay_until_their_delete_horizon_then_go() {
     );
     let horizon = now + DAY;
     assert_eq!(log.cleaner.next_horizon, Some(horizon));
-    assert!(log.clean_job(horizon, 1 << 20).is_none(), "not yet");
-    let job = log.clean_job(horizon + 1, 1 << 20).expect("horizon passed");
+    assert!(log.clean_job(horizon, 1 << 20, stable()).is_none(), "not yet");
+    let job = log.clean_job(horizon + 1, 1 << 20, stable()).expect("horizon passed");
     assert!(job.reason.contains("horizon"));
     log.install(job.run().unwrap()).unwrap();
     assert_eq!(
@@ -205,7 +216,7 @@ fn a_cleaning_interrupted_before_its_swap_is_undone_and_after_it_completed() {
         let mut log = open(dir.path(), compacted());
         fill(&mut log, 80, 5, 0);
         let original = contents(&log);
-        let job = log.clean_job(1, 1 << 20).unwrap();
+        let job = log.clean_job(1, 1 << 20, stable()).unwrap();
         let cleaned = job.run().unwrap();
         let base = cleaned.groups[0].base;
         if committed {
@@ -248,7 +259,7 @@ fn a_cleaning_whose_segments_were_deleted_meanwhile_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = open(dir.path(), compacted());
     fill(&mut log, 80, 5, 0);
-    let job = log.clean_job(1, 1 << 20).unwrap();
+    let job = log.clean_job(1, 1 << 20, stable()).unwrap();
     let second = log.sealed[1].base_offset;
     log.delete_records_before(second).unwrap();
     let before = contents(&log);
@@ -269,7 +280,7 @@ fn the_key_map_stops_at_a_segment_boundary_when_full_and_the_rest_waits() {
     let mut log = open(dir.path(), compacted());
     // Every key distinct: the map fills one segment's worth at a time.
     fill(&mut log, 200, 200, 0);
-    let job = log.clean_job(1, 1).unwrap();
+    let job = log.clean_job(1, 1, stable()).unwrap();
     let cleaned = job.run().unwrap();
     let to = cleaned.stats.cleaned_to;
     assert!(to > 0 && to < 200, "stopped at {to}");
@@ -277,4 +288,76 @@ fn the_key_map_stops_at_a_segment_boundary_when_full_and_the_rest_waits() {
     log.install(cleaned).unwrap();
     assert_eq!(log.cleaner.first_dirty, to);
     assert_eq!(contents(&log).len(), 200);
+}
+
+#[test]
+fn aborted_transactions_go_whole_supersede_nothing_and_open_ones_are_not_cleaned() {
+    use crate::record::{marker_batch, ControlType};
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path(), compacted());
+    put(&mut log, &[("a", Some("committed")), ("b", Some("kept"))], 0);
+    // Producer 7 writes a newer "a" and aborts: its batch goes, and the old "a" stays.
+    let mut aborted = TestBatch::keyed(&[("a", Some("aborted"))], 0)
+        .producer(7, 0, 0)
+        .transactional()
+        .build();
+    let first = log.append(&mut aborted, 0).unwrap().base_offset;
+    let mut marker = marker_batch(7, 0, 0, ControlType::Abort, 0);
+    let last = log.append(&mut marker, 0).unwrap().base_offset;
+    put(&mut log, &[("b", Some("newer"))], 0);
+    log.roll_active().unwrap();
+    // Producer 8's transaction is still open in the next segment: not cleanable yet.
+    let mut open_txn = TestBatch::keyed(&[("b", Some("open"))], 0)
+        .producer(8, 0, 0)
+        .transactional()
+        .build();
+    let open_at = log.append(&mut open_txn, 0).unwrap().base_offset;
+    put(&mut log, &[("c", Some("after"))], 0);
+    log.roll_active().unwrap();
+    let txns = Transactions {
+        first_unstable_offset: open_at,
+        aborted: vec![AbortedRange {
+            producer_id: 7,
+            first_offset: first,
+            last_offset: last,
+        }],
+    };
+    let job = log.clean_job(1, 1 << 20, txns).expect("dirty");
+    let stats = log.install(job.run().unwrap()).unwrap();
+    assert_eq!(
+        (stats.cleaned_to, stats.records_removed),
+        (open_at, 2),
+        "the aborted a and the old b"
+    );
+    let kept: Vec<(i64, String)> = log
+        .batch_headers_from(0)
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h.base_offset,
+                if h.is_control() {
+                    "marker".into()
+                } else {
+                    format!("{} records", h.record_count)
+                },
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (0, "1 records".to_string()),
+            (last, "marker".to_string()),
+            (last + 1, "1 records".to_string()),
+            (open_at, "1 records".to_string()),
+            (open_at + 1, "1 records".to_string()),
+        ]
+    );
+    let values: Vec<_> = contents(&log).into_iter().map(|(o, k, _)| (o, k)).collect();
+    assert_eq!(
+        values[0],
+        (0, "a".to_string()),
+        "the committed a survives the aborted one"
+    );
 }

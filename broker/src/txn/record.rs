@@ -72,6 +72,9 @@ pub struct TxnMeta {
     /// When the open (or the last) transaction began, at its first partition; -1 before the
     /// first.
     pub start_ms: i64,
+    /// The epoch the producer had when the coordinator aborted its transaction at its timeout
+    /// (KIP-588: it may still ask for a new epoch with it). Kept in memory only, as in Kafka.
+    pub timed_out_epoch: Option<i16>,
 }
 
 pub fn encode_key(transactional_id: &str) -> Vec<u8> {
@@ -138,6 +141,7 @@ pub fn decode_value(bytes: &[u8]) -> Option<TxnMeta> {
         partitions,
         last_update_ms: i64::from_be_bytes(take(&mut r)?),
         start_ms: i64::from_be_bytes(take(&mut r)?),
+        timed_out_epoch: None,
     })
 }
 
@@ -173,6 +177,7 @@ mod tests {
             partitions: [("a".to_string(), 1), ("a".to_string(), 0), ("b".to_string(), 2)].into(),
             last_update_ms: 5,
             start_ms: 4,
+            timed_out_epoch: None,
         };
         assert_eq!(encode_key("tx"), [0, 0, 0, 2, b't', b'x']);
         assert_eq!(decode_key(&encode_key("tx")).as_deref(), Some("tx"));

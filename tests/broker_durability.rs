@@ -308,3 +308,199 @@ async fn recovery_says_in_one_line_per_partition_what_it_did() {
         50
     );
 }
+
+/// What the transactional writer of `committed_transactions_survive_repeated_sigkill` saw.
+#[derive(Default)]
+struct TxnLedger {
+    /// Transactions whose commit the broker acknowledged.
+    committed: Vec<u64>,
+    /// Transactions begun whose outcome the writer does not know (the broker died under it).
+    uncertain: Vec<u64>,
+}
+
+/// Records of one transaction: `RECORDS_PER_TXN` of them, spread over the topic's partitions.
+const RECORDS_PER_TXN: u64 = 12;
+
+/// A transactional producer that commits transaction after transaction into `txn-crash`,
+/// riding out broker restarts: a commit that fails is aborted if the client can, and the
+/// producer is made anew (which fences and aborts whatever it left open) if it cannot.
+fn transactional_writer(bootstrap: String, ledger: Arc<Mutex<TxnLedger>>, stop: Arc<std::sync::atomic::AtomicBool>) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let wait = Duration::from_secs(30);
+    let make = || -> Option<BaseProducer> {
+        let p: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("transactional.id", "crash-writer")
+            .set("transaction.timeout.ms", "10000")
+            .set("reconnect.backoff.ms", "50")
+            .set("reconnect.backoff.max.ms", "200")
+            .create()
+            .ok()?;
+        p.init_transactions(wait).ok()?;
+        Some(p)
+    };
+    let mut producer = None;
+    let mut n = 0u64;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let Some(p) = producer.take().or_else(make) else {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        };
+        n += 1;
+        if p.begin_transaction().is_err() {
+            continue;
+        }
+        ledger.lock().unwrap().uncertain.push(n);
+        let mut sent = true;
+        for i in 0..RECORDS_PER_TXN {
+            let value = format!("txn-{n}-{i}");
+            let record = BaseRecord::<str, str>::to("txn-crash")
+                .partition((i % 3) as i32)
+                .payload(&value);
+            sent &= p.send(record).is_ok();
+        }
+        let committed = sent && p.flush(wait).is_ok() && p.commit_transaction(wait).is_ok();
+        if committed {
+            let mut l = ledger.lock().unwrap();
+            l.uncertain.retain(|t| *t != n);
+            l.committed.push(n);
+            producer = Some(p);
+        } else if p.abort_transaction(wait).is_ok() {
+            // Aborted for sure: it may not show.
+            ledger.lock().unwrap().uncertain.retain(|t| *t != n);
+            producer = Some(p);
+        }
+        // Otherwise the producer is dropped and made anew, which aborts its open transaction.
+    }
+}
+
+/// Transactions committed while the broker is SIGKILLed again and again: a `read_committed`
+/// reader finds every acknowledged transaction whole, any other transaction whole or not at all
+/// (never part of one), and no record twice.
+#[test]
+fn committed_transactions_survive_repeated_sigkill_and_none_is_half_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bootstrap = format!("127.0.0.1:{port}");
+    let mut child = spawn_broker(port, dir.path(), Path::new("/dev/null"));
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let created = runtime
+        .block_on(admin.create_topics(
+            &[NewTopic::new("txn-crash", 3, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        ))
+        .unwrap();
+    assert!(created[0].is_ok());
+    let ledger: Arc<Mutex<TxnLedger>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (bootstrap, ledger, stop) = (bootstrap.clone(), ledger.clone(), stop.clone());
+        std::thread::spawn(move || transactional_writer(bootstrap, ledger, stop))
+    };
+    let kills = 4;
+    for _ in 0..kills {
+        std::thread::sleep(Duration::from_millis(2500));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        child = spawn_broker(port, dir.path(), Path::new("/dev/null"));
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+
+    // Transactions left open by the kills are aborted by their 10 s timeout; until then the
+    // last stable offset holds the reader back.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let records = loop {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", "checker")
+            .set("isolation.level", "read_committed")
+            .create()
+            .unwrap();
+        let u: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .create()
+            .unwrap();
+        let stable = (0..3).all(|p| {
+            let lso = c.fetch_watermarks("txn-crash", p, Duration::from_secs(5)).map(|w| w.1);
+            let high = u.fetch_watermarks("txn-crash", p, Duration::from_secs(5)).map(|w| w.1);
+            matches!((lso, high), (Ok(l), Ok(h)) if l == h)
+        });
+        if stable {
+            break read_committed(&bootstrap, "txn-crash", 3);
+        }
+        assert!(Instant::now() < deadline, "transactions stayed open after the kills");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let mut per_txn: HashMap<u64, Vec<u64>> = HashMap::new();
+    for value in &records {
+        let mut parts = value.strip_prefix("txn-").unwrap().split('-');
+        let (t, i) = (
+            parts.next().unwrap().parse().unwrap(),
+            parts.next().unwrap().parse().unwrap(),
+        );
+        per_txn.entry(t).or_default().push(i);
+    }
+    for (t, items) in &mut per_txn {
+        items.sort_unstable();
+        assert_eq!(
+            *items,
+            (0..RECORDS_PER_TXN).collect::<Vec<_>>(),
+            "transaction {t} is whole and once"
+        );
+    }
+    let ledger = ledger.lock().unwrap();
+    for t in &ledger.committed {
+        assert!(per_txn.contains_key(t), "committed transaction {t} is there");
+    }
+    assert!(
+        ledger.committed.len() > 20,
+        "only {} transactions committed",
+        ledger.committed.len()
+    );
+    eprintln!(
+        "transactional crash test: {kills} SIGKILLs, {} transactions acknowledged, {} visible, {} uncertain",
+        ledger.committed.len(),
+        per_txn.len(),
+        ledger.uncertain.len()
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Every value a `read_committed` reader gets from the start of each partition.
+fn read_committed(bootstrap: &str, topic: &str, partitions: i32) -> Vec<String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "checker")
+        .set("isolation.level", "read_committed")
+        .set("check.crcs", "true")
+        .set("enable.partition.eof", "true")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let mut at_end = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while at_end.len() < partitions as usize {
+        assert!(Instant::now() < deadline, "reading back timed out");
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => out.push(String::from_utf8(m.payload().unwrap().to_vec()).unwrap()),
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => panic!("consumer error: {e}"),
+            None => {}
+        }
+    }
+    out
+}

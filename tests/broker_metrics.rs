@@ -169,6 +169,66 @@ async fn metrics_count_what_a_real_client_produced_and_fetched() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_and_log_cleanings_are_counted() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = broker::BrokerConfig::ephemeral(dir.path());
+    config.cleaner.backoff = Duration::from_millis(100);
+    let broker = broker::start(config).await.unwrap();
+    let http = broker.http_addr().unwrap();
+    let before = scrape(http).await;
+    for outcome in ["commit", "abort", "timeout", "fenced"] {
+        let series = format!("sluice_broker_transactions_total{{outcome=\"{outcome}\"}}");
+        assert_eq!(value(&before, &series), 0.0, "{series} is there from the start");
+    }
+    assert_eq!(value(&before, "sluice_broker_log_cleaner_cleanings_total"), 0.0);
+    let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().unwrap();
+    let topic = rdkafka::admin::NewTopic::new("latest", 1, rdkafka::admin::TopicReplication::Fixed(1))
+        .set("cleanup.policy", "compact")
+        .set("segment.ms", "100")
+        .set("min.cleanable.dirty.ratio", "0.01");
+    let created = admin.create_topics(&[topic], &rdkafka::admin::AdminOptions::new()).await.unwrap();
+    assert!(created[0].is_ok(), "{created:?}");
+    let bootstrap = broker.bootstrap();
+    tokio::task::spawn_blocking(move || {
+        let p: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("transactional.id", "metered")
+            .create()
+            .unwrap();
+        let wait = Duration::from_secs(30);
+        p.init_transactions(wait).unwrap();
+        for commit in [true, false] {
+            p.begin_transaction().unwrap();
+            for _ in 0..3 {
+                p.send(BaseRecord::<str, str>::to("latest").key("k").payload("v")).unwrap();
+            }
+            p.flush(wait).unwrap();
+            match commit {
+                true => p.commit_transaction(wait).unwrap(),
+                false => p.abort_transaction(wait).unwrap(),
+            }
+            // Past segment.ms, so the next batch rolls the segment and the cleaner may clean.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .unwrap();
+    wait_for(http, "sluice_broker_transactions_total{outcome=\"commit\"}", 1.0).await;
+    wait_for(http, "sluice_broker_transactions_total{outcome=\"abort\"}", 1.0).await;
+    let cleaned = support::poll::until_async(Duration::from_secs(20), Duration::from_millis(200), async || {
+        scrape(http).await.get("sluice_broker_log_cleaner_cleanings_total").copied() >= Some(1.0)
+    })
+    .await;
+    assert!(cleaned, "the compacted topic was cleaned");
+    let after = scrape(http).await;
+    assert!(value(&after, "sluice_broker_log_cleaner_records_removed_total") >= 2.0, "{after:#?}");
+    assert!(value(&after, "sluice_broker_log_cleaner_bytes_total{stage=\"read\"}") > 0.0);
+    broker.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_empty_http_address_serves_nothing() {
     let dir = tempfile::tempdir().unwrap();

@@ -349,15 +349,18 @@ async fn cleaner_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
                     Ok(s) if s.abandoned => {
                         tracing::info!(topic = %topic.name, partition = p.index, "cleaning dropped: retention or DeleteRecords removed its segments meanwhile")
                     }
-                    Ok(s) => tracing::info!(
+                    Ok(s) => {
+                        broker.metrics.cleaned(&s);
+                        tracing::info!(
                         topic = %topic.name, partition = p.index, %reason, first_dirty = s.first_dirty, cleaned_to = s.cleaned_to,
                         keys = s.keys, records_read = s.records_read, records_removed = s.records_removed,
                         bytes_read = s.bytes_read, bytes_written = s.bytes_written, segments_read = s.segments_read,
                         segments_written = s.segments_written, ms = started.elapsed().as_millis() as u64,
                         "cleaned log"
-                    ),
+                        )
+                    }
                     Err(e) => {
-                        tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "log cleaning failed; the log is unchanged")
+                        tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "log cleaning failed")
                     }
                 }
             }

@@ -57,8 +57,17 @@ pub struct Metrics {
     connections: IntGauge,
     connections_accepted: IntCounter,
     groups: IntGaugeVec,
+    /// Log cleanings installed, records they removed, bytes they read and wrote.
+    cleanings: IntCounter,
+    cleaned_records: IntCounter,
+    cleaned_bytes: IntCounterVec,
+    /// Transactions ended, by outcome.
+    transactions: IntCounterVec,
     accepting: AtomicBool,
 }
+
+/// How a transaction ended, as `sluice_broker_transactions_total` labels it.
+pub const TRANSACTION_OUTCOMES: [&str; 4] = ["commit", "abort", "timeout", "fenced"];
 
 impl Metrics {
     pub fn new(handled: impl IntoIterator<Item = ApiKey>) -> Metrics {
@@ -105,6 +114,31 @@ impl Metrics {
         for state in GROUP_STATES {
             groups.with_label_values(&[state]).set(0);
         }
+        let counter = |name: &str, help: &str| register(&registry, IntCounter::new(name, help));
+        let cleaned_bytes = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "sluice_broker_log_cleaner_bytes_total",
+                    "Bytes of segments the log cleaner read and wrote (stage = read, written)",
+                ),
+                &["stage"],
+            ),
+        );
+        let transactions = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "sluice_broker_transactions_total",
+                    "Transactions ended: committed, aborted by the producer, aborted at their timeout, \
+                     aborted because a new producer of the transactional id fenced the old one",
+                ),
+                &["outcome"],
+            ),
+        );
+        for outcome in TRANSACTION_OUTCOMES {
+            transactions.with_label_values(&[outcome]).reset();
+        }
         Metrics {
             requests,
             bad_frames: bad.with_label_values(&["frame"]),
@@ -124,9 +158,34 @@ impl Metrics {
                 ),
             ),
             groups,
+            cleanings: counter(
+                "sluice_broker_log_cleaner_cleanings_total",
+                "Cleanings of compacted partitions installed",
+            ),
+            cleaned_records: counter(
+                "sluice_broker_log_cleaner_records_removed_total",
+                "Records compaction removed: superseded, expired tombstones, aborted, keyless",
+            ),
+            cleaned_bytes,
+            transactions,
             accepting: AtomicBool::new(false),
             registry,
         }
+    }
+
+    /// A cleaning was installed.
+    pub fn cleaned(&self, stats: &crate::log::CleanStats) {
+        self.cleanings.inc();
+        self.cleaned_records.inc_by(stats.records_removed);
+        self.cleaned_bytes.with_label_values(&["read"]).inc_by(stats.bytes_read);
+        self.cleaned_bytes
+            .with_label_values(&["written"])
+            .inc_by(stats.bytes_written);
+    }
+
+    /// A transaction ended; `outcome` is one of [`TRANSACTION_OUTCOMES`].
+    pub fn transaction_ended(&self, outcome: &str) {
+        self.transactions.with_label_values(&[outcome]).inc();
     }
 
     /// Adds the per-topic and per-partition families, read from the topics `list` returns at

@@ -140,6 +140,10 @@ impl crate::txn::Env for Broker {
     fn groups(&self) -> &Coordinator {
         &self.groups
     }
+
+    fn transaction_ended(&self, outcome: &'static str) {
+        self.metrics.transaction_ended(outcome);
+    }
 }
 
 fn read_i64(path: &Path) -> Result<Option<i64>, RegistryError> {

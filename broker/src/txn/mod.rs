@@ -79,6 +79,8 @@ pub trait Env: Sync {
     fn appended(&self);
     /// The group coordinator, told when a transaction that committed offsets ends.
     fn groups(&self) -> &crate::group::Coordinator;
+    /// Counts a transaction that ended, by outcome (`metrics::TRANSACTION_OUTCOMES`).
+    fn transaction_ended(&self, outcome: &'static str);
 }
 
 pub struct Transactions {

@@ -56,6 +56,7 @@ impl Transactions {
             TxnState::Ongoing => {
                 bump(broker, &mut meta)?;
                 self.end_open(broker, id, meta.clone(), ControlType::Abort, now).await?;
+                broker.transaction_ended("fenced");
                 meta = self.get(id).unwrap_or(meta);
             }
             _ => {}
@@ -135,7 +136,9 @@ impl Transactions {
                 } else {
                     ControlType::Abort
                 };
-                self.end_open(broker, id, meta, kind, now).await
+                self.end_open(broker, id, meta, kind, now).await?;
+                broker.transaction_ended(if commit { "commit" } else { "abort" });
+                Ok(())
             }
             (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(()),
             _ => Err(ResponseError::InvalidTxnState),
@@ -206,7 +209,11 @@ impl Transactions {
                     match bump(broker, &mut meta) {
                         Ok(()) => {
                             meta.timed_out_epoch = Some(epoch);
-                            self.end_open(broker, &id, meta, ControlType::Abort, now).await
+                            let ended = self.end_open(broker, &id, meta, ControlType::Abort, now).await;
+                            if ended.is_ok() {
+                                broker.transaction_ended("timeout");
+                            }
+                            ended
                         }
                         Err(e) => Err(e),
                     }

@@ -33,6 +33,10 @@ Against each broker:
     never count as committed, and records read again after kcat held them are allowed.
   * The committed offsets equal the log end offsets (kafka-python's admin client), while the
     four are members and again after all have left (the group is then Empty).
+- Exactly once: a Java consume-transform-produce copier (a read_committed group member and a
+  transactional producer committing the consumed offsets in each transaction) is SIGKILLed
+  after three commits; a second copier with the same transactional.id fences it and aborts what
+  it left open. A read_committed reader then finds every source record copied exactly once.
 Usage: java_clients.py PATH/TO/sluice [--kafka]
 """
 
@@ -760,6 +764,37 @@ class Kafka:
         self._stop()
 
 
+EOS_IN, EOS_OUT, EOS_RECORDS = "eos-in", "eos-out", 2000
+
+
+def exactly_once_copy(target, procs):
+    """A Java consume-transform-produce copier (sendOffsetsToTransaction) SIGKILLed after a few
+    commits, then a second one with the same transactional.id, which fences the first and aborts
+    what it left open: a read_committed reader finds every record copied exactly once."""
+    sent = java("produce", target.bootstrap, str(EOS_RECORDS), f"{EOS_IN}:none")
+    copier = ("copy", target.bootstrap, EOS_IN, EOS_OUT, "eos-copiers", "eos-copier")
+    first = JavaProcess(procs, "copier 1", *copier)
+    until("the first copier to commit three transactions", 90,
+          lambda: first.alive() and len(first.snapshot()) >= 3, detail=first.stderr_tail)
+    first.proc.kill()
+    first.proc.wait()
+    killed_after = sum(line["committed"] for line in first.snapshot())
+    second = JavaProcess(procs, "copier 2", *copier)
+    until("every record to be copied", 120,
+          lambda: second.alive()
+          and len(java("read-committed", target.bootstrap, "30", EOS_OUT)) >= EOS_RECORDS,
+          step=1, detail=second.stderr_tail)
+    second.stop()
+    copies = sorted(r["value"] for r in java("read-committed", target.bootstrap, "30", EOS_OUT))
+    check(copies == sorted("copy of " + r["value"] for r in sent),
+          f"{len(copies)} copies of {EOS_RECORDS} records, each once? "
+          f"(the first copier was killed after committing {killed_after})")
+    everything = java("read", target.bootstrap, "30", EOS_OUT)
+    print(f"exactly-once copy: {EOS_RECORDS} records copied once each; the killed copier had "
+          f"committed {killed_after}, and {len(everything) - EOS_RECORDS} records of aborted "
+          f"transactions are in the log, invisible to read_committed")
+
+
 def run_checks(target):
     procs = Processes()
     try:
@@ -767,10 +802,12 @@ def run_checks(target):
         topics = [f"{writer}-{codec}" for writer in ("java", "kcat", "python") for codec in CODECS]
         admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics])
         admin.create_topics([NewTopic(GROUP_TOPIC, GROUP_PARTITIONS, 1)])
+        admin.create_topics([NewTopic(t, 3, 1) for t in (EOS_IN, EOS_OUT)])
         admin.close()
         java_writes_codecs(target)
         clients_write_java_reads(target)
         consumer_group(target, procs)
+        exactly_once_copy(target, procs)
     finally:
         procs.stop_all()
 

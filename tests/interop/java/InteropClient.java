@@ -12,6 +12,14 @@
 //   read BOOTSTRAP TIMEOUT_S TOPIC...
 //       no group: every partition from the beginning up to the end offsets seen at start; one JSON
 //       line per record as it is consumed.
+//   read-committed BOOTSTRAP TIMEOUT_S TOPIC...
+//       read with isolation.level=read_committed: up to the last stable offsets, without the
+//       records of aborted transactions.
+//   copy BOOTSTRAP FROM TO GROUP TRANSACTIONAL_ID
+//       consume-transform-produce, exactly once: a read_committed member of GROUP copies FROM's
+//       records to TO ("copy of " + value) in one transaction per poll, with the consumed offsets
+//       committed in it (sendOffsetsToTransaction), until stdin closes; a JSON line
+//       {"committed": N} after each commit.
 //   member BOOTSTRAP TOPIC GROUP CLIENT_ID TIMEOUT_S
 //       a classic consumer-group member (manual commitSync after each poll and on revocation)
 //       until stdin closes, SIGTERM, or TIMEOUT_S; JSON lines for each record it consumed (with
@@ -67,7 +75,9 @@ public class InteropClient {
       switch (args[0]) {
         case "produce" -> produce(rest);
         case "stream" -> stream(rest);
-        case "read" -> read(rest);
+        case "read" -> read(rest, "read_uncommitted");
+        case "read-committed" -> read(rest, "read_committed");
+        case "copy" -> copy(rest);
         case "member" -> member(rest);
         default -> usage();
       }
@@ -84,7 +94,8 @@ public class InteropClient {
   static void usage() {
     System.err.println(
         "usage: InteropClient produce BOOTSTRAP COUNT TOPIC:CODEC... | stream BOOTSTRAP TOPIC CODEC"
-            + " RATE CLIENT_ID | read BOOTSTRAP TIMEOUT_S TOPIC... | member BOOTSTRAP TOPIC GROUP"
+            + " RATE CLIENT_ID | read[-committed] BOOTSTRAP TIMEOUT_S TOPIC... | copy BOOTSTRAP FROM TO"
+            + " GROUP TRANSACTIONAL_ID | member BOOTSTRAP TOPIC GROUP"
             + " CLIENT_ID TIMEOUT_S");
     System.exit(2);
   }
@@ -227,11 +238,12 @@ public class InteropClient {
     return p;
   }
 
-  static void read(String[] args) {
+  static void read(String[] args, String isolation) {
     if (args.length < 3) usage();
     long deadline = System.nanoTime() + Long.parseLong(args[1]) * 1_000_000_000L;
-    try (KafkaConsumer<String, String> consumer =
-        new KafkaConsumer<>(consumerProps(args[0], "java-reader"))) {
+    Properties props = consumerProps(args[0], "java-reader");
+    props.put("isolation.level", isolation);
+    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
       List<TopicPartition> parts = new ArrayList<>();
       for (int t = 2; t < args.length; t++) {
         for (PartitionInfo info : consumer.partitionsFor(args[t])) {
@@ -254,6 +266,44 @@ public class InteropClient {
           OUT.println(
               recordJson(r.topic(), r.partition(), r.offset(), r.key(), r.value(), r.headers(), null));
         }
+      }
+    }
+  }
+
+  static void copy(String[] args) throws Exception {
+    if (args.length != 5) usage();
+    CountDownLatch eof = stdinClosed();
+    Properties c = consumerProps(args[0], "java-copier");
+    c.put("group.id", args[3]);
+    c.put("isolation.level", "read_committed");
+    c.put("max.poll.records", "100");
+    Properties p = new Properties();
+    p.put("bootstrap.servers", args[0]);
+    p.put("client.id", "java-copier");
+    p.put("transactional.id", args[4]);
+    p.put("request.timeout.ms", "10000");
+    p.put("delivery.timeout.ms", "30000");
+    p.put("max.block.ms", "30000");
+    p.put("key.serializer", StringSerializer.class.getName());
+    p.put("value.serializer", StringSerializer.class.getName());
+    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c);
+        KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+      producer.initTransactions();
+      consumer.subscribe(List.of(args[1]));
+      while (eof.getCount() > 0) {
+        ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
+        if (records.isEmpty()) continue;
+        producer.beginTransaction();
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (ConsumerRecord<String, String> r : records) {
+          producer.send(new ProducerRecord<>(args[2], r.key(), "copy of " + r.value()));
+          offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+        }
+        // Open long enough that a kill lands inside a transaction now and then.
+        Thread.sleep(50);
+        producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+        producer.commitTransaction();
+        OUT.println("{\"committed\":" + records.count() + "}");
       }
     }
   }

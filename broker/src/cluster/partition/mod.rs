@@ -1,5 +1,6 @@
-//! One topic-partition as the request handlers see it: its log, its idempotent producers, and
-//! group commit for `acks=all`.
+//! One topic-partition as the request handlers see it: its log, its idempotent producers, its
+//! open and aborted transactions, and group commit for `acks=all`. Appends, fsyncs and the log's
+//! upkeep are here; reads (Fetch, offsets, what admin APIs describe) in `read`.
 //!
 //! Locks: `state` is a std `RwLock` because every use is a short, non-async critical section
 //! (one write or a few positioned reads); it is never held across an `.await`. `synced` is a tokio
@@ -9,13 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use crate::cluster::partition_txns::{AbortedTxn, PartitionTxns};
+use crate::cluster::partition_txns::PartitionTxns;
 use crate::cluster::producer_state::{IdempotentBatch, ProducerStates, ProducerSummary, SequenceCheck, SequenceError};
 use crate::cluster::topic_config::TopicConfig;
 pub use crate::log::LEADER_EPOCH;
 use crate::log::{
     AbortedRange, AppendInfo, CleanJob, CleanStats, Cleaned, CleanerTransactions, LogConfig, LogError, PartitionLog,
-    ReadResult, RecoveryReport,
+    RecoveryReport,
 };
 use crate::record::{control_type, BatchHeader};
 
@@ -54,6 +55,10 @@ impl Appended {
     }
 }
 
+mod read;
+
+pub use read::Fetched;
+
 struct State {
     log: PartitionLog,
     producers: ProducerStates,
@@ -80,15 +85,6 @@ impl State {
             self.txns.on_data(header.producer_id, base_offset);
         }
     }
-}
-
-/// A Fetch's read: the batches, and what a transactional reader needs besides.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub read: ReadResult,
-    pub last_stable_offset: i64,
-    /// For `read_committed`: the aborted transactions whose records the batches may hold.
-    pub aborted: Vec<AbortedTxn>,
 }
 
 pub struct Partition {
@@ -240,77 +236,6 @@ impl Partition {
         }
     }
 
-    pub fn read(&self, fetch_offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadResult, LogError> {
-        self.read_state(|s| s.log.read(fetch_offset, max_bytes, min_one))
-    }
-
-    /// A Fetch's read. With `read_committed`, nothing at or past the last stable offset is
-    /// returned, and the aborted transactions the batches may hold come with them.
-    pub fn fetch(
-        &self,
-        fetch_offset: i64,
-        max_bytes: usize,
-        min_one: bool,
-        read_committed: bool,
-    ) -> Result<Fetched, LogError> {
-        self.read_state(|s| {
-            let mut read = s.log.read(fetch_offset, max_bytes, min_one)?;
-            let last_stable_offset = s.txns.last_stable_offset(read.high_watermark);
-            let mut aborted = Vec::new();
-            if read_committed {
-                let (kept, end) = batches_below(&read.data, last_stable_offset);
-                read.data = read.data.slice(..kept);
-                aborted = s.txns.aborted_between(fetch_offset, end.unwrap_or(fetch_offset));
-            }
-            Ok(Fetched {
-                read,
-                last_stable_offset,
-                aborted,
-            })
-        })
-    }
-
-    /// The last stable offset: where `read_committed` consumers stop.
-    pub fn last_stable_offset(&self) -> i64 {
-        self.read_state(|s| s.txns.last_stable_offset(s.log.log_end_offset()))
-    }
-
-    /// The producers that wrote here (DescribeProducers), with where each one's open
-    /// transaction began, if it has one.
-    pub fn producers(&self) -> Vec<(ProducerSummary, Option<i64>)> {
-        self.read_state(|s| {
-            let open: std::collections::HashMap<i64, i64> = s.txns.open().collect();
-            s.producers
-                .summaries()
-                .into_iter()
-                .map(|p| (p, open.get(&p.producer_id).copied()))
-                .collect()
-        })
-    }
-
-    /// Producer ids with a transaction open in this partition, and the offset each began at.
-    pub fn open_transactions(&self) -> Vec<(i64, i64)> {
-        self.read_state(|s| s.txns.open().collect())
-    }
-
-    /// (log start offset, high watermark).
-    pub fn offsets(&self) -> (i64, i64) {
-        self.read_state(|s| (s.log.log_start_offset(), s.log.log_end_offset()))
-    }
-
-    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
-        self.read_state(|s| s.log.offset_for_timestamp(ts))
-    }
-
-    /// (offset, timestamp) of the first record with the largest timestamp.
-    pub fn offset_of_max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
-        self.read_state(|s| s.log.offset_of_max_timestamp())
-    }
-
-    pub fn size_bytes(&self) -> u64 {
-        self.read_state(|s| s.log.size_bytes())
-    }
-
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         let deleted = state.log.apply_retention(now_ms)?;
@@ -393,20 +318,6 @@ impl Partition {
     fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         f(&self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
-}
-
-/// How many bytes of `data` (whole batches) lie below `offset`, and the offset after the last
-/// of them (None when none does).
-fn batches_below(data: &[u8], offset: i64) -> (usize, Option<i64>) {
-    let (mut kept, mut end) = (0usize, None);
-    while let Ok(h) = BatchHeader::parse(&data[kept..]) {
-        if h.base_offset >= offset || kept + h.total_len() as usize > data.len() {
-            break;
-        }
-        kept += h.total_len() as usize;
-        end = Some(h.last_offset() + 1);
-    }
-    (kept, end)
 }
 
 /// Kafka's answer to a request naming the leader epoch it believes current (KIP-320): -1 opts

@@ -183,13 +183,18 @@ async fn transactions_and_log_cleanings_are_counted() {
         assert_eq!(value(&before, &series), 0.0, "{series} is there from the start");
     }
     assert_eq!(value(&before, "sluice_broker_log_cleaner_cleanings_total"), 0.0);
-    let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().unwrap();
+    let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .unwrap();
     let topic = rdkafka::admin::NewTopic::new("latest", 1, rdkafka::admin::TopicReplication::Fixed(1))
         .set("cleanup.policy", "compact")
         .set("segment.ms", "100")
         .set("min.cleanable.dirty.ratio", "0.01");
-    let created = admin.create_topics(&[topic], &rdkafka::admin::AdminOptions::new()).await.unwrap();
+    let created = admin
+        .create_topics(&[topic], &rdkafka::admin::AdminOptions::new())
+        .await
+        .unwrap();
     assert!(created[0].is_ok(), "{created:?}");
     let bootstrap = broker.bootstrap();
     tokio::task::spawn_blocking(move || {
@@ -203,7 +208,8 @@ async fn transactions_and_log_cleanings_are_counted() {
         for commit in [true, false] {
             p.begin_transaction().unwrap();
             for _ in 0..3 {
-                p.send(BaseRecord::<str, str>::to("latest").key("k").payload("v")).unwrap();
+                p.send(BaseRecord::<str, str>::to("latest").key("k").payload("v"))
+                    .unwrap();
             }
             p.flush(wait).unwrap();
             match commit {
@@ -219,12 +225,19 @@ async fn transactions_and_log_cleanings_are_counted() {
     wait_for(http, "sluice_broker_transactions_total{outcome=\"commit\"}", 1.0).await;
     wait_for(http, "sluice_broker_transactions_total{outcome=\"abort\"}", 1.0).await;
     let cleaned = support::poll::until_async(Duration::from_secs(20), Duration::from_millis(200), async || {
-        scrape(http).await.get("sluice_broker_log_cleaner_cleanings_total").copied() >= Some(1.0)
+        scrape(http)
+            .await
+            .get("sluice_broker_log_cleaner_cleanings_total")
+            .copied()
+            >= Some(1.0)
     })
     .await;
     assert!(cleaned, "the compacted topic was cleaned");
     let after = scrape(http).await;
-    assert!(value(&after, "sluice_broker_log_cleaner_records_removed_total") >= 2.0, "{after:#?}");
+    assert!(
+        value(&after, "sluice_broker_log_cleaner_records_removed_total") >= 2.0,
+        "{after:#?}"
+    );
     assert!(value(&after, "sluice_broker_log_cleaner_bytes_total{stage=\"read\"}") > 0.0);
     broker.shutdown().await;
 }

@@ -102,44 +102,6 @@ impl Segment {
         })
     }
 
-    /// A sealed segment the cleaner wrote (its `.log` already in place): fresh indexes from
-    /// `offsets` and `times`, fsynced with the log. `next_offset` is where the next segment
-    /// starts, which may lie past its last batch.
-    pub(crate) fn cleaned(
-        dir: &Path,
-        base_offset: i64,
-        next_offset: i64,
-        size: u64,
-        offsets: Vec<super::index::OffsetEntry>,
-        times: Vec<super::time_index::TimeEntry>,
-        cadence: IndexCadence,
-    ) -> Result<Segment, LogError> {
-        let log_path = dir.join(file_name(base_offset, LOG_SUFFIX));
-        let file = open_log(&log_path, false)?;
-        let mut offset_index = OffsetIndex {
-            file: EntryFile::create(dir.join(file_name(base_offset, INDEX_SUFFIX)))?,
-        };
-        offset_index.file.replace(offsets)?;
-        let mut time_index = TimeIndex {
-            file: EntryFile::create(dir.join(file_name(base_offset, TIME_INDEX_SUFFIX)))?,
-        };
-        time_index.file.replace(times)?;
-        let segment = Segment {
-            base_offset,
-            file: Arc::new(file),
-            size,
-            file_len: size,
-            next_offset,
-            offset_index,
-            time_index,
-            cadence,
-            roll_base_ms: None,
-            log_path,
-        };
-        segment.sync()?;
-        Ok(segment)
-    }
-
     /// (largest batch max timestamp, base offset of the first batch that reached it).
     pub fn max_timestamp(&self) -> Option<(i64, i64)> {
         let (ts, rel) = self.cadence.max_timestamp?;
@@ -370,7 +332,7 @@ impl Segment {
     }
 }
 
-fn open_log(path: &Path, truncate: bool) -> Result<File, LogError> {
+pub(super) fn open_log(path: &Path, truncate: bool) -> Result<File, LogError> {
     OpenOptions::new()
         .read(true)
         .write(true)

@@ -7,7 +7,7 @@
 //!
 //! Cost on the hot paths is a few relaxed atomic adds per request or per partition of a request,
 //! never per record and never a lock or a map lookup: a request's counter is picked by its API
-//! key from a table, and each partition carries its own [`PartitionStats`]. Everything per topic
+//! key from a table, and each partition carries its own [`PartitionStats`](crate::cluster::stats::PartitionStats). Everything per topic
 //! or per partition (offsets, sizes, the sums of those stats) is computed only when Prometheus
 //! scrapes, by [`TopicsCollector`]; group states are refreshed by a small task
 //! ([`GROUP_REFRESH`]) because the coordinator answers only asynchronously.

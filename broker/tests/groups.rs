@@ -271,7 +271,7 @@ async fn described_groups_report_what_the_user_may_do() {
 
     // A plaintext client is ANONYMOUS: it may use `workers` and only look at `audit`.
     let (guarded, _dir) = start_with(|c| {
-        use broker::auth::acl::grant;
+        use broker::auth::grants::grant;
         grant(
             &mut c.acls.bindings,
             "ANONYMOUS",

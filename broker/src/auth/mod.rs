@@ -9,6 +9,7 @@
 
 pub mod acl;
 pub mod config;
+pub mod grants;
 pub mod sasl;
 pub mod scram;
 pub mod tls;

@@ -106,7 +106,7 @@ impl Reader<'_> {
                     &value,
                 ));
             };
-            crate::auth::acl::grant(&mut c.acls.bindings, user, permission, &value)
+            crate::auth::grants::grant(&mut c.acls.bindings, user, permission, &value)
                 .map_err(|expected| self.bad(&key, expected, &value))?;
             c.acls.enabled = true;
         }

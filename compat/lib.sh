@@ -15,6 +15,18 @@ free_port() {
 # Whether HOST:PORT accepts a connection.
 listening() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
 
+# The broker binary to test: PATH (from --sluice or $SLUICE_BIN) if given, else the repo's
+# target/release/sluice, built first if missing; printed as an absolute path.
+resolve_sluice() {
+  local path="$1" repo="$2"
+  if [ -z "$path" ]; then
+    path="$repo/target/release/sluice"
+    [ -x "$path" ] || (cd "$repo" && cargo build --release -p sluice) >&2
+  fi
+  [ -x "$path" ] || die "no broker binary at $path"
+  echo "$(cd "$(dirname "$path")" && pwd)/$(basename "$path")"
+}
+
 broker_pid=""
 
 # Starts "${broker_cmd[@]}" (output appended to $out/broker.log) and waits, up to 30 s, until

@@ -145,12 +145,7 @@ if [ -n "$bootstrap" ]; then
   listening "$bootstrap" || die "nothing listens on $bootstrap"
   test_env+=(KGO_SEEDS="$bootstrap")
 else
-  if [ -z "$sluice" ]; then
-    sluice="$repo/target/release/sluice"
-    [ -x "$sluice" ] || (cd "$repo" && cargo build --release -p sluice)
-  fi
-  [ -x "$sluice" ] || die "no broker binary at $sluice"
-  sluice="$(cd "$(dirname "$sluice")" && pwd)/$(basename "$sluice")"
+  sluice="$(resolve_sluice "$sluice" "$repo")" || exit 2
   bootstrap="127.0.0.1:$(free_port)"
   sasl_bootstrap="127.0.0.1:$(free_port)"
   metrics="127.0.0.1:$(free_port)"

@@ -213,12 +213,7 @@ if [ -n "$bootstrap" ]; then
   broker_desc="an existing broker at $bootstrap"
   listening "$bootstrap" || die "nothing listens on $bootstrap"
 else
-  if [ -z "$sluice" ]; then
-    sluice="$repo/target/release/sluice"
-    [ -x "$sluice" ] || (cd "$repo" && cargo build --release -p sluice)
-  fi
-  [ -x "$sluice" ] || die "no broker binary at $sluice"
-  sluice="$(cd "$(dirname "$sluice")" && pwd)/$(basename "$sluice")"
+  sluice="$(resolve_sluice "$sluice" "$repo")" || exit 2
   bootstrap="127.0.0.1:$(free_port)"
   rm -rf "$out/broker-data"
   broker_cmd=("$sluice" broker --config "$broker_config" --listen "$bootstrap" --http-listen "" --data-dir "$out/broker-data")

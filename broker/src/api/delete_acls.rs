@@ -28,21 +28,7 @@ pub async fn handle(cx: &Cx<'_>, request: DeleteAclsRequest) -> DeleteAclsRespon
     let mut response = DeleteAclsResponse::default();
     for wanted in &request.filters {
         let mut result = DeleteAclsFilterResult::default();
-        let f = gate.clone().and_then(|()| {
-            filter(
-                (
-                    wanted.resource_type_filter,
-                    wanted.resource_name_filter.as_ref(),
-                    wanted.pattern_type_filter,
-                ),
-                (
-                    wanted.principal_filter.as_ref(),
-                    wanted.host_filter.as_ref(),
-                    wanted.operation,
-                    wanted.permission_type,
-                ),
-            )
-        });
+        let f = gate.clone().and_then(|()| filter(wanted));
         let f = match f {
             Ok(f) => f,
             Err((code, message)) => {

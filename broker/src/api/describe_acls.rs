@@ -42,12 +42,40 @@ pub(super) fn gate(cx: &Cx<'_>, operation: Operation) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Kafka's `AclBindingFilter` from a request's fields (resource type, name, pattern type,
-/// principal, host, operation, permission). Like Kafka, a code it does not know is refused.
-pub(super) fn filter<'a>(
-    (resource_type, name, pattern_type): (i8, Option<&'a StrBytes>, i8),
-    (principal, host, operation, permission): (Option<&'a StrBytes>, Option<&'a StrBytes>, i8, i8),
-) -> Result<Filter<'a>, Refusal> {
+/// The fields of an `AclBindingFilter` as DescribeAcls and each filter of DeleteAcls carry them,
+/// under the same names: (resource type, name, pattern type), (principal, host, operation,
+/// permission).
+type FilterFields<'a> = (
+    (i8, Option<&'a StrBytes>, i8),
+    (Option<&'a StrBytes>, Option<&'a StrBytes>, i8, i8),
+);
+
+/// A message that carries an `AclBindingFilter`'s fields.
+pub(super) trait HasFilter {
+    fn fields(&self) -> FilterFields<'_>;
+}
+
+macro_rules! has_filter {
+    ($($t:ty),*) => {
+        $(impl HasFilter for $t {
+            fn fields(&self) -> FilterFields<'_> {
+                (
+                    (self.resource_type_filter, self.resource_name_filter.as_ref(), self.pattern_type_filter),
+                    (self.principal_filter.as_ref(), self.host_filter.as_ref(), self.operation, self.permission_type),
+                )
+            }
+        })*
+    };
+}
+has_filter!(
+    DescribeAclsRequest,
+    kafka_protocol::messages::delete_acls_request::DeleteAclsFilter
+);
+
+/// Kafka's `AclBindingFilter` from a request's fields. Like Kafka, a code it does not know is
+/// refused.
+pub(super) fn filter(wanted: &impl HasFilter) -> Result<Filter<'_>, Refusal> {
+    let ((resource_type, name, pattern_type), (principal, host, operation, permission)) = wanted.fields();
     // ANY (1) in every field, MATCH (2) as a pattern type, or a code of the field's table.
     let known = |table: &[(i8, &str)], code: i8| code == ANY || table.iter().any(|(c, _)| *c == code);
     if !(known(RESOURCE_TYPES, resource_type)
@@ -80,21 +108,7 @@ pub(super) fn all_bindings(cx: &Cx<'_>) -> Vec<Binding> {
 
 pub async fn handle(cx: &Cx<'_>, request: DescribeAclsRequest) -> DescribeAclsResponse {
     let mut response = DescribeAclsResponse::default();
-    let f = gate(cx, Operation::Describe).and_then(|()| {
-        filter(
-            (
-                request.resource_type_filter,
-                request.resource_name_filter.as_ref(),
-                request.pattern_type_filter,
-            ),
-            (
-                request.principal_filter.as_ref(),
-                request.host_filter.as_ref(),
-                request.operation,
-                request.permission_type,
-            ),
-        )
-    });
+    let f = gate(cx, Operation::Describe).and_then(|()| filter(&request));
     let f = match f {
         Ok(f) => f,
         Err((code, message)) => {

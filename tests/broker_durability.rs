@@ -20,9 +20,21 @@ use rdkafka::{Offset, TopicPartitionList};
 
 /// Everything in `topic`, read from the beginning of each partition: partition → [(offset, value)].
 fn read_all(bootstrap: &str, topic: &str, partitions: i32) -> HashMap<i32, Vec<(i64, String)>> {
+    read_at(bootstrap, topic, partitions, "read_uncommitted")
+}
+
+/// Every value a `read_committed` reader gets from the start of each partition.
+fn read_committed(bootstrap: &str, topic: &str, partitions: i32) -> Vec<String> {
+    let by_partition = read_at(bootstrap, topic, partitions, "read_committed");
+    by_partition.into_values().flatten().map(|(_, v)| v).collect()
+}
+
+/// [`read_all`] at an `isolation.level`.
+fn read_at(bootstrap: &str, topic: &str, partitions: i32, isolation: &str) -> HashMap<i32, Vec<(i64, String)>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "checker")
+        .set("isolation.level", isolation)
         .set("check.crcs", "true")
         .set("enable.partition.eof", "true")
         .create()
@@ -471,36 +483,4 @@ fn committed_transactions_survive_repeated_sigkill_and_none_is_half_visible() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
-}
-
-/// Every value a `read_committed` reader gets from the start of each partition.
-fn read_committed(bootstrap: &str, topic: &str, partitions: i32) -> Vec<String> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "checker")
-        .set("isolation.level", "read_committed")
-        .set("check.crcs", "true")
-        .set("enable.partition.eof", "true")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
-    let mut out = Vec::new();
-    let mut at_end = std::collections::HashSet::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while at_end.len() < partitions as usize {
-        assert!(Instant::now() < deadline, "reading back timed out");
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => out.push(String::from_utf8(m.payload().unwrap().to_vec()).unwrap()),
-            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
-                at_end.insert(p);
-            }
-            Some(Err(e)) => panic!("consumer error: {e}"),
-            None => {}
-        }
-    }
-    out
 }

@@ -7,7 +7,7 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
 use super::{code, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::group::{CommitOffset, CommitRequest};
+use crate::group::{CommitOffset, CommitRequest, CommitResponse};
 
 /// Committing needs the `groups` grant for the group (else GROUP_AUTHORIZATION_FAILED on every
 /// partition) and `consume` for each topic (else TOPIC_AUTHORIZATION_FAILED on its partitions);
@@ -58,12 +58,7 @@ pub async fn handle(cx: &Cx<'_>, request: OffsetCommitRequest) -> OffsetCommitRe
             retention_time_ms: request.retention_time_ms,
             offsets,
         };
-        let r = broker.groups.commit(req).await;
-        errors = r.errors;
-        if let Err(e) = r.durable.wait().await {
-            tracing::error!(error = %e, "fsync of __consumer_offsets failed");
-            errors.iter_mut().for_each(|e| *e = Some(ResponseError::NotCoordinator));
-        }
+        errors = settled(broker.groups.commit(req).await).await;
     }
     let mut response = OffsetCommitResponse::default();
     for (t, row) in request.topics.into_iter().zip(outcome) {
@@ -72,13 +67,30 @@ pub async fn handle(cx: &Cx<'_>, request: OffsetCommitRequest) -> OffsetCommitRe
         for (p, result) in t.partitions.into_iter().zip(row) {
             let mut partition = OffsetCommitResponsePartition::default();
             partition.partition_index = p.partition_index;
-            partition.error_code = match result {
-                Ok(i) => code(errors.get(i).copied().flatten()),
-                Err(e) => e.code(),
-            };
+            partition.error_code = partition_code(result, &errors);
             topic.partitions.push(partition);
         }
         response.topics.push(topic);
     }
     response
+}
+
+/// The coordinator's per-offset errors once the commit's records are on disk; all
+/// NOT_COORDINATOR if that fsync failed, as the records may be lost.
+pub(super) async fn settled(r: CommitResponse) -> Vec<Option<ResponseError>> {
+    let mut errors = r.errors;
+    if let Err(e) = r.durable.wait().await {
+        tracing::error!(error = %e, "fsync of __consumer_offsets failed");
+        errors.iter_mut().for_each(|e| *e = Some(ResponseError::NotCoordinator));
+    }
+    errors
+}
+
+/// A partition's answer: the error decided before the commit, or the commit's own (`Ok` holds
+/// the partition's index among the offsets committed).
+pub(super) fn partition_code(result: Result<usize, ResponseError>, errors: &[Option<ResponseError>]) -> i16 {
+    match result {
+        Ok(i) => code(errors.get(i).copied().flatten()),
+        Err(e) => e.code(),
+    }
 }

@@ -8,7 +8,8 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 };
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
-use super::{code, fenced_before, Cx};
+use super::offset_commit::{partition_code, settled};
+use super::{fenced_before, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::group::{partition_for, CommitOffset, CommitRequest, TxnCommitRequest, OFFSETS_TOPIC};
 
@@ -83,12 +84,7 @@ pub async fn handle(cx: &Cx<'_>, request: TxnOffsetCommitRequest) -> TxnOffsetCo
                     producer_id,
                     producer_epoch: epoch,
                 };
-                let r = broker.groups.txn_commit(req).await;
-                errors = r.errors;
-                if let Err(e) = r.durable.wait().await {
-                    tracing::error!(error = %e, "fsync of __consumer_offsets failed");
-                    errors.iter_mut().for_each(|e| *e = Some(ResponseError::NotCoordinator));
-                }
+                errors = settled(broker.groups.txn_commit(req).await).await;
             }
         }
     }
@@ -99,10 +95,7 @@ pub async fn handle(cx: &Cx<'_>, request: TxnOffsetCommitRequest) -> TxnOffsetCo
         for (p, result) in t.partitions.into_iter().zip(row) {
             let mut partition = TxnOffsetCommitResponsePartition::default();
             partition.partition_index = p.partition_index;
-            partition.error_code = match result {
-                Ok(i) => code(errors.get(i).copied().flatten()),
-                Err(e) => e.code(),
-            };
+            partition.error_code = partition_code(result, &errors);
             topic.partitions.push(partition);
         }
         response.topics.push(topic);

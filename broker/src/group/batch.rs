@@ -15,10 +15,7 @@
 
 use bytes::Bytes;
 
-use crate::record::{crc_ok, varint, BatchHeader, HEADER_LEN};
-
-/// Attributes bit 4: a transactional batch (`record::batch` has the layout).
-const TRANSACTIONAL: i16 = 0x10;
+use crate::record::{crc_ok, varint, BatchHeader, HEADER_LEN, TRANSACTIONAL_BIT};
 
 /// A record read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +64,7 @@ pub fn encode_for(records: &[(Bytes, Option<Bytes>)], timestamp: i64, txn: Optio
         partition_leader_epoch: -1,
         magic: 2,
         crc: 0,
-        attributes: if txn.is_some() { TRANSACTIONAL } else { 0 },
+        attributes: if txn.is_some() { TRANSACTIONAL_BIT } else { 0 },
         last_offset_delta: records.len() as i32 - 1,
         base_timestamp: timestamp,
         max_timestamp: timestamp,

@@ -63,7 +63,7 @@ impl Codec {
 
 pub(super) const COMPRESSION_MASK: i16 = 0x07;
 const TIMESTAMP_TYPE_BIT: i16 = 0x08;
-pub(super) const TRANSACTIONAL_BIT: i16 = 0x10;
+pub const TRANSACTIONAL_BIT: i16 = 0x10;
 pub(super) const CONTROL_BIT: i16 = 0x20;
 
 #[derive(Debug, Error, PartialEq, Eq)]

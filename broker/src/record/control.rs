@@ -63,13 +63,7 @@ pub fn control_type(batch: &[u8], header: &BatchHeader) -> Option<ControlType> {
     if !header.is_control() || header.record_count < 1 || header.compression() != 0 {
         return None;
     }
-    let mut rest = batch.get(super::HEADER_LEN..)?;
-    let _len = varint::read(&mut rest)?;
-    let (_attributes, mut rest) = rest.split_first()?;
-    varint::read(&mut rest)?;
-    varint::read(&mut rest)?;
-    let key_len = usize::try_from(varint::read(&mut rest)?).ok()?;
-    let key = rest.get(..key_len)?;
+    let (key, _) = first_record(batch)?;
     match key.get(2..4)? {
         [0, 0] => Some(ControlType::Abort),
         [0, 1] => Some(ControlType::Commit),
@@ -79,16 +73,22 @@ pub fn control_type(batch: &[u8], header: &BatchHeader) -> Option<ControlType> {
 
 /// The coordinator epoch in a marker's value (`control_type` must have read it as a marker).
 pub fn marker_coordinator_epoch(batch: &[u8]) -> Option<i32> {
+    let (_, value) = first_record(batch)?;
+    value.get(2..6).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The key and value of the first record of an uncompressed batch.
+fn first_record(batch: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut rest = batch.get(super::HEADER_LEN..)?;
     let _len = varint::read(&mut rest)?;
     let (_attributes, mut rest) = rest.split_first()?;
     varint::read(&mut rest)?;
     varint::read(&mut rest)?;
     let key_len = usize::try_from(varint::read(&mut rest)?).ok()?;
-    rest = rest.get(key_len..)?;
+    let key = rest.get(..key_len)?;
+    rest = &rest[key_len..];
     let value_len = usize::try_from(varint::read(&mut rest)?).ok()?;
-    let value = rest.get(..value_len)?;
-    value.get(2..6).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    Some((key, rest.get(..value_len)?))
 }
 
 #[cfg(test)]

@@ -18,7 +18,9 @@ pub mod varint;
 pub(crate) mod test_batch;
 
 pub(crate) use batch::stamp;
-pub use batch::{crc_ok, reseal, set_log_append_time, BatchError, BatchHeader, Codec, HEADER_LEN, LOG_OVERHEAD};
+pub use batch::{
+    crc_ok, reseal, set_log_append_time, BatchError, BatchHeader, Codec, HEADER_LEN, LOG_OVERHEAD, TRANSACTIONAL_BIT,
+};
 pub use compact::{compact_batch, for_each_record, Compacted, Record, DELETE_HORIZON_BIT};
 pub use compressed::{compress, count_compressed_records, recompress, MAX_DECOMPRESSED_BYTES};
 pub use control::{control_type, marker_batch, marker_coordinator_epoch, ControlType};

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use super::{create_topic, fill, ratio, Broker, Figures, Process, Started, TempDir};
-use super::{ACKS_ALL, LATENCY, PERF_PRODUCE_100, PERF_PRODUCE_1K};
+use crate::broker::{create_topic, Broker, Process, Started, TempDir};
+use crate::report::ratio;
+use crate::workloads::consume::fill;
+use crate::workloads::{Figures, ACKS_ALL, LATENCY, PERF_PRODUCE_100, PERF_PRODUCE_1K};
 
 /// A Kafka configuration: its name in the table and its broker settings (`kafka.sh --set`).
 pub struct Setup {

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
-use super::{free_port, Broker, TempDir};
+use crate::broker::{free_port, Broker, TempDir};
 
 const USER: &str = "bench";
 const PASSWORD: &str = "bench-password";

@@ -494,6 +494,40 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         assert_eq!(controllers.error_code, 115, "UNSUPPORTED_ENDPOINT_TYPE");
                     }
                 }
+                ApiKey::ConsumerGroupHeartbeat => {
+                    let group = format!("cg-heartbeat-v{version}");
+                    let resp = consumer_join(&mut s, version, &group, "member-a").await;
+                    assert_eq!(resp.error_code, 0, "{:?}", resp.error_message);
+                    assert_eq!((resp.member_epoch, resp.heartbeat_interval_ms), (1, 5000));
+                    let assigned = resp.assignment.expect("a joining member gets its assignment");
+                    assert_eq!(assigned.topic_partitions.len(), 1, "every partition of meta");
+                    // Leaving: epoch -1.
+                    let mut r = ConsumerGroupHeartbeatRequest::default();
+                    r.group_id = GroupId(StrBytes::from_string(group));
+                    r.member_id = StrBytes::from_static_str("member-a");
+                    r.member_epoch = -1;
+                    r.rebalance_timeout_ms = -1;
+                    let resp: ConsumerGroupHeartbeatResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!((resp.error_code, resp.member_epoch), (0, -1));
+                }
+                ApiKey::ConsumerGroupDescribe => {
+                    let group = format!("cg-describe-v{version}");
+                    consumer_join(&mut s, 1, &group, "member-a").await;
+                    let mut r = ConsumerGroupDescribeRequest::default();
+                    r.group_ids = vec![
+                        GroupId(StrBytes::from_string(group)),
+                        GroupId(StrBytes::from_static_str("nobody")),
+                    ];
+                    let resp: ConsumerGroupDescribeResponse = call(&mut s, key, version, &r).await;
+                    let g = &resp.groups[0];
+                    assert_eq!((g.error_code, g.group_state.as_str(), g.group_epoch), (0, "Stable", 1));
+                    assert_eq!(g.members[0].member_id.as_str(), "member-a");
+                    assert_eq!(
+                        g.members[0].assignment.topic_partitions[0].topic_name.0.as_str(),
+                        "meta"
+                    );
+                    assert_eq!(resp.groups[1].error_code, 69, "GROUP_ID_NOT_FOUND");
+                }
                 ApiKey::DescribeTopicPartitions => {
                     let mut r = DescribeTopicPartitionsRequest::default();
                     let mut t = describe_topic_partitions_request::TopicRequest::default();
@@ -617,7 +651,13 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     assert_eq!(resp.topics[0].partitions[0].error_code, 0, "OffsetCommit v{version}");
                 }
                 ApiKey::OffsetFetch => {
-                    for (group, want) in [("committer", 8), ("never-committed", -1)] {
+                    // The last commit was OffsetCommit's highest version, which it wrote as the offset.
+                    let commit = versions
+                        .api_keys
+                        .iter()
+                        .find(|k| k.api_key == ApiKey::OffsetCommit as i16);
+                    let last = i64::from(commit.unwrap().max_version);
+                    for (group, want) in [("committer", last), ("never-committed", -1)] {
                         let mut r = OffsetFetchRequest::default();
                         r.group_id = GroupId(StrBytes::from_static_str(group));
                         let mut t = offset_fetch_request::OffsetFetchRequestTopic::default();
@@ -631,7 +671,7 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                             (0, want),
                             "OffsetFetch v{version} {group}"
                         );
-                        // The last commit (v8) said epoch 0; v5+ answers it back.
+                        // The last commit said epoch 0; v5+ answers it back.
                         let epoch = if group == "committer" && version >= 5 { 0 } else { -1 };
                         assert_eq!(p.committed_leader_epoch, epoch, "OffsetFetch v{version} {group}");
                     }
@@ -1221,4 +1261,16 @@ fn add_partitions_request(
     r.v3_and_below_producer_epoch = epoch;
     r.v3_and_below_topics = vec![t];
     r
+}
+
+/// A KIP-848 member joining `group`, subscribed to "meta".
+async fn consumer_join(s: &mut TcpStream, version: i16, group: &str, member: &str) -> ConsumerGroupHeartbeatResponse {
+    let mut r = ConsumerGroupHeartbeatRequest::default();
+    r.group_id = GroupId(StrBytes::from_string(group.to_string()));
+    r.member_id = StrBytes::from_string(member.to_string());
+    r.member_epoch = 0;
+    r.rebalance_timeout_ms = 30_000;
+    r.subscribed_topic_names = Some(vec![TopicName(StrBytes::from_static_str("meta"))]);
+    r.topic_partitions = Some(vec![]);
+    call(s, ApiKey::ConsumerGroupHeartbeat, version, &r).await
 }

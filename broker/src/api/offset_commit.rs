@@ -57,6 +57,7 @@ pub async fn handle(cx: &Cx<'_>, request: OffsetCommitRequest) -> OffsetCommitRe
             group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
             retention_time_ms: request.retention_time_ms,
             offsets,
+            api_version: cx.version,
         };
         errors = settled(broker.groups.commit(req).await).await;
     }

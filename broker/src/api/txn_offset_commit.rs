@@ -80,6 +80,7 @@ pub async fn handle(cx: &Cx<'_>, request: TxnOffsetCommitRequest) -> TxnOffsetCo
                         group_instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
                         retention_time_ms: -1,
                         offsets,
+                        api_version: cx.version,
                     },
                     producer_id,
                     producer_epoch: epoch,

@@ -26,7 +26,7 @@ macro_rules! with_apis {
             Fetch(FetchRequest) fetch: 4..=18, authenticated;
             ListOffsets(ListOffsetsRequest) list_offsets: 0..=7, authenticated;
             Metadata(MetadataRequest) metadata: 0..=13, authenticated;
-            OffsetCommit(OffsetCommitRequest) offset_commit: 2..=8, authenticated;
+            OffsetCommit(OffsetCommitRequest) offset_commit: 2..=9, authenticated;
             OffsetFetch(OffsetFetchRequest) offset_fetch: 1..=7, authenticated;
             FindCoordinator(FindCoordinatorRequest) find_coordinator: 0..=3, authenticated;
             JoinGroup(JoinGroupRequest) join_group: 0..=7, authenticated;
@@ -71,6 +71,8 @@ macro_rules! with_apis {
             DescribeProducers(DescribeProducersRequest) describe_producers: 0..=0, authenticated;
             DescribeTransactions(DescribeTransactionsRequest) describe_transactions: 0..=0, authenticated;
             ListTransactions(ListTransactionsRequest) list_transactions: 0..=1, authenticated;
+            ConsumerGroupHeartbeat(ConsumerGroupHeartbeatRequest) consumer_group_heartbeat: 0..=1, authenticated;
+            ConsumerGroupDescribe(ConsumerGroupDescribeRequest) consumer_group_describe: 0..=1, authenticated;
             DescribeTopicPartitions(DescribeTopicPartitionsRequest) describe_topic_partitions: 0..=0, authenticated;
         }
     };

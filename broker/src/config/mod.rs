@@ -162,6 +162,16 @@ pub struct GroupConfig {
     pub offsets_topic_segment_bytes: u64,
     /// `offset.metadata.max.bytes`: the longest commit metadata (OFFSET_METADATA_TOO_LARGE above).
     pub offset_metadata_max_bytes: usize,
+    /// `group.consumer.heartbeat.interval.ms`: how often KIP-848 members heartbeat.
+    pub consumer_heartbeat_interval: Duration,
+    /// `group.consumer.session.timeout.ms`: a KIP-848 member without a heartbeat this long is
+    /// removed and its partitions move.
+    pub consumer_session_timeout: Duration,
+    /// `group.consumer.assignors`: the server-side assignors members may name; the first is
+    /// the default.
+    pub consumer_assignors: Vec<String>,
+    /// `group.consumer.max.size`: members per KIP-848 group (GROUP_MAX_SIZE_REACHED above).
+    pub consumer_max_size: usize,
 }
 
 impl Default for GroupConfig {
@@ -176,6 +186,10 @@ impl Default for GroupConfig {
             offsets_topic_partitions: 50,
             offsets_topic_segment_bytes: 104_857_600,
             offset_metadata_max_bytes: 4096,
+            consumer_heartbeat_interval: Duration::from_millis(5000),
+            consumer_session_timeout: Duration::from_millis(45_000),
+            consumer_assignors: vec!["uniform".into(), "range".into()],
+            consumer_max_size: i32::MAX as usize,
         }
     }
 }

@@ -3,7 +3,9 @@
 use kafka_protocol::error::ResponseError;
 
 use super::classic::GroupState;
-use super::messages::{DeleteGroupsResponse, DescribedGroup, DescribedMember, ListedGroup};
+use super::messages::{
+    DeleteGroupsResponse, DescribedConsumerGroup, DescribedConsumerMember, DescribedGroup, DescribedMember, ListedGroup,
+};
 use super::offsets::offset_record;
 use super::records::{encode_key, RecordKey};
 use super::task::Core;
@@ -14,11 +16,15 @@ impl Core {
         let mut out: Vec<ListedGroup> = self
             .groups
             .values()
-            .filter(|g| states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(g.state.name())))
+            .filter(|g| states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(g.state_name())))
             .map(|g| ListedGroup {
                 group_id: g.group_id.clone(),
                 protocol_type: g.protocol_type.clone().unwrap_or_default(),
-                state: g.state.name(),
+                state: g.state_name(),
+                group_type: match g.consumer {
+                    Some(_) => "consumer",
+                    None => "classic",
+                },
             })
             .collect();
         out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
@@ -26,7 +32,8 @@ impl Core {
     }
 
     /// Kafka's group summary: members always; their metadata and assignments, and the protocol,
-    /// only when Stable. An unknown group is described as Dead with no error (v0–5).
+    /// only when Stable. An unknown group is described as Dead with no error (v0–5), and so is
+    /// a consumer group, which only ConsumerGroupDescribe describes (as Kafka 4 answers v5).
     pub fn describe(&self, groups: &[String]) -> Vec<DescribedGroup> {
         groups
             .iter()
@@ -39,7 +46,7 @@ impl Core {
                         ..Default::default()
                     };
                 }
-                let Some(g) = self.groups.get(id) else {
+                let Some(g) = self.groups.get(id).filter(|g| g.consumer.is_none()) else {
                     return DescribedGroup {
                         group_id: id.clone(),
                         state: GroupState::Dead.name(),
@@ -87,9 +94,7 @@ impl Core {
             let error = match self.groups.get(id) {
                 _ if id.is_empty() => Some(ResponseError::InvalidGroupId),
                 None => Some(ResponseError::GroupIdNotFound),
-                Some(g) if g.state != GroupState::Empty || !g.pending_members.is_empty() => {
-                    Some(ResponseError::NonEmptyGroup)
-                }
+                Some(g) if !g.is_empty() => Some(ResponseError::NonEmptyGroup),
                 Some(g) => {
                     let mut records: Vec<_> = g.offsets.keys().map(|(t, p)| offset_record(id, t, *p, None)).collect();
                     records.push((encode_key(&RecordKey::Group { group: id.clone() }), None));
@@ -110,5 +115,51 @@ impl Core {
             response.results.push((id.clone(), error));
         }
         response
+    }
+}
+
+impl Core {
+    /// ConsumerGroupDescribe: a group that is not a consumer group is GROUP_ID_NOT_FOUND, as
+    /// Kafka answers (its admin client then asks DescribeGroups).
+    pub fn describe_consumer_groups(&self, groups: &[String]) -> Vec<DescribedConsumerGroup> {
+        groups
+            .iter()
+            .map(|id| {
+                let Some(cg) = self.groups.get(id).and_then(|g| g.consumer.as_ref()) else {
+                    return DescribedConsumerGroup {
+                        group_id: id.clone(),
+                        error: Some(ResponseError::GroupIdNotFound),
+                        error_message: Some(format!("Group {id} is not a consumer group.")),
+                        state: GroupState::Dead.name(),
+                        ..Default::default()
+                    };
+                };
+                DescribedConsumerGroup {
+                    group_id: id.clone(),
+                    error: None,
+                    error_message: None,
+                    state: cg.state_name(),
+                    epoch: cg.epoch,
+                    assignment_epoch: cg.assignment_epoch,
+                    assignor: cg.assignor.clone(),
+                    members: cg
+                        .members
+                        .values()
+                        .map(|m| DescribedConsumerMember {
+                            member_id: m.member_id.clone(),
+                            instance_id: m.instance_id.clone(),
+                            rack_id: m.rack_id.clone(),
+                            member_epoch: m.epoch,
+                            client_id: m.client_id.clone(),
+                            client_host: m.client_host.clone(),
+                            subscribed_topic_names: m.subscribed_names.clone(),
+                            subscribed_topic_regex: m.subscribed_regex.clone(),
+                            assignment: m.assigned.clone(),
+                            target: cg.target.get(&m.member_id).cloned().unwrap_or_default(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 
+use super::consumer::ConsumerGroup;
 pub use super::member::Member;
 use super::messages::JoinedMember;
 use super::records::OffsetValue;
@@ -63,6 +64,9 @@ pub struct Group {
     pub offsets: BTreeMap<(String, i32), OffsetValue>,
     /// The group record last written, rewritten as-is by snapshots.
     pub stored: Option<Bytes>,
+    /// Set when the group is a KIP-848 consumer group: its membership lives there and the
+    /// classic fields above stay empty.
+    pub consumer: Option<ConsumerGroup>,
 }
 
 impl Group {
@@ -85,6 +89,22 @@ impl Group {
             sync_timer: None,
             offsets: BTreeMap::new(),
             stored: None,
+            consumer: None,
+        }
+    }
+
+    /// No member of either protocol, and none about to join.
+    pub fn is_empty(&self) -> bool {
+        self.state == GroupState::Empty
+            && self.pending_members.is_empty()
+            && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
+    }
+
+    /// The state ListGroups and DescribeGroups name: a consumer group's own, else classic.
+    pub fn state_name(&self) -> &'static str {
+        match &self.consumer {
+            Some(c) => c.state_name(),
+            None => self.state.name(),
         }
     }
 

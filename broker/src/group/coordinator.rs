@@ -104,6 +104,35 @@ impl Coordinator {
             .unwrap_or(Some(ResponseError::CoordinatorNotAvailable))
     }
 
+    /// ConsumerGroupHeartbeat (KIP-848).
+    pub async fn consumer_heartbeat(&self, req: ConsumerHeartbeatRequest) -> ConsumerHeartbeatResponse {
+        self.call(|r| Command::ConsumerHeartbeat(req, r))
+            .await
+            .unwrap_or_else(|| {
+                ConsumerHeartbeatResponse::error(
+                    ResponseError::CoordinatorNotAvailable,
+                    "The coordinator is shutting down.",
+                )
+            })
+    }
+
+    /// ConsumerGroupDescribe (KIP-848).
+    pub async fn describe_consumer_groups(&self, groups: Vec<String>) -> Vec<DescribedConsumerGroup> {
+        let ids = groups.clone();
+        self.call(|reply| Command::ConsumerDescribe { groups, reply })
+            .await
+            .unwrap_or_else(|| {
+                ids.into_iter()
+                    .map(|group_id| DescribedConsumerGroup {
+                        group_id,
+                        error: Some(ResponseError::CoordinatorNotAvailable),
+                        state: "Dead",
+                        ..Default::default()
+                    })
+                    .collect()
+            })
+    }
+
     pub async fn leave(&self, req: LeaveRequest) -> LeaveResponse {
         self.call(|r| Command::Leave(req, r))
             .await

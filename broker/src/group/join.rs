@@ -39,6 +39,15 @@ impl Core {
         let Some(g) = self.groups.get_mut(&req.group_id) else {
             return;
         };
+        // A consumer group (KIP-848) with members takes no classic member; an empty one turns
+        // back into a classic group, keeping its offsets.
+        match &g.consumer {
+            Some(c) if !c.members.is_empty() => {
+                return fail(reply, ResponseError::InconsistentGroupProtocol, &req.member_id);
+            }
+            Some(_) => g.consumer = None,
+            None => {}
+        }
         let ctx = &mut self.ctx;
         if !accepts_joining_member(g, &req.member_id, ctx.config.max_size) {
             return fail(reply, ResponseError::GroupMaxSizeReached, "");

@@ -36,6 +36,7 @@
 mod admin;
 pub(crate) mod batch;
 mod classic;
+mod consumer;
 mod coordinator;
 mod group_record;
 mod join;
@@ -55,6 +56,7 @@ mod txn_offsets;
 mod tests;
 
 pub use classic::GroupState;
+pub use consumer::Assignment;
 pub use coordinator::{start, Coordinator};
 pub use messages::*;
 pub use store::Durable;

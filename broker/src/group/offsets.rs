@@ -9,6 +9,7 @@
 use kafka_protocol::error::ResponseError;
 
 use super::classic::{Group, GroupState};
+use super::consumer::ConsumerGroup;
 use super::messages::{CommitRequest, CommitResponse, FetchedOffset, OffsetDeleteResponse};
 use super::records::{encode_key, encode_offset_value, OffsetValue, RecordKey};
 use super::store::KeyValue;
@@ -49,7 +50,7 @@ impl Core {
         let Some(g) = self.groups.get_mut(&req.group_id) else {
             return all(ResponseError::CoordinatorNotAvailable);
         };
-        if let Err(e) = validate_commit(g, &req, is_member_commit) {
+        if let Err(e) = validate_commit(g, &req, is_member_commit, txn.is_some()) {
             return all(e);
         }
         let max = self.ctx.config.offset_metadata_max_bytes;
@@ -140,6 +141,10 @@ impl Core {
             };
         };
         let subscribed = match g.state {
+            _ if g.consumer.is_some() => g.consumer.as_ref().map(|c| match c.members.is_empty() {
+                true => Default::default(),
+                false => c.subscribed.keys().cloned().collect(),
+            }),
             GroupState::Empty => Some(Default::default()),
             _ if g.protocol_type.as_deref() == Some("consumer") => g.subscribed_topics(),
             _ => {
@@ -199,8 +204,7 @@ impl Core {
                 .iter()
                 .map(|(t, p)| offset_record(&g.group_id, t, *p, None))
                 .collect();
-            let drop_group =
-                g.state == GroupState::Empty && g.pending_members.is_empty() && g.offsets.len() == expired.len();
+            let drop_group = g.is_empty() && g.offsets.len() == expired.len();
             if drop_group {
                 let key = RecordKey::Group {
                     group: g.group_id.clone(),
@@ -229,7 +233,15 @@ impl Core {
 }
 
 /// Kafka's `validateOffsetCommit` for classic groups.
-fn validate_commit(g: &Group, req: &CommitRequest, is_member_commit: bool) -> Result<(), ResponseError> {
+fn validate_commit(
+    g: &Group,
+    req: &CommitRequest,
+    is_member_commit: bool,
+    transactional: bool,
+) -> Result<(), ResponseError> {
+    if let Some(cg) = &g.consumer {
+        return validate_consumer_commit(cg, req, transactional);
+    }
     if is_member_commit {
         g.validate_member(&req.member_id, req.group_instance_id.as_deref())?;
         if req.generation_id != g.generation_id {
@@ -245,12 +257,32 @@ fn validate_commit(g: &Group, req: &CommitRequest, is_member_commit: bool) -> Re
     Ok(())
 }
 
+/// Kafka's `ConsumerGroup.validateOffsetCommit`: without a member epoch only an empty group
+/// takes commits; a member must commit at its current epoch, with OffsetCommit v9 or later
+/// unless inside a transaction.
+fn validate_consumer_commit(cg: &ConsumerGroup, req: &CommitRequest, transactional: bool) -> Result<(), ResponseError> {
+    if req.generation_id < 0 && cg.members.is_empty() {
+        return Ok(());
+    }
+    let member = cg.members.get(&req.member_id).ok_or(ResponseError::UnknownMemberId)?;
+    if !transactional && req.api_version < 9 {
+        return Err(ResponseError::UnsupportedVersion);
+    }
+    if req.generation_id != member.epoch {
+        return Err(ResponseError::StaleMemberEpoch);
+    }
+    Ok(())
+}
+
 /// Kafka's expiration condition: offsets of a group that never had members (manual
 /// assignment) age from their commit; those of an Empty group from when it became Empty; a
 /// group with members keeps its offsets. An explicit expiry (OffsetCommit v2–4) wins.
 fn is_expired(g: &Group, v: &OffsetValue, now: i64, retention: i64) -> bool {
     if let Some(at) = v.expire_timestamp {
         return now >= at;
+    }
+    if g.consumer.as_ref().is_some_and(|c| !c.members.is_empty()) {
+        return false;
     }
     let base = match (&g.protocol_type, g.state) {
         (None, _) => v.commit_timestamp,

@@ -30,6 +30,11 @@ pub enum Command {
     Join(JoinRequest, oneshot::Sender<JoinResponse>),
     Sync(SyncRequest, oneshot::Sender<SyncResponse>),
     Heartbeat(HeartbeatRequest, oneshot::Sender<Option<ResponseError>>),
+    ConsumerHeartbeat(ConsumerHeartbeatRequest, oneshot::Sender<ConsumerHeartbeatResponse>),
+    ConsumerDescribe {
+        groups: Vec<String>,
+        reply: oneshot::Sender<Vec<DescribedConsumerGroup>>,
+    },
     Leave(LeaveRequest, oneshot::Sender<LeaveResponse>),
     Commit(CommitRequest, oneshot::Sender<CommitResponse>),
     TxnCommit(TxnCommitRequest, oneshot::Sender<CommitResponse>),
@@ -111,6 +116,12 @@ impl Core {
             Command::Heartbeat(req, reply) => {
                 let _ = reply.send(self.heartbeat(req));
             }
+            Command::ConsumerHeartbeat(req, reply) => {
+                let _ = reply.send(self.consumer_heartbeat(req));
+            }
+            Command::ConsumerDescribe { groups, reply } => {
+                let _ = reply.send(self.describe_consumer_groups(&groups));
+            }
             Command::Leave(req, reply) => {
                 let _ = reply.send(self.leave(req));
             }
@@ -169,12 +180,17 @@ impl Core {
     /// Applies one timer if its owner still holds it: a timer is cancelled when replaced, so
     /// this only guards against an owner that was removed and recreated under the same name.
     fn fire(&mut self, id: TimerId, timer: Timer) {
+        if matches!(timer, Timer::ConsumerSession { .. } | Timer::ConsumerRebalance { .. }) {
+            return self.consumer_timer(timer, id);
+        }
         let group_id = match &timer {
             Timer::Session { group, .. }
             | Timer::PendingMember { group, .. }
             | Timer::Join { group }
             | Timer::InitialJoin { group, .. }
-            | Timer::Sync { group, .. } => group.clone(),
+            | Timer::Sync { group, .. }
+            | Timer::ConsumerSession { group, .. }
+            | Timer::ConsumerRebalance { group, .. } => group.clone(),
         };
         let Some(g) = self.groups.get_mut(&group_id) else {
             return;
@@ -212,7 +228,11 @@ impl Core {
             Timer::Sync { generation, .. } if mine(&mut g.sync_timer) => {
                 super::membership::sync_expired(g, ctx, generation);
             }
-            Timer::Join { .. } | Timer::InitialJoin { .. } | Timer::Sync { .. } => {}
+            Timer::Join { .. }
+            | Timer::InitialJoin { .. }
+            | Timer::Sync { .. }
+            | Timer::ConsumerSession { .. }
+            | Timer::ConsumerRebalance { .. } => {}
         }
     }
 

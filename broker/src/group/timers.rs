@@ -30,6 +30,15 @@ pub enum Timer {
     },
     /// Members that got their JoinGroup answer but sent no SyncGroup for `generation`.
     Sync { group: String, generation: i32 },
+    /// A member of a consumer group (KIP-848) sent no heartbeat within its session.
+    ConsumerSession { group: String, member_id: String },
+    /// A member of a consumer group did not give up its revoked partitions within its
+    /// rebalance timeout, at member epoch `epoch`.
+    ConsumerRebalance {
+        group: String,
+        member_id: String,
+        epoch: i32,
+    },
 }
 
 /// Identifies one scheduled timer, for cancelling it.

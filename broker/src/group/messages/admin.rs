@@ -10,6 +10,8 @@ pub struct ListedGroup {
     pub group_id: String,
     pub protocol_type: String,
     pub state: &'static str,
+    /// "classic" (JoinGroup and SyncGroup) or "consumer" (KIP-848), ListGroups v5's type.
+    pub group_type: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

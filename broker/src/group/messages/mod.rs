@@ -3,9 +3,11 @@
 //! sees a version. Errors are Kafka's codes (`None` = no error).
 
 mod admin;
+mod consumer;
 mod membership;
 mod offsets;
 
 pub use admin::*;
+pub use consumer::*;
 pub use membership::*;
 pub use offsets::*;

@@ -13,6 +13,9 @@ pub struct CommitRequest {
     /// OffsetCommit v2–4; -1 = the broker's retention.
     pub retention_time_ms: i64,
     pub offsets: Vec<CommitOffset>,
+    /// The OffsetCommit version: members of a consumer group (KIP-848) must use v9 or later,
+    /// whose generation field carries their member epoch.
+    pub api_version: i16,
 }
 
 /// TxnOffsetCommit: a commit that takes effect when the producer's transaction commits.

@@ -132,6 +132,7 @@ pub fn commit_request(group: &str, generation: i32, member_id: &str, offset: i64
             leader_epoch: 0,
             metadata: Some("m".into()),
         }],
+        api_version: 9,
     }
 }
 

@@ -2,6 +2,7 @@
 //! `__consumer_offsets` in a temporary directory, and time jumps to the next deadline whenever
 //! every task is waiting, so a 45 s session expiry takes no wall time.
 
+mod consumer;
 mod errors;
 mod offsets;
 mod persistence;

@@ -25,6 +25,17 @@ const AGENT_CONFIG: &str = r#"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_record_the_agent_sends_reaches_the_file_sink() {
+    agent_to_file_sink("").await;
+}
+
+/// The same through a KIP-848 consumer group: the broker assigns the worker its partitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_record_reaches_the_file_sink_through_a_consumer_protocol_group() {
+    agent_to_file_sink("group_protocol = \"consumer\"\n").await;
+}
+
+/// `settings`: top-level workers.toml lines added to the test's own.
+async fn agent_to_file_sink(settings: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter("info,librdkafka=off")
         .try_init();
@@ -33,7 +44,7 @@ async fn every_record_the_agent_sends_reaches_the_file_sink() {
     let config = worker_config(
         &b.bootstrap(),
         &format!(
-            "[[sinks]]\ntype = \"file\"\nname = \"archive\"\npath = \"{}\"\n",
+            "{settings}[[sinks]]\ntype = \"file\"\nname = \"archive\"\npath = \"{}\"\n",
             path.display()
         ),
     );
@@ -93,6 +104,28 @@ async fn every_record_the_agent_sends_reaches_the_file_sink() {
         "{text}"
     );
     assert!(text.contains("sluice_worker_sample_age_seconds_bucket"), "{text}");
+    // The group is of the protocol asked for, as Kafka's own tool lists it (ListGroups v5).
+    let group_type = if settings.contains("consumer") {
+        "Consumer"
+    } else {
+        "Classic"
+    };
+    let bootstrap = b.bootstrap();
+    let out = tokio::task::spawn_blocking(move || {
+        support::kafka::kafka_tool_ok(
+            "kafka-consumer-groups",
+            &["--bootstrap-server", &bootstrap, "--list", "--type"],
+            None,
+        )
+    })
+    .await
+    .unwrap();
+    let rows = support::table_rows(&out, "GROUP TYPE");
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "sluice-workers-archive" && r[1] == group_type),
+        "{out}"
+    );
     worker.shutdown().await.unwrap();
     b.shutdown().await;
 }

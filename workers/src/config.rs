@@ -24,6 +24,11 @@ pub struct Config {
     /// Consumer group prefix: each sink consumes as the group `<group>-<sink name>`.
     #[serde(default = "default_group")]
     pub group: String,
+    /// The consumer group protocol: `classic` (JoinGroup and SyncGroup, every broker) or
+    /// `consumer` (KIP-848: the broker assigns partitions and members move one at a time, so a
+    /// worker joining or leaving stops no other; Kafka 4 or the bundled broker).
+    #[serde(default)]
+    pub group_protocol: GroupProtocol,
     /// Where undecodable and permanently rejected records go.
     #[serde(default = "default_dead_letter_topic")]
     pub dead_letter_topic: String,
@@ -69,6 +74,24 @@ pub struct Config {
     pub sasl_password: Option<Secret>,
     #[serde(default)]
     pub sinks: Vec<SinkConfig>,
+}
+
+/// librdkafka's `group.protocol`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupProtocol {
+    #[default]
+    Classic,
+    Consumer,
+}
+
+impl GroupProtocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        }
+    }
 }
 
 fn default_brokers() -> Vec<String> {

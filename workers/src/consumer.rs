@@ -121,6 +121,7 @@ fn create(shared: &Shared, me: &Instance) -> Result<StreamConsumer<WorkerContext
     config
         .set("bootstrap.servers", shared.config.brokers.join(","))
         .set("group.id", shared.config.group_of(name))
+        .set("group.protocol", shared.config.group_protocol.name())
         .set("client.id", format!("sluice-worker-{name}-{}", me.index))
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "100");

@@ -362,6 +362,58 @@ pub const SETTINGS: &[Setting] = &[
         describe: Some((ConfigType::Int, |c| millis(c.groups.max_session_timeout))),
     },
     Setting {
+        name: "group.consumer.heartbeat.interval.ms",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.millis(key, 1)? {
+                c.groups.consumer_heartbeat_interval = Duration::from_millis(v as u64);
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| millis(c.groups.consumer_heartbeat_interval))),
+    },
+    Setting {
+        name: "group.consumer.session.timeout.ms",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.millis(key, 1)? {
+                c.groups.consumer_session_timeout = Duration::from_millis(v as u64);
+            }
+            let g = &c.groups;
+            if g.consumer_heartbeat_interval >= g.consumer_session_timeout {
+                let got = format!("{} ms", g.consumer_session_timeout.as_millis());
+                return Err(r.bad(key, "more than group.consumer.heartbeat.interval.ms", &got));
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| millis(c.groups.consumer_session_timeout))),
+    },
+    Setting {
+        name: "group.consumer.assignors",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(names) = r.list(key, "assignor names (uniform, range)")? {
+                if names.is_empty() || names.iter().any(String::is_empty) {
+                    return Err(r.bad(key, "assignor names (uniform, range)", &names.join(",")));
+                }
+                c.groups.consumer_assignors = names;
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::List, |c| c.groups.consumer_assignors.join(","))),
+    },
+    Setting {
+        name: "group.consumer.max.size",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.int(key, 1, I32)? {
+                c.groups.consumer_max_size = v as usize;
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| c.groups.consumer_max_size.to_string())),
+    },
+    Setting {
         name: "group.max.size",
         synonyms: &[],
         read: |r, key, c| {

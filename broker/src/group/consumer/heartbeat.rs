@@ -147,7 +147,7 @@ fn validate(req: &ConsumerHeartbeatRequest, config: &GroupConfig) -> Result<(), 
         _ => return Err(invalid("MemberEpoch is invalid.")),
     }
     if let Some(name) = &req.server_assignor {
-        if !config.consumer_assignors.contains(name) {
+        if !config.consumer_assignors.contains(name) || !assignor::KNOWN.contains(&name.as_str()) {
             let message = format!(
                 "ServerAssignor {name} is not supported. Supported assignors: {}.",
                 config.consumer_assignors.join(", ")

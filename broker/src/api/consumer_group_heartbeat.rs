@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 
@@ -38,13 +39,12 @@ pub async fn handle(cx: &Cx<'_>, request: ConsumerGroupHeartbeatRequest) -> Cons
         }
         owned
     });
-    let topics: BTreeMap<String, i32> = broker
-        .topics
-        .list()
-        .iter()
-        .filter(|t| !super::is_internal(&t.name))
-        .map(|t| (t.name.clone(), i32::try_from(t.partitions.len()).unwrap_or(i32::MAX)))
-        .collect();
+    let mut topics = BTreeMap::new();
+    let mut ids = BTreeMap::new();
+    for t in broker.topics.list().iter().filter(|t| !super::is_internal(&t.name)) {
+        topics.insert(t.name.clone(), i32::try_from(t.partitions.len()).unwrap_or(i32::MAX));
+        ids.insert(t.name.clone(), t.id);
+    }
     let client = cx.client();
     let req = group::ConsumerHeartbeatRequest {
         version: cx.version,
@@ -61,9 +61,16 @@ pub async fn handle(cx: &Cx<'_>, request: ConsumerGroupHeartbeatRequest) -> Cons
         client_id: client.client_id,
         client_host: client.client_host,
         topics,
+        ids,
     };
     let answer = broker.groups.consumer_heartbeat(req).await;
     let mut response = ConsumerGroupHeartbeatResponse::default();
+    // Answered once the group's records are on disk, like a classic group's SyncGroup.
+    if let Err(e) = answer.durable.wait().await {
+        tracing::error!(error = %e, "fsync of __consumer_offsets failed");
+        response.error_code = ResponseError::NotCoordinator.code();
+        return response;
+    }
     response.error_code = code(answer.error);
     response.error_message = answer.error_message.map(str_bytes);
     response.member_id = answer.member_id.map(str_bytes);

@@ -7,7 +7,6 @@ use super::messages::{
     DeleteGroupsResponse, DescribedConsumerGroup, DescribedConsumerMember, DescribedGroup, DescribedMember, ListedGroup,
 };
 use super::offsets::offset_record;
-use super::records::{encode_key, RecordKey};
 use super::task::Core;
 
 impl Core {
@@ -97,7 +96,7 @@ impl Core {
                 Some(g) if !g.is_empty() => Some(ResponseError::NonEmptyGroup),
                 Some(g) => {
                     let mut records: Vec<_> = g.offsets.keys().map(|(t, p)| offset_record(id, t, *p, None)).collect();
-                    records.push((encode_key(&RecordKey::Group { group: id.clone() }), None));
+                    records.extend(g.tombstones());
                     match self.ctx.store.append(id, &records, None, now) {
                         Ok(durable) => {
                             response.durable.add(durable);

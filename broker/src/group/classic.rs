@@ -100,6 +100,21 @@ impl Group {
             && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
     }
 
+    /// Tombstones for every record of the group itself (not its offsets): the classic group
+    /// record, or a consumer group's records.
+    pub fn tombstones(&self) -> Vec<(Bytes, Option<Bytes>)> {
+        let mut out = vec![(
+            super::records::encode_key(&super::records::RecordKey::Group {
+                group: self.group_id.clone(),
+            }),
+            None,
+        )];
+        if let Some(cg) = &self.consumer {
+            out.extend(cg.stored.keys().map(|k| (k.clone(), None)));
+        }
+        out
+    }
+
     /// The state ListGroups and DescribeGroups name: a consumer group's own, else classic.
     pub fn state_name(&self) -> &'static str {
         match &self.consumer {

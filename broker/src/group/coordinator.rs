@@ -36,7 +36,8 @@ pub fn start(
 ) -> Result<(Coordinator, JoinHandle<()>), StoreError> {
     let store = OffsetsTopic::open(topics, &config)?;
     let clock = Clock::new(wall_ms_now);
-    let (groups, pending) = replay(store.read_all()?, clock.now_ms());
+    let name = |id| topics.by_id(id).map(|t| t.name.clone());
+    let (groups, pending) = replay(store.read_all()?, clock.now_ms(), name);
     let offsets: usize = groups.values().map(|g| g.offsets.len()).sum();
     let in_transactions: usize = pending.values().map(Vec::len).sum();
     tracing::info!(

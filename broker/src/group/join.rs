@@ -45,7 +45,21 @@ impl Core {
             Some(c) if !c.members.is_empty() => {
                 return fail(reply, ResponseError::InconsistentGroupProtocol, &req.member_id);
             }
-            Some(_) => g.consumer = None,
+            Some(cg) => {
+                let records: Vec<_> = cg.stored.keys().map(|k| (k.clone(), None)).collect();
+                if !records.is_empty() {
+                    if let Err(e) = self
+                        .ctx
+                        .store
+                        .append(&g.group_id, &records, None, self.ctx.clock.now_ms())
+                    {
+                        tracing::warn!(group = %g.group_id, error = %e, "could not remove the consumer group's records");
+                        return fail(reply, ResponseError::NotCoordinator, &req.member_id);
+                    }
+                }
+                g.consumer = None;
+                g.protocol_type = None;
+            }
             None => {}
         }
         let ctx = &mut self.ctx;

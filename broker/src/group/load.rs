@@ -5,29 +5,60 @@
 //! transaction wait for their producer's marker (`txn_offsets`): a COMMIT applies them, an ABORT
 //! drops them, and those still waiting at the end are the pending offsets of open transactions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+use uuid::Uuid;
 
 use super::batch::StoredRecord;
 use super::classic::Group;
-use super::records::{decode_group_value, decode_key, decode_offset_value, RecordKey};
+use super::consumer::records::restore;
+use super::records::{decode_group_value, decode_key, decode_offset_value, ConsumerPart, RecordKey};
 use super::store::Loaded;
 use super::txn_offsets::Pending;
 
+/// The last value of each consumer group record (KIP-848), by group: the groups are rebuilt
+/// from them once every record has been read.
+type ConsumerRecords = HashMap<String, BTreeMap<ConsumerPart, (Bytes, Bytes)>>;
+
 /// Replays what the topic holds (in log order per partition) into groups, and the offsets of
-/// transactions still open.
-pub fn replay(loaded: Vec<Loaded>, now_ms: i64) -> (HashMap<String, Group>, Pending) {
+/// transactions still open. `topic_name` finds a topic by id, for consumer groups' records.
+pub fn replay(
+    loaded: Vec<Loaded>,
+    now_ms: i64,
+    topic_name: impl Fn(Uuid) -> Option<String>,
+) -> (HashMap<String, Group>, Pending) {
     let mut groups: HashMap<String, Group> = HashMap::new();
+    let mut consumer = ConsumerRecords::new();
     let mut waiting: HashMap<i64, Vec<StoredRecord>> = HashMap::new();
     for batch in loaded {
         match batch {
-            Loaded::Records(records) => records.into_iter().for_each(|r| apply(&mut groups, r, now_ms)),
+            Loaded::Records(records) => records
+                .into_iter()
+                .for_each(|r| apply(&mut groups, &mut consumer, r, now_ms)),
             Loaded::Pending { producer_id, records } => waiting.entry(producer_id).or_default().extend(records),
             Loaded::Marker { producer_id, commit } => {
                 let records = waiting.remove(&producer_id).unwrap_or_default();
                 if commit {
-                    records.into_iter().for_each(|r| apply(&mut groups, r, now_ms));
+                    records
+                        .into_iter()
+                        .for_each(|r| apply(&mut groups, &mut consumer, r, now_ms));
                 }
             }
+        }
+    }
+    for (group_id, records) in consumer {
+        let parts = records.iter().map(|(p, (_, v))| (p.clone(), v.clone())).collect();
+        match restore(&parts, &topic_name) {
+            Ok(mut cg) => {
+                cg.stored = records.into_values().collect();
+                let g = groups
+                    .entry(group_id.clone())
+                    .or_insert_with(|| Group::new(&group_id, now_ms));
+                g.protocol_type = Some("consumer".into());
+                g.consumer = Some(cg);
+            }
+            Err(e) => tracing::warn!(group = %group_id, error = %e, "skipping a consumer group's records"),
         }
     }
     let mut pending = Pending::new();
@@ -54,8 +85,8 @@ pub fn replay(loaded: Vec<Loaded>, now_ms: i64) -> (HashMap<String, Group>, Pend
     (groups, pending)
 }
 
-/// Applies one record to the groups.
-fn apply(groups: &mut HashMap<String, Group>, r: StoredRecord, now_ms: i64) {
+/// Applies one record to the groups (consumer group records are gathered in `consumer`).
+fn apply(groups: &mut HashMap<String, Group>, consumer: &mut ConsumerRecords, r: StoredRecord, now_ms: i64) {
     {
         let key = match r.key.as_deref().map(decode_key) {
             Some(Ok(key)) => key,
@@ -67,6 +98,18 @@ fn apply(groups: &mut HashMap<String, Group>, r: StoredRecord, now_ms: i64) {
         };
         let group_id = key.group().to_string();
         match (key, r.value) {
+            (RecordKey::Consumer { part, .. }, None) => {
+                if let Some(records) = consumer.get_mut(&group_id) {
+                    records.remove(&part);
+                    if records.is_empty() {
+                        consumer.remove(&group_id);
+                    }
+                }
+            }
+            (RecordKey::Consumer { part, .. }, Some(value)) => {
+                let key = r.key.clone().unwrap_or_default();
+                consumer.entry(group_id).or_default().insert(part, (key, value));
+            }
             (RecordKey::Offset { topic, partition, .. }, None) => {
                 if let Some(g) = groups.get_mut(&group_id) {
                     g.offsets.remove(&(topic, partition));

@@ -206,10 +206,7 @@ impl Core {
                 .collect();
             let drop_group = g.is_empty() && g.offsets.len() == expired.len();
             if drop_group {
-                let key = RecordKey::Group {
-                    group: g.group_id.clone(),
-                };
-                records.push((encode_key(&key), None));
+                records.extend(g.tombstones());
             }
             if records.is_empty() {
                 continue;

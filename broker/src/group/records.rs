@@ -10,6 +10,7 @@
 //! offset value v3  i16 3 | i64 offset | i32 leader_epoch | string metadata | i64 commit_timestamp
 //! offset value v1  i16 1 | i64 offset | string metadata | i64 commit_timestamp | i64 expire_timestamp
 //! group key    v2  i16 2 | string group
+//! consumer keys    i16 3–8 | string group [| string member for 5, 7, 8]  (consumer::records)
 //! group value  v3  i16 3 | string protocol_type | i32 generation | string? protocol | string? leader
 //!                  | i64 current_state_timestamp | i32 count | member*
 //! member (v3)      string member_id | string? group_instance_id | string client_id | string client_host
@@ -45,12 +46,54 @@ pub enum RecordKey {
     Group {
         group: String,
     },
+    /// One of the records of a KIP-848 consumer group (key versions 3–8, `consumer::records`).
+    Consumer {
+        group: String,
+        part: ConsumerPart,
+    },
+}
+
+/// What a consumer group record holds; Kafka's key version for each.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConsumerPart {
+    /// 3: the group epoch.
+    Metadata,
+    /// 4: the subscribed topics' metadata, which Kafka 4.1 stopped writing; read and ignored.
+    PartitionMetadata,
+    /// 5: a member's subscription and client.
+    Member(String),
+    /// 6: the assignment epoch.
+    TargetMetadata,
+    /// 7: a member's target assignment.
+    TargetMember(String),
+    /// 8: a member's epochs and current assignment.
+    CurrentAssignment(String),
+}
+
+impl ConsumerPart {
+    fn version(&self) -> i16 {
+        match self {
+            ConsumerPart::Metadata => 3,
+            ConsumerPart::PartitionMetadata => 4,
+            ConsumerPart::Member(_) => 5,
+            ConsumerPart::TargetMetadata => 6,
+            ConsumerPart::TargetMember(_) => 7,
+            ConsumerPart::CurrentAssignment(_) => 8,
+        }
+    }
+
+    fn member(&self) -> Option<&str> {
+        match self {
+            ConsumerPart::Member(m) | ConsumerPart::TargetMember(m) | ConsumerPart::CurrentAssignment(m) => Some(m),
+            _ => None,
+        }
+    }
 }
 
 impl RecordKey {
     pub fn group(&self) -> &str {
         match self {
-            RecordKey::Offset { group, .. } | RecordKey::Group { group } => group,
+            RecordKey::Offset { group, .. } | RecordKey::Group { group } | RecordKey::Consumer { group, .. } => group,
         }
     }
 }
@@ -106,6 +149,13 @@ pub fn encode_key(key: &RecordKey) -> Bytes {
         RecordKey::Group { group } => {
             b.put_i16(GROUP_KEY_VERSION);
             put_string(&mut b, group);
+        }
+        RecordKey::Consumer { group, part } => {
+            b.put_i16(part.version());
+            put_string(&mut b, group);
+            if let Some(member) = part.member() {
+                put_string(&mut b, member);
+            }
         }
     }
     b.freeze()
@@ -165,6 +215,18 @@ pub fn decode_key(bytes: &[u8]) -> Result<RecordKey, RecordError> {
             partition: c.i32()?,
         }),
         2 => Ok(RecordKey::Group { group: c.string()? }),
+        v @ 3..=8 => {
+            let group = c.string()?;
+            let part = match v {
+                3 => ConsumerPart::Metadata,
+                4 => ConsumerPart::PartitionMetadata,
+                5 => ConsumerPart::Member(c.string()?),
+                6 => ConsumerPart::TargetMetadata,
+                7 => ConsumerPart::TargetMember(c.string()?),
+                _ => ConsumerPart::CurrentAssignment(c.string()?),
+            };
+            Ok(RecordKey::Consumer { group, part })
+        }
         v => Err(RecordError(format!("unknown key version {v}"))),
     }
 }
@@ -419,7 +481,10 @@ mod tests {
 
     #[test]
     fn unknown_versions_and_short_or_hostile_input_are_errors() {
-        assert!(decode_key(&[0, 3, 0, 0]).is_err());
+        assert!(decode_key(&[0, 9, 0, 0]).is_err());
+        // A consumer group member key (5) without its member id.
+        assert!(decode_key(&[0, 5, 0, 1, b'g']).is_err());
+        assert!(decode_key(&[0, 3, 0, 1, b'g']).is_ok());
         assert!(decode_offset_value(&[0, 4]).is_err());
         assert!(decode_group_value(&[0, 4]).is_err());
         assert!(decode_key(&[0, 1, 0x7f, 0xff, b'a']).is_err());

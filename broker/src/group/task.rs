@@ -105,6 +105,9 @@ impl Core {
             for id in ids {
                 schedule_session(g, &mut ctx, &id, None);
             }
+            if let Some(cg) = &mut g.consumer {
+                super::consumer::start_sessions(&g.group_id, cg, &mut ctx);
+            }
         }
         Core { groups, pending, ctx }
     }
@@ -263,6 +266,9 @@ impl Core {
                     group: g.group_id.clone(),
                 };
                 out.push((encode_key(&key), Some(stored.clone())));
+            }
+            if let Some(cg) = &g.consumer {
+                out.extend(cg.stored.iter().map(|(k, v)| (k.clone(), Some(v.clone()))));
             }
             out.extend(
                 g.offsets.iter().map(|((topic, partition), v)| {

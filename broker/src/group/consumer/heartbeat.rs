@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 
-use super::{assignor, full_match, reconcile, Assignment, ConsumerGroup, ConsumerMember, MemberState};
+use super::{assignor, full_match, reconcile, records, Assignment, ConsumerGroup, ConsumerMember, MemberState};
 use crate::config::GroupConfig;
 use crate::group::classic::{Group, GroupState};
 use crate::group::messages::{ConsumerHeartbeatRequest, ConsumerHeartbeatResponse};
+use crate::group::records::{encode_key, RecordKey};
+use crate::group::store::{Durable, KeyValue, StoreError};
 use crate::group::task::{Core, Ctx};
 use crate::group::timers::Timer;
 
@@ -52,24 +54,44 @@ impl Core {
         let Some(g) = groups.get_mut(&req.group_id) else {
             return Err(unknown_member(&req));
         };
+        let mut replaced = Vec::new();
         if g.consumer.is_none() {
             if g.state != GroupState::Empty || !g.pending_members.is_empty() {
                 let message = format!("Group {} is not a consumer group.", req.group_id);
                 return Err((ResponseError::GroupIdNotFound, message));
             }
-            // An empty classic group becomes a consumer group; its offsets stay.
+            // An empty classic group becomes a consumer group; its offsets stay, its classic
+            // record goes.
             g.consumer = Some(ConsumerGroup::default());
             g.protocol_type = Some("consumer".into());
+            if g.stored.take().is_some() {
+                let key = RecordKey::Group {
+                    group: g.group_id.clone(),
+                };
+                replaced.push((encode_key(&key), None));
+            }
         }
         let group_id = g.group_id.clone();
         let Some(cg) = g.consumer.as_mut() else {
             return Err(unknown_member(&req));
         };
-        match req.member_epoch {
+        cg.ids.clone_from(&req.ids);
+        let mut response = match req.member_epoch {
             HEARTBEAT_LEAVE => leave(cg, ctx, &group_id, &req),
             HEARTBEAT_LEAVE_STATIC => leave_for_now(cg, ctx, &group_id, &req),
             _ => heartbeat(cg, ctx, &group_id, &req),
+        }?;
+        match persist(&group_id, cg, ctx, replaced) {
+            Ok(durable) => response.durable = durable,
+            Err(e) => {
+                tracing::warn!(group = %group_id, error = %e, "could not store the consumer group");
+                return Err((
+                    ResponseError::NotCoordinator,
+                    format!("The group could not be stored: {e}"),
+                ));
+            }
         }
+        Ok(response)
     }
 
     /// A member's session or rebalance timer fired: it is removed, and the others move.
@@ -99,6 +121,9 @@ impl Core {
         };
         tracing::info!(group = %group, member = %member_id, "consumer group member removed: {why}");
         remove(cg, &mut self.ctx, member_id);
+        if let Err(e) = persist(group, cg, &mut self.ctx, Vec::new()) {
+            tracing::warn!(group = %group, error = %e, "could not store the consumer group; the next change writes it");
+        }
     }
 }
 
@@ -199,6 +224,11 @@ fn heartbeat(
         || member.subscribed_regex != before.subscribed_regex;
     cg.put(member);
     let subscribed = cg.subscriptions(&req.topics);
+    if cg.subscriptions_unknown {
+        // Loaded from the log: what the target was computed from is taken as it is now.
+        cg.subscriptions_unknown = false;
+        cg.subscribed = subscribed.clone();
+    }
     if subscribed != cg.subscribed {
         cg.subscribed = subscribed;
         bump = true;
@@ -376,6 +406,47 @@ fn leave_for_now(
         member_epoch: HEARTBEAT_LEAVE_STATIC,
         ..Default::default()
     })
+}
+
+/// Writes what changed in the group's records since they were last written, and tombstones
+/// for those gone (`records`), after `extra`.
+pub fn persist(
+    group_id: &str,
+    cg: &mut ConsumerGroup,
+    ctx: &mut Ctx,
+    extra: Vec<KeyValue>,
+) -> Result<Durable, StoreError> {
+    let now = records::encode(group_id, cg);
+    let mut out = extra;
+    for (k, v) in &now {
+        if cg.stored.get(k) != Some(v) {
+            out.push((k.clone(), Some(v.clone())));
+        }
+    }
+    out.extend(
+        cg.stored
+            .keys()
+            .filter(|k| !now.contains_key(*k))
+            .map(|k| (k.clone(), None)),
+    );
+    if out.is_empty() {
+        return Ok(Durable::default());
+    }
+    let durable = ctx.store.append(group_id, &out, None, ctx.clock.now_ms())?;
+    cg.stored = now;
+    Ok(durable)
+}
+
+/// Gives every member of a group loaded from the log a session to come back in.
+pub fn start_sessions(group_id: &str, cg: &mut ConsumerGroup, ctx: &mut Ctx) {
+    for m in cg.members.values_mut() {
+        let session = Timer::ConsumerSession {
+            group: group_id.to_string(),
+            member_id: m.member_id.clone(),
+        };
+        ctx.timers
+            .replace(&mut m.session_timer, ctx.config.consumer_session_timeout, session);
+    }
 }
 
 /// Removes a member and bumps the epoch; the target is recomputed at the next heartbeat.

@@ -17,11 +17,15 @@
 //! # Files
 //!
 //! `assignor`: the `uniform` and `range` assignors; `reconcile`: one member's next step;
-//! `heartbeat`: the API as rules over a group, with the session and rebalance timers.
+//! `heartbeat`: the API as rules over a group, with the session and rebalance timers;
+//! `records`: the group in `__consumer_offsets`, in Kafka's record types.
 
 pub mod assignor;
 mod heartbeat;
 pub mod reconcile;
+pub mod records;
+
+pub use heartbeat::start_sessions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -112,6 +116,13 @@ pub struct ConsumerGroup {
     pub assignor: String,
     /// (topic, partition) → the epoch of the member holding it (assigned or being revoked).
     owners: HashMap<(String, i32), i32>,
+    /// Topic ids by name, as the last heartbeat saw them: records name topics by id.
+    pub ids: BTreeMap<String, uuid::Uuid>,
+    /// The records last written for the group, key → value (`records`).
+    pub stored: BTreeMap<bytes::Bytes, bytes::Bytes>,
+    /// Loaded from the log: `subscribed` is not known until the first heartbeat, which then
+    /// takes it without counting it as a change.
+    pub subscriptions_unknown: bool,
 }
 
 impl ConsumerGroup {

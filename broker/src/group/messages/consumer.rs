@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use kafka_protocol::error::ResponseError;
 
 use crate::group::consumer::Assignment;
+use crate::group::Durable;
 
 #[derive(Debug, Clone, Default)]
 pub struct ConsumerHeartbeatRequest {
@@ -31,9 +32,11 @@ pub struct ConsumerHeartbeatRequest {
     /// Every topic a member may subscribe to (internal ones left out) and its partitions, as
     /// the broker saw them when the request arrived.
     pub topics: BTreeMap<String, i32>,
+    /// The same topics' ids: the group's records name topics by id.
+    pub ids: BTreeMap<String, uuid::Uuid>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct ConsumerHeartbeatResponse {
     pub error: Option<ResponseError>,
     pub error_message: Option<String>,
@@ -42,6 +45,8 @@ pub struct ConsumerHeartbeatResponse {
     pub heartbeat_interval_ms: i32,
     /// Sent when the member joins, sends a full request, or its assignment changed.
     pub assignment: Option<Assignment>,
+    /// The group's records this heartbeat wrote: answered once they are on disk.
+    pub durable: Durable,
 }
 
 impl ConsumerHeartbeatResponse {

@@ -31,8 +31,16 @@ fn join(group: &str, member: &str, subscribed: &[&str]) -> ConsumerHeartbeatRequ
         client_id: "test-client".into(),
         client_host: "/127.0.0.1".into(),
         topics: topics(&[("t", 4), ("u", 2)]),
+        ids: ids(&["t", "u"]),
         ..Default::default()
     }
+}
+
+fn ids(names: &[&str]) -> BTreeMap<String, uuid::Uuid> {
+    (1..)
+        .zip(names)
+        .map(|(i, n)| (n.to_string(), uuid::Uuid::from_u128(i)))
+        .collect()
 }
 
 /// A plain heartbeat at `epoch`, reporting `owned`.
@@ -231,4 +239,91 @@ async fn a_regular_expression_subscribes_to_the_topics_it_matches_whole() {
     let r = c.consumer_heartbeat(next).await;
     assert_eq!(r.member_epoch, 2);
     assert!(r.assignment.unwrap().contains_key("metrics.disk"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn members_epochs_and_assignments_survive_a_restart() {
+    let env = Env::start(config()).await;
+    // The records name topics by id; the restarted coordinator finds them in the topic list.
+    for (name, partitions) in [("t", 4), ("u", 2)] {
+        env.topics.create(name, partitions, Default::default(), false).unwrap();
+    }
+    let real_ids: BTreeMap<String, uuid::Uuid> = ["t", "u"]
+        .iter()
+        .map(|n| (n.to_string(), env.topics.get(n).unwrap().id))
+        .collect();
+    let with_ids = |mut r: ConsumerHeartbeatRequest| {
+        r.ids = real_ids.clone();
+        r
+    };
+    let c = &env.coord;
+    let a = c.consumer_heartbeat(with_ids(join("g", "a", &["t", "u"]))).await;
+    let owned = a.assignment.clone().unwrap();
+    let b = c.consumer_heartbeat(with_ids(join("g", "b", &["t", "u"]))).await;
+    // a revokes what b is to get, then b takes it.
+    let a1 = c.consumer_heartbeat(with_ids(beat("g", "a", 1, Some(owned)))).await;
+    let kept = a1.assignment.unwrap();
+    let a2 = c
+        .consumer_heartbeat(with_ids(beat("g", "a", 1, Some(kept.clone()))))
+        .await;
+    let b1 = c
+        .consumer_heartbeat(with_ids(beat("g", "b", b.member_epoch, Some(Assignment::new()))))
+        .await;
+    let taken = b1.assignment.unwrap();
+    let before = c.describe_consumer_groups(vec!["g".into()]).await.remove(0);
+    assert_eq!(before.state, "Stable");
+
+    let env = env.restart().await;
+    let c = &env.coord;
+    let after = c.describe_consumer_groups(vec!["g".into()]).await.remove(0);
+    assert_eq!(
+        (after.epoch, after.assignment_epoch, after.state),
+        (before.epoch, before.assignment_epoch, "Stable")
+    );
+    let epochs = |d: &DescribedConsumerGroup| {
+        d.members
+            .iter()
+            .map(|m| {
+                (
+                    m.member_id.clone(),
+                    m.member_epoch,
+                    m.assignment.clone(),
+                    m.target.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(epochs(&after), epochs(&before));
+
+    // Both carry on at their epochs with what they hold: no rebalance.
+    let a3 = c
+        .consumer_heartbeat(with_ids(beat("g", "a", a2.member_epoch, Some(kept))))
+        .await;
+    let b2 = c
+        .consumer_heartbeat(with_ids(beat("g", "b", b1.member_epoch, Some(taken))))
+        .await;
+    assert_eq!((a3.error, a3.member_epoch), (None, a2.member_epoch));
+    assert_eq!((b2.error, b2.member_epoch), (None, b1.member_epoch));
+    assert_eq!(
+        c.describe_consumer_groups(vec!["g".into()]).await.remove(0).epoch,
+        before.epoch
+    );
+
+    // Both leave; the empty group is deleted, and a restart does not bring it back.
+    c.consumer_heartbeat(beat("g", "a", a3.member_epoch, None).with_epoch(-1))
+        .await;
+    c.consumer_heartbeat(beat("g", "b", b2.member_epoch, None).with_epoch(-1))
+        .await;
+    let deleted = c.delete_groups(vec!["g".into()]).await;
+    assert_eq!(deleted.results, [("g".to_string(), None)]);
+    deleted.durable.wait().await.unwrap();
+    let env = env.restart().await;
+    assert!(env.coord.list(vec![]).await.unwrap().is_empty());
+}
+
+impl ConsumerHeartbeatRequest {
+    fn with_epoch(mut self, epoch: i32) -> Self {
+        self.member_epoch = epoch;
+        self
+    }
 }

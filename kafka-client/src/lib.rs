@@ -11,8 +11,8 @@
 //! - [`consumer_protocol`]: a classic group member's assignment, decoded.
 //! - [`Librdkafka`]: a component's `[librdkafka]` pass-through table, checked and applied.
 //! - [`librdkafka_log`]: librdkafka's log lines and errors at sluice's log levels.
-//! - [`native`]: the librdkafka calls rdkafka does not wrap (group offsets, topic ids, cached
-//!   watermarks), the one place with `unsafe`.
+//! - [`native`]: the librdkafka calls rdkafka does not wrap (group offsets, group descriptions,
+//!   topic ids, cached watermarks), the one place with `unsafe`.
 
 mod config_file;
 pub mod consumer_protocol;

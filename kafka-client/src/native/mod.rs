@@ -3,6 +3,9 @@
 //!
 //! - [`list_group_offsets`]: many groups' committed offsets through one admin client
 //!   (`rd_kafka_ListConsumerGroupOffsets`), for the lag exporter.
+//! - [`describe_consumer_groups`]: groups' state, type, assignor and members with their
+//!   assignments, KIP-848 groups (`group.protocol=consumer`) as well as classic ones
+//!   (`rd_kafka_DescribeConsumerGroups`), for the lag exporter and `sluice groups`.
 //! - [`topic_ids`]: topics' ids (`rd_kafka_DescribeTopics`), for `sluice topics --describe`.
 //! - [`describe_configs`] with synonyms and [`incremental_alter_configs`]
 //!   (`rd_kafka_DescribeConfigs`, `rd_kafka_IncrementalAlterConfigs`), for `sluice configs`.
@@ -13,11 +16,15 @@
 //! next event on a queue, and copying a C string.
 
 mod configs;
+mod consumer_groups;
 mod group_offsets;
 mod topic_ids;
 mod watermarks;
 
 pub use configs::{describe_configs, incremental_alter_configs, Change, ConfigEntry, ConfigsError, Resource};
+pub use consumer_groups::{
+    describe_consumer_groups, DescribeGroupsError, GroupDescription, GroupError, GroupType, MemberDescription,
+};
 pub use group_offsets::{list_group_offsets, Committed, OffsetsError};
 pub use topic_ids::{topic_ids, TopicIdsError};
 pub use watermarks::cached_watermarks;

@@ -14,7 +14,8 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::{Config, Matcher};
-use kafka_client::native::{list_group_offsets, Committed, OffsetsError};
+use crate::groups::{self, Group};
+use kafka_client::native::{DescribeGroupsError, GroupError, OffsetsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -32,10 +33,14 @@ pub enum ClusterError {
     ListOffsets { source: KafkaError },
     #[error("listing groups: {0}")]
     Groups(KafkaError),
-    #[error("a thread reading committed offsets panicked")]
+    #[error("a thread reading groups panicked")]
     Aborted,
     #[error("committed offsets: {0}")]
     Committed(#[from] OffsetsError),
+    #[error("describing groups: {0}")]
+    Describe(#[from] DescribeGroupsError),
+    #[error("describing group '{group}': {source}")]
+    Group { group: String, source: GroupError },
 }
 
 /// A partition's log range.
@@ -43,17 +48,6 @@ pub enum ClusterError {
 pub struct Watermarks {
     pub log_start_offset: i64,
     pub high_watermark: i64,
-}
-
-/// A consumer group as ListGroups/DescribeGroups and OffsetFetch describe it.
-#[derive(Debug, Clone)]
-pub struct Group {
-    pub name: String,
-    pub state: String,
-    pub members: usize,
-    /// Topics that members are assigned (a group that never committed still lags on these).
-    pub assigned_topics: BTreeSet<String>,
-    pub committed: Committed,
 }
 
 /// Everything one collection read.
@@ -178,66 +172,30 @@ impl Cluster {
                 }
             }
         }
+        // ListGroups names every group (KIP-848 ones too); describing is left to the admin
+        // clients below, since DescribeGroups answers a KIP-848 group as Dead with no members.
         let list = self
             .consumer
             .fetch_group_list(None, self.timeout)
             .map_err(ClusterError::Groups)?;
-        let mut groups: Vec<Group> = list
+        let mut names: Vec<String> = list
             .groups()
             .iter()
             .filter(|g| self.groups.matches(g.name()))
             .filter(|g| g.protocol_type() == "consumer" || g.protocol_type().is_empty())
-            .map(|g| Group {
-                name: g.name().to_string(),
-                state: g.state().to_string(),
-                members: g.members().len(),
-                assigned_topics: g
-                    .members()
-                    .iter()
-                    .filter_map(|m| m.assignment())
-                    .flat_map(|a| {
-                        kafka_client::consumer_protocol::assignment(a)
-                            .into_iter()
-                            .map(|(topic, _)| topic)
-                    })
-                    .collect(),
-                committed: Committed::new(),
-            })
+            .map(|g| g.name().to_string())
             .collect();
-        groups.sort_by(|a, b| a.name.cmp(&b.name));
-        let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
-        let groups_done = Instant::now();
-        let mut committed = self.committed(&names)?;
+        names.sort();
+        names.dedup();
+        let listed = Instant::now();
+        let groups = groups::read(&self.admins, &names, self.timeout)?;
         tracing::debug!(
             offsets_ms = (offsets_done - started).as_millis() as u64,
-            groups_ms = (groups_done - offsets_done).as_millis() as u64,
-            committed_ms = groups_done.elapsed().as_millis() as u64,
+            list_ms = (listed - offsets_done).as_millis() as u64,
+            groups_ms = listed.elapsed().as_millis() as u64,
             "lag exporter: cluster read"
         );
-        for g in &mut groups {
-            g.committed = committed.remove(&g.name).unwrap_or_default();
-        }
         Ok(Snapshot { partitions, groups })
-    }
-
-    /// Committed offsets of `names`, the groups split over the admin clients.
-    fn committed(&self, names: &[String]) -> Result<BTreeMap<String, Committed>, ClusterError> {
-        let chunk = names.len().div_ceil(self.admins.len()).max(1);
-        let timeout = self.timeout;
-        let parts = std::thread::scope(|s| {
-            let handles: Vec<_> = names
-                .chunks(chunk)
-                .zip(&self.admins)
-                .map(|(groups, admin)| s.spawn(move || list_group_offsets(admin.inner(), groups, timeout)))
-                .collect();
-            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
-        });
-        let mut out = BTreeMap::new();
-        for part in parts {
-            let part = part.map_err(|_| ClusterError::Aborted)??;
-            out.extend(part);
-        }
-        Ok(out)
     }
 
     /// Log-start (`Offset::Beginning`) or log-end (`Offset::End`) offsets of every partition in one

@@ -3,11 +3,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::cluster::{Group, Snapshot};
+use crate::cluster::Snapshot;
 use crate::config::Granularity;
+use crate::groups::Group;
 use crate::metrics::{self, Sample};
 
-/// Kafka's group states (KIP-848 groups aside); each gets a `kafka_consumergroup_state` series.
+/// Kafka's classic group states; each gets a `kafka_consumergroup_state` series. A KIP-848 group
+/// is Empty, Stable or Dead too, but between them Assigning or Reconciling, which librdkafka
+/// answers as `Unknown`: any other state gets a series of its own while it lasts.
 const STATES: [&str; 5] = ["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"];
 
 /// The topics a group is on: those it committed on and those its members are assigned, that

@@ -3,9 +3,11 @@
 //! # Layout
 //!
 //! - [`config`]: `config/lag-exporter.toml` — cluster, interval, listen address, filters.
-//! - `cluster`: the librdkafka side — metadata, watermarks, groups, the timestamps of first
-//!   unconsumed records, and every group's committed offsets through librdkafka's
-//!   ListConsumerGroupOffsets admin call (`kafka_client::native`, a few admin clients in
+//! - `cluster`: the librdkafka side — metadata, watermarks, the group list, and the timestamps
+//!   of first unconsumed records.
+//! - `groups`: each listed group described (state, members and their assignments, KIP-848
+//!   groups included) and its committed offsets, through librdkafka's DescribeConsumerGroups
+//!   and ListConsumerGroupOffsets admin calls (`kafka_client::native`, a few admin clients in
 //!   parallel).
 //! - `lag`: pure arithmetic from what the cluster said to the figures served.
 //! - [`metrics`]: every metric name, declared once; the cache a scrape reads.
@@ -17,6 +19,7 @@
 
 mod cluster;
 pub mod config;
+mod groups;
 mod lag;
 pub mod metrics;
 

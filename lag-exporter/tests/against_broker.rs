@@ -24,6 +24,8 @@ async fn start_broker() -> (broker::RunningBroker, tempfile::TempDir) {
     let mut config = broker::BrokerConfig::ephemeral(dir.path());
     config.groups.initial_rebalance_delay = Duration::ZERO;
     config.groups.min_session_timeout = Duration::from_secs(1);
+    // KIP-848 members heartbeat this often, so an assignment takes half a second, not five.
+    config.groups.consumer_heartbeat_interval = Duration::from_millis(500);
     (broker::start(config).await.expect("broker starts"), dir)
 }
 
@@ -142,6 +144,7 @@ struct Member {
 }
 
 impl Member {
+    /// A member of a classic group (JoinGroup/SyncGroup).
     fn join(bootstrap: &str, group: &str, topic: &str) -> Member {
         let consumer: BaseConsumer = client(bootstrap)
             .set("group.id", group)
@@ -150,6 +153,23 @@ impl Member {
             .set("heartbeat.interval.ms", "300")
             .create()
             .unwrap();
+        Member::poll(consumer, topic)
+    }
+
+    /// A member of a KIP-848 consumer group (ConsumerGroupHeartbeat); the broker sets the
+    /// session timeout and heartbeat interval.
+    fn join_consumer_protocol(bootstrap: &str, group: &str, topic: &str) -> Member {
+        let consumer: BaseConsumer = client(bootstrap)
+            .set("group.id", group)
+            .set("group.protocol", "consumer")
+            .set("client.id", "kip848-member")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        Member::poll(consumer, topic)
+    }
+
+    fn poll(consumer: BaseConsumer, topic: &str) -> Member {
         consumer.subscribe(&[topic]).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
@@ -321,6 +341,40 @@ async fn lag_equals_produced_minus_committed_and_deleted_groups_disappear() {
         3.0
     );
     exporter.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kip848_group_is_reported_with_its_member_and_state() {
+    // DescribeGroups answers a KIP-848 group as Dead with no members (as Kafka 4 does, and as
+    // kafka_exporter reports it); the exporter describes it with ConsumerGroupDescribe.
+    let (broker, _dir) = start_broker().await;
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap, "t", 3).await;
+    let member = Member::join_consumer_protocol(&bootstrap, "kip848", "t");
+    let mut exporter = lag_exporter::start(exporter_config(&bootstrap, Granularity::Partition))
+        .await
+        .unwrap();
+    let m = wait_for(&mut exporter, "the KIP-848 group is stable", |m| {
+        m.get(r#"kafka_consumergroup_state{group="kip848",state="Stable"}"#) == Some(&1.0)
+    })
+    .await;
+    assert_eq!(m[r#"kafka_consumergroup_members{group="kip848"}"#], 1.0);
+    assert_eq!(m[r#"kafka_consumergroup_state{group="kip848",state="Dead"}"#], 0.0);
+    // The group never committed: it is on topic t only through its member's assignment.
+    assert_eq!(
+        m[r#"kafka_consumergroup_partitions_uncommitted{group="kip848",topic="t"}"#],
+        3.0
+    );
+
+    // Leaving (the consumer closes on drop) empties the group; a KIP-848 group stays, Empty.
+    drop(member);
+    let m = wait_for(&mut exporter, "the KIP-848 group is empty", |m| {
+        m.get(r#"kafka_consumergroup_state{group="kip848",state="Empty"}"#) == Some(&1.0)
+    })
+    .await;
+    assert_eq!(m[r#"kafka_consumergroup_members{group="kip848"}"#], 0.0);
+    exporter.shutdown().await;
+    broker.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,21 +1,30 @@
 //! KIP-848 consumer groups (`group.protocol=consumer`) with librdkafka, against the bundled
-//! broker and against Apache Kafka with the same steps and the same checks: one member gets
-//! every partition; a second member joins and the partitions split with no partition ever held
-//! by two members at once; the first leaves and the second takes everything; every record is
-//! consumed; and Kafka's `kafka-consumer-groups` describes the group with its member.
+//! broker and against Apache Kafka with the same steps and the same checks:
+//!
+//! - one member gets every partition; a second member joins and the partitions split with no
+//!   partition ever held by two members at once; the first leaves and the second takes
+//!   everything; every record is consumed; Kafka's `kafka-consumer-groups` describes the group
+//!   with its members;
+//! - a member SIGKILLed in a child process (this test binary re-run as the ignored
+//!   `member_process`) loses its partitions to the other once its session times out;
+//! - the broker restarts under two members, which carry on at their epochs: no partition is
+//!   revoked or assigned, and consumption resumes.
 //!
 //! Ownership is checked from the members' own rebalance callbacks, stamped from one counter: a
 //! partition may be assigned to a member only after every other member that had it revoked it.
 
 mod support;
 use support::kafka::{kafka_tool_ok, Kafka};
-use support::{table_rows, wait_for};
+use support::{free_port, table_rows, wait_for, KillOnDrop};
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use std::time::Instant;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
@@ -30,6 +39,11 @@ const PARTITIONS: i32 = 6;
 /// How often members heartbeat, on both brokers (Kafka's default 5 s would make each step of
 /// a rebalance take seconds).
 const HEARTBEAT_MS: u64 = 500;
+/// How long a silent member keeps its partitions, on both brokers (Kafka's default is 45 s).
+/// Longer than Apache Kafka takes to restart here (about 15 s): librdkafka gives its partitions
+/// up as lost when it cannot heartbeat for a session, which is not what the restart test is
+/// about.
+const SESSION_MS: u64 = 30_000;
 
 #[derive(Debug, Clone)]
 enum Event {
@@ -109,11 +123,23 @@ impl ConsumerContext for Callbacks {
     }
 }
 
-/// A member polling on its own thread until `stop`; closing leaves the group (epoch -1).
+/// A member of `GROUP` on `TOPIC`, polling on its own thread until `stop`.
 fn member(bootstrap: &str, name: &'static str, shared: &Arc<Shared>, stop: &Arc<AtomicBool>) -> JoinHandle<()> {
+    member_of(bootstrap, (TOPIC, GROUP), name, shared, stop)
+}
+
+/// A member of `group` on `topic`, polling on its own thread until `stop`; closing leaves the
+/// group (epoch -1).
+fn member_of(
+    bootstrap: &str,
+    (topic, group): (&str, &str),
+    name: &'static str,
+    shared: &Arc<Shared>,
+    stop: &Arc<AtomicBool>,
+) -> JoinHandle<()> {
     let consumer: BaseConsumer<Callbacks> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("group.id", GROUP)
+        .set("group.id", group)
         .set("group.protocol", "consumer")
         .set("client.id", name)
         .set("auto.offset.reset", "earliest")
@@ -125,7 +151,7 @@ fn member(bootstrap: &str, name: &'static str, shared: &Arc<Shared>, stop: &Arc<
             shared: shared.clone(),
         })
         .expect("a consumer with group.protocol=consumer");
-    consumer.subscribe(&[TOPIC]).unwrap();
+    consumer.subscribe(&[topic]).unwrap();
     let (shared, stop) = (shared.clone(), stop.clone());
     std::thread::spawn(move || {
         while !stop.load(Ordering::SeqCst) {
@@ -149,13 +175,17 @@ fn member(bootstrap: &str, name: &'static str, shared: &Arc<Shared>, stop: &Arc<
 }
 
 async fn setup(bootstrap: &str) {
+    create_topic(bootstrap, TOPIC, PARTITIONS).await;
+}
+
+async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
         .unwrap();
     let created = admin
         .create_topics(
-            &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
             &AdminOptions::new(),
         )
         .await
@@ -164,15 +194,19 @@ async fn setup(bootstrap: &str) {
 }
 
 async fn produce(bootstrap: &str, count: usize) {
+    produce_to(bootstrap, TOPIC, PARTITIONS, count).await;
+}
+
+async fn produce_to(bootstrap: &str, topic: &str, partitions: i32, count: usize) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "2")
         .create()
         .unwrap();
     for i in 0..count {
-        let partition = (i % PARTITIONS as usize) as i32;
+        let partition = (i % partitions as usize) as i32;
         let value = format!("record-{i}");
-        let record = FutureRecord::<(), _>::to(TOPIC).payload(&value).partition(partition);
+        let record = FutureRecord::<(), _>::to(topic).payload(&value).partition(partition);
         producer.send(record, Duration::from_secs(10)).await.unwrap();
     }
 }
@@ -244,32 +278,235 @@ async fn members_join_and_leave(bootstrap: &str) {
     );
 }
 
+/// A killed member's partitions go to the other member once its session times out.
+async fn a_killed_member_loses_its_partitions(bootstrap: &str) {
+    const LIMIT: Duration = Duration::from_secs(60);
+    let (topic, group) = ("kip848-kill", "kip848-kill-group");
+    create_topic(bootstrap, topic, 4).await;
+    let shared = Arc::new(Shared::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let child = ChildMember::start(bootstrap, group, topic);
+    wait_for("the child member to hold all 4 partitions", LIMIT, &[], || {
+        child.assignment().len() == 4
+    });
+    let survivor = member_of(bootstrap, (topic, group), "survivor", &shared, &stop);
+    wait_for("the partitions to split 2 and 2", LIMIT, &[], || {
+        shared.held_by("survivor") == 2 && child.assignment().len() == 2
+    });
+    let killed = Instant::now();
+    child.kill();
+    wait_for(
+        "the survivor to take the killed member's partitions",
+        LIMIT,
+        &[],
+        || shared.held_by("survivor") == 4,
+    );
+    let moved = killed.elapsed();
+    eprintln!(
+        "partitions moved {:.1} s after the SIGKILL (session {SESSION_MS} ms)",
+        moved.as_secs_f64()
+    );
+    assert!(
+        moved >= Duration::from_millis(SESSION_MS / 2),
+        "the partitions moved before the session could have ended: {moved:?}"
+    );
+    stop.store(true, Ordering::SeqCst);
+    survivor.join().unwrap();
+}
+
+/// The broker restarts under two members: they carry on at their epochs, with no partition
+/// revoked or assigned, and consumption resumes.
+async fn members_carry_on_across_a_restart(target: &mut Target) {
+    const LIMIT: Duration = Duration::from_secs(60);
+    let (topic, group) = ("kip848-restart", "kip848-restart-group");
+    let bootstrap = target.bootstrap();
+    create_topic(&bootstrap, topic, 4).await;
+    produce_to(&bootstrap, topic, 4, 400).await;
+    let shared = Arc::new(Shared::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let e = member_of(&bootstrap, (topic, group), "member-e", &shared, &stop);
+    let f = member_of(&bootstrap, (topic, group), "member-f", &shared, &stop);
+    wait_for("a 2/2 split and all 400 read", LIMIT, &[], || {
+        shared.held_by("member-e") == 2 && shared.held_by("member-f") == 2 && shared.consumed() == 400
+    });
+    // Let the last auto-commit go out, so both resume where they stopped.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let events = shared.events.lock().unwrap().len();
+    let restarting = Instant::now();
+    target.restart().await;
+    eprintln!("the broker restarted in {:.1} s", restarting.elapsed().as_secs_f64());
+    produce_to(&bootstrap, topic, 4, 400).await;
+    wait_for("all 800 read after the restart", LIMIT, &[], || {
+        shared.consumed() == 800
+    });
+    let after: Vec<_> = shared.events.lock().unwrap()[events..].to_vec();
+    assert!(after.is_empty(), "partitions moved across the restart: {after:?}");
+    assert_eq!((shared.held_by("member-e"), shared.held_by("member-f")), (2, 2));
+    stop.store(true, Ordering::SeqCst);
+    e.join().unwrap();
+    f.join().unwrap();
+}
+
+/// A broker under test, restartable on the same address and data.
+enum Target {
+    Sluice {
+        broker: Option<broker::RunningBroker>,
+        config: Box<broker::BrokerConfig>,
+        _dir: tempfile::TempDir,
+    },
+    Kafka(Kafka),
+}
+
+impl Target {
+    async fn sluice() -> Target {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = broker::BrokerConfig {
+            listeners: vec![broker::Listener::plaintext("127.0.0.1", free_port())],
+            data_dir: dir.path().to_path_buf(),
+            http_listen: None,
+            ..Default::default()
+        };
+        config.groups.consumer_heartbeat_interval = Duration::from_millis(HEARTBEAT_MS);
+        config.groups.consumer_session_timeout = Duration::from_millis(SESSION_MS);
+        let broker = broker::start(config.clone()).await.expect("broker starts");
+        Target::Sluice {
+            broker: Some(broker),
+            config: Box::new(config),
+            _dir: dir,
+        }
+    }
+
+    async fn kafka() -> Target {
+        let settings = [
+            format!("group.consumer.heartbeat.interval.ms={HEARTBEAT_MS}"),
+            format!("group.consumer.min.heartbeat.interval.ms={HEARTBEAT_MS}"),
+            format!("group.consumer.session.timeout.ms={SESSION_MS}"),
+            format!("group.consumer.min.session.timeout.ms={SESSION_MS}"),
+        ];
+        let kafka = tokio::task::spawn_blocking(move || {
+            let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+            Kafka::start(1, &settings)
+        })
+        .await
+        .unwrap();
+        Target::Kafka(kafka)
+    }
+
+    fn bootstrap(&self) -> String {
+        match self {
+            Target::Sluice { broker, .. } => broker.as_ref().expect("running").local_addr().to_string(),
+            Target::Kafka(k) => k.bootstrap.clone(),
+        }
+    }
+
+    async fn restart(&mut self) {
+        match self {
+            Target::Sluice { broker, config, .. } => {
+                broker.take().expect("running").shutdown().await;
+                *broker = Some(broker::start((**config).clone()).await.expect("broker restarts"));
+            }
+            Target::Kafka(k) => {
+                tokio::task::block_in_place(|| {
+                    k.kill_node(0);
+                    k.restart_node(0);
+                });
+            }
+        }
+    }
+}
+
+/// Every scenario of the module's notes, against `target`.
+async fn scenarios(mut target: Target) {
+    let bootstrap = target.bootstrap();
+    members_join_and_leave(&bootstrap).await;
+    a_killed_member_loses_its_partitions(&bootstrap).await;
+    members_carry_on_across_a_restart(&mut target).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn consumer_protocol_against_sluice_broker() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = broker::BrokerConfig {
-        listeners: vec![broker::Listener::plaintext("127.0.0.1", 0)],
-        data_dir: dir.path().to_path_buf(),
-        http_listen: None,
-        ..Default::default()
-    };
-    config.groups.consumer_heartbeat_interval = Duration::from_millis(HEARTBEAT_MS);
-    let broker = broker::start(config).await.expect("broker starts");
-    let bootstrap = broker.local_addr().to_string();
-    members_join_and_leave(&bootstrap).await;
+    scenarios(Target::sluice().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consumer_protocol_against_apache_kafka() {
-    let heartbeat = [
-        format!("group.consumer.heartbeat.interval.ms={HEARTBEAT_MS}"),
-        format!("group.consumer.min.heartbeat.interval.ms={HEARTBEAT_MS}"),
-    ];
-    let kafka = tokio::task::spawn_blocking(move || {
-        let settings: Vec<&str> = heartbeat.iter().map(String::as_str).collect();
-        Kafka::start(1, &settings)
-    })
-    .await
-    .unwrap();
-    members_join_and_leave(&kafka.bootstrap).await;
+    scenarios(Target::kafka().await).await;
+}
+
+/// A member in a child process, to be killed without a chance to leave.
+struct ChildMember {
+    child: KillOnDrop,
+    assignment: Arc<Mutex<BTreeSet<i32>>>,
+}
+
+impl ChildMember {
+    fn start(bootstrap: &str, group: &str, topic: &str) -> ChildMember {
+        let mut child = KillOnDrop(
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "member_process",
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("SLUICE_TEST_MEMBER", format!("{bootstrap} {group} {topic}"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let assignment = Arc::new(Mutex::new(BTreeSet::new()));
+        let out = BufReader::new(child.0.stdout.take().unwrap());
+        let seen = assignment.clone();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                // The first report shares its line with the test harness's "test … ".
+                if let Some((_, list)) = line.split_once("ASSIGNED") {
+                    *seen.lock().unwrap() = list.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+                }
+            }
+        });
+        ChildMember { child, assignment }
+    }
+
+    fn assignment(&self) -> BTreeSet<i32> {
+        self.assignment.lock().unwrap().clone()
+    }
+
+    /// SIGKILL: no leave; the broker finds out when the member's session ends.
+    fn kill(mut self) {
+        self.child.0.kill().unwrap();
+        self.child.0.wait().unwrap();
+    }
+}
+
+/// The body of the child member; does nothing unless started by [`ChildMember::start`].
+#[test]
+#[ignore]
+fn member_process() {
+    let Ok(args) = std::env::var("SLUICE_TEST_MEMBER") else {
+        return;
+    };
+    let args: Vec<&str> = args.split(' ').collect();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", args[0])
+        .set("group.id", args[1])
+        .set("group.protocol", "consumer")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[args[2]]).unwrap();
+    let mut reported = None;
+    loop {
+        consumer.poll(Duration::from_millis(50));
+        let assignment: Vec<String> = consumer
+            .assignment()
+            .map(|t| t.elements().iter().map(|e| e.partition().to_string()).collect())
+            .unwrap_or_default();
+        if reported.as_ref() != Some(&assignment) {
+            println!("ASSIGNED {}", assignment.join(" "));
+            reported = Some(assignment);
+        }
+    }
 }

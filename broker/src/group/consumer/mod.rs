@@ -2,7 +2,7 @@
 //! assignment and moves each member towards it one heartbeat at a time, so no member ever
 //! stops for the others. Kafka's `ConsumerGroup` and `ConsumerGroupMember`; the protocol is
 //! described in KIP-848 (<https://cwiki.apache.org/confluence/x/HhD1D>) and
-//! docs/kafka-protocol.md#consumer-groups-kip-848.
+//! docs/kafka-protocol.md#the-next-generation-protocol-kip-848.
 //!
 //! # Epochs
 //!

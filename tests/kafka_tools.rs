@@ -422,7 +422,7 @@ fn partitions_in_name_order(stdout: &str) -> String {
 
 /// `--describe` and `--describe --members` while a console consumer is in the group.
 fn live_member_steps(s: &mut Scenario<'_>) {
-    let mut consumer = KillOnDrop(spawn_console_consumer(s.bootstrap, "live"));
+    let mut consumer = KillOnDrop(spawn_console_consumer(s.bootstrap, "live", &[]));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let out = kafka_tool(
@@ -478,11 +478,13 @@ fn live_member_steps(s: &mut Scenario<'_>) {
     let _ = consumer.0.wait();
 }
 
-fn spawn_console_consumer(bootstrap: &str, group: &str) -> Child {
+/// Kafka's console consumer in `group`, with `properties` (`key=value`) as consumer properties.
+fn spawn_console_consumer(bootstrap: &str, group: &str, properties: &[&str]) -> Child {
     Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kafka/kafka.sh"))
         .args(["run", "kafka-console-consumer", "--bootstrap-server", bootstrap])
         .args(["--topic", "notes", "--group", group])
+        .args(properties.iter().flat_map(|p| ["--consumer-property", p]))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -922,30 +924,33 @@ fn sluices_tools_print_what_kafkas_tools_print_against_kafka() {
         true,
     );
 
-    // A group with a live member: the same member id, host and client id from both tools.
-    let mut consumer = KillOnDrop(spawn_console_consumer(bs, "live"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !kafka_tool_seen(
-        "kafka-consumer-groups",
-        &["--bootstrap-server", bs, "--describe", "--group", "live", "--state"],
-    )
-    .stdout
-    .contains("Stable")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the console consumer never joined group 'live'"
+    // A group with a live member: the same member id, host and client id from both tools; and
+    // a KIP-848 group's (group.protocol=consumer), which DescribeGroups answers as Dead.
+    for (group, properties) in [("live", &[][..]), ("live-kip848", &["group.protocol=consumer"][..])] {
+        let mut consumer = KillOnDrop(spawn_console_consumer(bs, group, properties));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !kafka_tool_seen(
+            "kafka-consumer-groups",
+            &["--bootstrap-server", bs, "--describe", "--group", group, "--state"],
+        )
+        .stdout
+        .contains("Stable")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the console consumer never joined group '{group}'"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        compare(
+            &format!("groups --describe (a live member of {group})"),
+            &["groups", "--describe", "--group", group],
+            ("kafka-consumer-groups", &["--describe", "--group", group]),
+            false,
         );
-        std::thread::sleep(Duration::from_millis(500));
+        sigterm(&consumer.0);
+        let _ = consumer.0.wait();
     }
-    compare(
-        "groups --describe (a live member)",
-        &["groups", "--describe", "--group", "live"],
-        ("kafka-consumer-groups", &["--describe", "--group", "live"]),
-        false,
-    );
-    sigterm(&consumer.0);
-    let _ = consumer.0.wait();
     assert!(
         failures.is_empty(),
         "{} differences:\n{}",

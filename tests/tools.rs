@@ -1,5 +1,6 @@
-//! `sluice topics`, `sluice produce` and `sluice consume` through the real binary against the
-//! bundled broker, output compared line by line with Kafka's tools' layout.
+//! `sluice topics`, `sluice configs`, `sluice groups`, `sluice produce` and `sluice consume`
+//! through the real binary against the bundled broker, output compared line by line with
+//! Kafka's tools' layout.
 
 mod support;
 
@@ -572,5 +573,134 @@ async fn groups_describe_reset_and_delete_like_kafka_consumer_groups() {
     assert!(!ok(&["groups", "--bootstrap-server", &bs, "--list"], None)
         .lines()
         .any(|l| l == "workers"));
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_describe_a_kip848_group_with_its_member() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::ClientConfig;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = broker::BrokerConfig {
+        listeners: vec![broker::Listener::plaintext("127.0.0.1", 0)],
+        data_dir: dir.path().to_path_buf(),
+        http_listen: None,
+        ..Default::default()
+    };
+    // KIP-848 members heartbeat this often, so an assignment takes half a second, not five.
+    config.groups.consumer_heartbeat_interval = Duration::from_millis(500);
+    let b = broker::start(config).await.unwrap();
+    let bs = b.local_addr().to_string();
+    ok(
+        &[
+            "topics",
+            "--bootstrap-server",
+            &bs,
+            "--create",
+            "--topic",
+            "k",
+            "--partitions",
+            "2",
+        ],
+        None,
+    );
+    // A member with group.protocol=consumer: DescribeGroups answers its group as Dead with no
+    // members; `sluice groups` must describe it as Kafka's tool does.
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bs)
+        .set("group.id", "kip848")
+        .set("group.protocol", "consumer")
+        .set("client.id", "kip848-member")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["k"]).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let polling = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = consumer.poll(Duration::from_millis(50));
+            }
+            // Dropping the consumer closes it: the member leaves the group.
+        })
+    };
+
+    let header = "GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID";
+    let describe = || {
+        let out = sluice(
+            &["groups", "--bootstrap-server", &bs, "--describe", "--group", "kip848"],
+            None,
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (active, remark) = loop {
+        let (out, err) = describe();
+        let rows = table_rows(&out, header);
+        if rows.len() == 2 && rows.iter().all(|r| r[6] != "-") {
+            break (out, err);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the member never got both partitions: {out}{err}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let rows = table_rows(&active, header);
+    let member_id = rows[0][6].clone();
+    assert_eq!(
+        rows.iter()
+            .map(|r| [&r[0], &r[1], &r[2], &r[3], &r[5], &r[6], &r[7], &r[8]].map(String::as_str))
+            .collect::<Vec<_>>(),
+        [
+            ["kip848", "k", "0", "-", "-", &member_id, "/127.0.0.1", "kip848-member"],
+            ["kip848", "k", "1", "-", "-", &member_id, "/127.0.0.1", "kip848-member"],
+        ],
+        "{active}"
+    );
+    assert!(!remark.contains("no active members"), "{remark}");
+    assert!(ok(&["groups", "--bootstrap-server", &bs, "--list"], None)
+        .lines()
+        .any(|l| l == "kip848"));
+    let busy = sluice(
+        &[
+            "groups",
+            "--bootstrap-server",
+            &bs,
+            "--reset-offsets",
+            "--group",
+            "kip848",
+            "--topic",
+            "k",
+            "--to-earliest",
+            "--execute",
+        ],
+        None,
+    );
+    let refusal = String::from_utf8_lossy(&busy.stderr);
+    assert!(
+        !busy.status.success() && refusal.contains("its state is Stable with 1 member(s)"),
+        "{refusal}"
+    );
+
+    stop.store(true, Ordering::Relaxed);
+    polling.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (empty, remark) = describe();
+        if remark.contains("Consumer group 'kip848' has no active members.") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the member never left: {empty}{remark}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     b.shutdown().await;
 }

@@ -1,12 +1,16 @@
 //! `sluice groups`: kafka-consumer-groups.sh's --list, --describe, --reset-offsets and --delete.
+//! Groups of both kinds, classic and KIP-848 (`group.protocol=consumer`), are described with
+//! their members, as Kafka's tool describes them.
 
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context};
 use clap::{ArgGroup, Args};
+use kafka_client::native::{self, DescribeGroupsError, GroupDescription, MemberDescription};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::groups::GroupInfo;
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{Cluster, ToolContext, TIMEOUT};
@@ -60,8 +64,8 @@ pub struct GroupsArgs {
 
 pub async fn run(args: GroupsArgs) -> anyhow::Result<()> {
     if args.list {
-        for g in groups(&args.cluster, None)? {
-            println!("{}", g.name);
+        for name in list(&args.cluster)? {
+            println!("{name}");
         }
         return Ok(());
     }
@@ -84,55 +88,34 @@ pub async fn run(args: GroupsArgs) -> anyhow::Result<()> {
     }
 }
 
-/// What DescribeGroups says of one group, with member assignments decoded.
-struct Group {
-    name: String,
-    state: String,
-    members: Vec<Member>,
-}
-
-struct Member {
-    id: String,
-    client_id: String,
-    host: String,
-    assignment: Vec<(String, i32)>,
-}
-
-fn groups(cluster: &Cluster, group: Option<&str>) -> anyhow::Result<Vec<Group>> {
+/// Every group's name (ListGroups).
+fn list(cluster: &Cluster) -> anyhow::Result<Vec<String>> {
     let consumer: BaseConsumer<ToolContext> = cluster.client_config()?.create_with_context(cluster.context())?;
     let list = consumer
-        .fetch_group_list(group, TIMEOUT)
+        .fetch_group_list(None, TIMEOUT)
         .map_err(|e| cluster.failed(&consumer, e))?;
-    let mut out: Vec<Group> = list.groups().iter().map(describe_group).collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    let mut names: Vec<String> = list.groups().iter().map(|g| g.name().to_string()).collect();
+    names.sort();
+    Ok(names)
 }
 
-fn describe_group(g: &GroupInfo) -> Group {
-    let consumer = g.protocol_type() == "consumer";
-    let members = g
-        .members()
-        .iter()
-        .map(|m| Member {
-            id: m.id().to_string(),
-            client_id: m.client_id().to_string(),
-            host: m.client_host().to_string(),
-            assignment: if consumer {
-                m.assignment()
-                    .map(kafka_client::consumer_protocol::assignment)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .flat_map(|(topic, partitions)| partitions.into_iter().map(move |p| (topic.clone(), p)))
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        })
-        .collect();
-    Group {
-        name: g.name().to_string(),
-        state: g.state().to_string(),
-        members,
+/// One group with its state and members, classic or KIP-848: DescribeConsumerGroups, since
+/// DescribeGroups (rdkafka's `fetch_group_list`) answers a KIP-848 group as Dead with no
+/// members. A group that does not exist is Dead.
+fn describe_group(cluster: &Cluster, name: &str) -> anyhow::Result<GroupDescription> {
+    let consumer: BaseConsumer<ToolContext> = cluster.client_config()?.create_with_context(cluster.context())?;
+    // librdkafka answers a cluster that does not answer as a timed-out request.
+    let timed_out = || cluster.failed(&consumer, KafkaError::AdminOp(RDKafkaErrorCode::OperationTimedOut));
+    let described = match native::describe_consumer_groups(consumer.client(), &[name.to_string()], TIMEOUT) {
+        Ok(described) => described,
+        Err(DescribeGroupsError::Timeout(_)) => return Err(timed_out()),
+        Err(e) => bail!("cannot describe group '{name}': {e}"),
+    };
+    let group = described.into_iter().next().context("no answer for the group")?;
+    match &group.error {
+        None => Ok(group),
+        Some(e) if e.code == RDKafkaErrorCode::OperationTimedOut => Err(timed_out()),
+        Some(e) => bail!("cannot describe group '{name}': {e}"),
     }
 }
 
@@ -180,17 +163,14 @@ fn committed(
 }
 
 fn describe(cluster: &Cluster, name: &str) -> anyhow::Result<()> {
-    let group = groups(cluster, Some(name))?
-        .into_iter()
-        .next()
-        .context("no answer for the group")?;
+    let group = describe_group(cluster, name)?;
     if group.state == "Dead" {
         bail!("consumer group '{name}' does not exist");
     }
     let consumer = group_consumer(cluster, name)?;
     let partitions = all_partitions(&consumer, cluster)?;
     let committed = committed(&consumer, &partitions)?;
-    let owners: BTreeMap<(String, i32), &Member> = group
+    let owners: BTreeMap<(String, i32), &MemberDescription> = group
         .members
         .iter()
         .flat_map(|m| m.assignment.iter().map(move |tp| (tp.clone(), m)))
@@ -208,7 +188,7 @@ fn describe(cluster: &Cluster, name: &str) -> anyhow::Result<()> {
         let lag = current.map_or("-".to_string(), |c| (high - c).max(0).to_string());
         let (id, host, client) = owners
             .get(tp)
-            .map_or(("-", "-", "-"), |m| (&m.id, &m.host, &m.client_id));
+            .map_or(("-", "-", "-"), |m| (&m.member_id, &m.host, &m.client_id));
         rows.push([
             name.to_string(),
             tp.0.clone(),
@@ -286,10 +266,7 @@ fn print_table<const N: usize>(header: &[&str; N], widths: &[Width; N], rows: &[
 
 fn reset(args: &GroupsArgs, name: &str) -> anyhow::Result<()> {
     let cluster = &args.cluster;
-    let group = groups(cluster, Some(name))?
-        .into_iter()
-        .next()
-        .context("no answer for the group")?;
+    let group = describe_group(cluster, name)?;
     if !group.members.is_empty() {
         bail!(
             "assignments can only be reset if the group '{name}' is inactive, but its state is {} with {} member(s)",

@@ -8,14 +8,12 @@
 //!   with every substituted value kept out of error messages.
 //! - [`Properties`]: a Kafka client properties file (`--command-config`, `--consumer.config`),
 //!   as Kafka's command-line tools read it.
-//! - [`consumer_protocol`]: a classic group member's assignment, decoded.
 //! - [`Librdkafka`]: a component's `[librdkafka]` pass-through table, checked and applied.
 //! - [`librdkafka_log`]: librdkafka's log lines and errors at sluice's log levels.
 //! - [`native`]: the librdkafka calls rdkafka does not wrap (group offsets, group descriptions,
 //!   topic ids, cached watermarks), the one place with `unsafe`.
 
 mod config_file;
-pub mod consumer_protocol;
 mod env;
 pub mod librdkafka_log;
 mod librdkafka_table;

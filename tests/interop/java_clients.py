@@ -33,6 +33,15 @@ Against each broker:
     never count as committed, and records read again after kcat held them are allowed.
   * The committed offsets equal the log end offsets (kafka-python's admin client), while the
     four are members and again after all have left (the group is then Empty).
+- A KIP-848 consumer group: three Java members with group.protocol=consumer join one by one
+  while the Java producer writes to a 6-partition topic, then the first leaves. What is asserted:
+  * The partitions split 2/2/2 among the three, then 3/3 between the two left, as the members'
+    own assignment callbacks tell (incremental: assigned adds, revoked and lost take away), and
+    Kafka's kafka-consumer-groups --describe --members (ConsumerGroupDescribe) agrees.
+  * Each member consumes only from partitions it holds at that moment.
+  * Every acknowledged record is consumed, with its content; at most one consumption of each
+    is committed (commitSync after each poll and on revocation), and the committed offsets
+    reach the log end.
 - Exactly once: a Java consume-transform-produce copier (a read_committed group member and a
   transactional producer committing the consumed offsets in each transaction) is SIGKILLed
   after three commits; a second copier with the same transactional.id fences it and aborts what
@@ -765,6 +774,105 @@ class Kafka:
 
 
 EOS_IN, EOS_OUT, EOS_RECORDS = "eos-in", "eos-out", 2000
+KIP848_TOPIC, KIP848_GROUP, KIP848_PARTITIONS = "java-kip848", "java-kip848-group", 6
+
+
+def held_partitions(lines):
+    """What a member holds after its lines so far, from its incremental callbacks; raises if it
+    consumed from a partition it did not hold at the time."""
+    held = set()
+    for line in lines:
+        event = line.get("event")
+        if event == "assigned":
+            held |= set(line["partitions"])
+        elif event in ("revoked", "lost"):
+            held -= set(line["partitions"])
+        elif event is None:
+            check(line["partition"] in held,
+                  f"consumed partition {line['partition']} while holding {sorted(held)}")
+    return held
+
+
+def described_members(target, group):
+    """Kafka's kafka-consumer-groups --describe --members: client id -> partition count."""
+    out = subprocess.run(["bash", str(KAFKA_SH), "run", "kafka-consumer-groups", "--bootstrap-server",
+                          target.bootstrap, "--describe", "--group", group, "--members"],
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, f"kafka-consumer-groups --describe: {out.stderr[-500:]}")
+    lines = out.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("GROUP"))
+    check(lines[header].split() == ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"], lines[header])
+    return {row.split()[3]: int(row.split()[4]) for row in lines[header + 1:] if row.strip()}
+
+
+def consumer_protocol_group(target, procs):
+    b = target.bootstrap
+    producer = JavaProcess(procs, "Java producer", "stream", b, KIP848_TOPIC, "lz4", str(RATE), "kip848-streamer")
+    members = {}
+
+    def join(n):
+        name = f"kip848-member-{n}"
+        members[name] = JavaProcess(procs, name, "member", b, KIP848_TOPIC, KIP848_GROUP, name, "150", "consumer")
+
+    def split(expected):
+        for m in list(members.values()) + [producer]:
+            m.alive()
+        held = {name: held_partitions(m.snapshot()) for name, m in members.items()}
+        everything = [p for ps in held.values() for p in ps]
+        return sorted(len(ps) for ps in held.values()) == expected and sorted(everything) == list(
+            range(KIP848_PARTITIONS))
+
+    join(1)
+    until("the first consumer-protocol member holds all 6 partitions", 90, lambda: split([6]), 0.25)
+    join(2)
+    until("two members hold 3 partitions each", 90, lambda: split([3, 3]), 0.25)
+    join(3)
+    until("three members hold 2 partitions each", 90, lambda: split([2, 2, 2]), 0.25)
+    described = described_members(target, KIP848_GROUP)
+    check(described == {name: 2 for name in members}, f"kafka-consumer-groups describes {described}")
+    print(f"ok: KIP-848 group {KIP848_GROUP!r}: 6 partitions split 2/2/2 by the broker, as "
+          f"kafka-consumer-groups --describe --members also shows")
+    first = members.pop("kip848-member-1")
+    first_lines = first.stop()
+    check(first_lines[-1] == {"event": "closed"}, "the first member did not close cleanly")
+    until("the two left hold 3 partitions each", 90, lambda: split([3, 3]), 0.25)
+
+    time.sleep(2)
+    sent_lines = producer.stop(60)
+    sent = {(r["partition"], r["offset"]): (r["key"], r["value"], r["headers"]) for r in sent_lines}
+    ends = {p: sum(1 for q, _ in sent if q == p) for p in range(KIP848_PARTITIONS)}
+    check(all(ends.values()), f"records per partition {ends}: some partition got none")
+
+    def consumed():
+        keys = {(r["partition"], r["offset"]) for r in first_lines if "event" not in r}
+        for m in members.values():
+            keys |= {(r["partition"], r["offset"]) for r in m.snapshot() if "event" not in r}
+        return keys
+
+    until("every record the producer sent is consumed", 60, lambda: set(sent) <= consumed(), 0.25)
+    admin = KafkaAdminClient(bootstrap_servers=b)
+    until("the members committed every partition to its log end", 60,
+          lambda: admin.list_group_offsets({KIP848_GROUP: None})[KIP848_GROUP] and {
+              tp.partition: om.offset for tp, om in admin.list_group_offsets({KIP848_GROUP: None})[KIP848_GROUP].items()
+          } == ends, 0.5)
+    admin.close()
+    lines = {"kip848-member-1": first_lines}
+    lines.update({name: m.stop() for name, m in members.items()})
+    by_record = defaultdict(list)
+    for name, member_lines in lines.items():
+        held_partitions(member_lines)
+        consumptions, _, _ = java_consumptions(name, [line for line in member_lines if line.get("event") != "assigned"])
+        for c in consumptions:
+            at = (c["partition"], c["offset"])
+            check(at in sent and (c["key"], c["value"], c["headers"]) == sent[at],
+                  f"{name} consumed {at} as {(c['key'], c['value'])!r}, which was not what was sent")
+            by_record[at].append((name, c))
+    for at, cs in by_record.items():
+        committed_by = [name for name, c in cs if c["committed"]]
+        check(len(committed_by) <= 1, f"{at} was committed by {committed_by}: a committed record was read again")
+    duplicates = sum(len(cs) - 1 for cs in by_record.values())
+    print(f"ok: {len(sent)} records consumed by the KIP-848 members across two joins and a leave "
+          f"({duplicates} read twice, none after a commit of it); committed offsets at the log end {ends}")
 
 
 def exactly_once_copy(target, procs):
@@ -803,10 +911,12 @@ def run_checks(target):
         admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics])
         admin.create_topics([NewTopic(GROUP_TOPIC, GROUP_PARTITIONS, 1)])
         admin.create_topics([NewTopic(t, 3, 1) for t in (EOS_IN, EOS_OUT)])
+        admin.create_topics([NewTopic(KIP848_TOPIC, KIP848_PARTITIONS, 1)])
         admin.close()
         java_writes_codecs(target)
         clients_write_java_reads(target)
         consumer_group(target, procs)
+        consumer_protocol_group(target, procs)
         exactly_once_copy(target, procs)
     finally:
         procs.stop_all()

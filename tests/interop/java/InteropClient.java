@@ -96,7 +96,7 @@ public class InteropClient {
         "usage: InteropClient produce BOOTSTRAP COUNT TOPIC:CODEC... | stream BOOTSTRAP TOPIC CODEC"
             + " RATE CLIENT_ID | read[-committed] BOOTSTRAP TIMEOUT_S TOPIC... | copy BOOTSTRAP FROM TO"
             + " GROUP TRANSACTIONAL_ID | member BOOTSTRAP TOPIC GROUP"
-            + " CLIENT_ID TIMEOUT_S");
+            + " CLIENT_ID TIMEOUT_S [classic|consumer]");
     System.exit(2);
   }
 
@@ -309,15 +309,19 @@ public class InteropClient {
   }
 
   static void member(String[] args) throws Exception {
-    if (args.length != 5) usage();
+    if (args.length != 5 && args.length != 6) usage();
     String topic = args[1];
+    String protocol = args.length == 6 ? args[5] : "classic";
     Properties p = consumerProps(args[0], args[3]);
     p.put("group.id", args[2]);
-    p.put("group.protocol", "classic");
-    // The broker's minimum is 6 s (Kafka's group.min.session.timeout.ms); a member that dies is
-    // noticed within a test's time, not after the default 45 s.
-    p.put("session.timeout.ms", "10000");
-    p.put("heartbeat.interval.ms", "1000");
+    p.put("group.protocol", protocol);
+    if (protocol.equals("classic")) {
+      // The broker's minimum is 6 s (Kafka's group.min.session.timeout.ms); a member that dies
+      // is noticed within a test's time, not after the default 45 s. With the consumer protocol
+      // (KIP-848) the broker sets both, and the client refuses them.
+      p.put("session.timeout.ms", "10000");
+      p.put("heartbeat.interval.ms", "1000");
+    }
     // Small polls: more commits, so more points where a rebalance can fall between two of them.
     p.put("max.poll.records", "50");
     long deadline = System.nanoTime() + Long.parseLong(args[4]) * 1_000_000_000L;
@@ -355,8 +359,9 @@ public class InteropClient {
         new ConsumerRebalanceListener() {
           @Override
           public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            // The classic (eager) protocol revokes before rejoining: committing here is what
-            // keeps the next owner from reading these records again.
+            // The classic (eager) protocol revokes before rejoining, the consumer protocol
+            // before the broker hands the partitions on: committing here is what keeps the
+            // next owner from reading these records again.
             Map<TopicPartition, OffsetAndMetadata> mine = new HashMap<>();
             for (TopicPartition tp : partitions) {
               if (consumed.containsKey(tp)) mine.put(tp, consumed.get(tp));
@@ -397,7 +402,13 @@ public class InteropClient {
       // stdin closed or SIGTERM: fall through to the final commit and leave.
     }
     try {
-      commit(consumer, new HashMap<>(consumed), "close");
+      try {
+        commit(consumer, new HashMap<>(consumed), "close");
+      } catch (WakeupException stillArmed) {
+        // The watcher's wakeup came while the loop was not in poll() (it then ended on the
+        // stdin check): it fires once, in the next blocking call, so the commit is retried.
+        commit(consumer, new HashMap<>(consumed), "close");
+      }
       // close() runs the revocation callback; what it would commit is committed already.
       consumed.clear();
       consumer.close(CloseOptions.timeout(Duration.ofSeconds(10)));

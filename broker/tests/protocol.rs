@@ -657,23 +657,62 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                         .iter()
                         .find(|k| k.api_key == ApiKey::OffsetCommit as i16);
                     let last = i64::from(commit.unwrap().max_version);
-                    for (group, want) in [("committer", last), ("never-committed", -1)] {
+                    let asked = [("committer", last), ("never-committed", -1)];
+                    // From v8 one request asks for several groups, each answered on its own.
+                    let mut answers = Vec::new();
+                    if version >= 8 {
                         let mut r = OffsetFetchRequest::default();
-                        r.group_id = GroupId(StrBytes::from_static_str(group));
-                        let mut t = offset_fetch_request::OffsetFetchRequestTopic::default();
-                        t.name = topic_name("meta");
-                        t.partition_indexes = vec![0];
-                        r.topics = Some(vec![t]);
+                        for (group, _) in asked {
+                            let mut g = offset_fetch_request::OffsetFetchRequestGroup::default();
+                            g.group_id = GroupId(StrBytes::from_static_str(group));
+                            g.member_epoch = -1;
+                            let mut t = offset_fetch_request::OffsetFetchRequestTopics::default();
+                            t.name = topic_name("meta");
+                            t.partition_indexes = vec![0];
+                            g.topics = Some(vec![t]);
+                            r.groups.push(g);
+                        }
                         let resp: OffsetFetchResponse = call(&mut s, key, version, &r).await;
-                        let p = &resp.topics[0].partitions[0];
-                        assert_eq!(
-                            (p.error_code, p.committed_offset),
-                            (0, want),
-                            "OffsetFetch v{version} {group}"
-                        );
+                        for g in &resp.groups {
+                            let p = &g.topics[0].partitions[0];
+                            assert_eq!(g.error_code, 0);
+                            answers.push((p.error_code, p.committed_offset, p.committed_leader_epoch));
+                        }
+                    } else {
+                        for (group, _) in asked {
+                            let mut r = OffsetFetchRequest::default();
+                            r.group_id = GroupId(StrBytes::from_static_str(group));
+                            let mut t = offset_fetch_request::OffsetFetchRequestTopic::default();
+                            t.name = topic_name("meta");
+                            t.partition_indexes = vec![0];
+                            r.topics = Some(vec![t]);
+                            let resp: OffsetFetchResponse = call(&mut s, key, version, &r).await;
+                            let p = &resp.topics[0].partitions[0];
+                            answers.push((p.error_code, p.committed_offset, p.committed_leader_epoch));
+                        }
+                    }
+                    for ((group, want), got) in asked.iter().zip(answers) {
                         // The last commit said epoch 0; v5+ answers it back.
-                        let epoch = if group == "committer" && version >= 5 { 0 } else { -1 };
-                        assert_eq!(p.committed_leader_epoch, epoch, "OffsetFetch v{version} {group}");
+                        let epoch = if *group == "committer" && version >= 5 { 0 } else { -1 };
+                        assert_eq!(got, (0, *want, epoch), "OffsetFetch v{version} {group}");
+                    }
+                    if version >= 9 {
+                        // A KIP-848 member asking for its group's offsets must be at its epoch.
+                        let group = "offset-fetch-members";
+                        consumer_join(&mut s, 1, group, "member-a").await;
+                        for (epoch, code) in [(1, 0), (2, 113)] {
+                            let mut g = offset_fetch_request::OffsetFetchRequestGroup::default();
+                            g.group_id = GroupId(StrBytes::from_static_str(group));
+                            g.member_id = Some(StrBytes::from_static_str("member-a"));
+                            g.member_epoch = epoch;
+                            let mut r = OffsetFetchRequest::default();
+                            r.groups = vec![g];
+                            let resp: OffsetFetchResponse = call(&mut s, key, version, &r).await;
+                            assert_eq!(
+                                resp.groups[0].error_code, code,
+                                "member epoch {epoch}: 113 is STALE_MEMBER_EPOCH"
+                            );
+                        }
                     }
                 }
                 ApiKey::DescribeGroups => {
@@ -709,10 +748,19 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     }
                     if version >= 5 {
                         assert!(resp.groups.iter().all(|g| g.group_type.as_str() == "classic"));
-                        // KIP-848 groups only: none here.
+                        // KIP-848 groups only.
+                        consumer_join(&mut s, 1, "listed-consumer-group", "member-a").await;
                         r.types_filter = vec![StrBytes::from_static_str("consumer")];
                         let resp: ListGroupsResponse = call(&mut s, key, version, &r).await;
-                        assert!(resp.groups.is_empty(), "{resp:?}");
+                        assert!(
+                            resp.groups.iter().all(|g| g.group_type.as_str() == "consumer"),
+                            "{resp:?}"
+                        );
+                        let listed = resp
+                            .groups
+                            .iter()
+                            .any(|g| g.group_id.as_str() == "listed-consumer-group");
+                        assert!(listed, "{resp:?}");
                     }
                 }
                 ApiKey::DeleteGroups => {

@@ -1,119 +1,209 @@
 //! OffsetFetch. A partition without a commit answers offset -1 and no error; a commit answers
-//! with the leader epoch it was made with (-1 when it gave none). With `require_stable` (v7), a
+//! with the leader epoch it was made with (-1 when it gave none). With `require_stable` (v7+), a
 //! partition whose offset an open transaction is committing answers UNSTABLE_OFFSET_COMMIT.
+//! v8 asks for several groups at once, each answered with its own error; v9 adds the asking
+//! member's id and epoch, checked for consumer groups (KIP-848).
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::offset_fetch_response::{OffsetFetchResponsePartition, OffsetFetchResponseTopic};
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
+    OffsetFetchResponseTopics,
+};
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 
+/// One group's answer, whatever the version's layout.
+struct GroupAnswer {
+    error: Option<ResponseError>,
+    topics: Vec<(String, Vec<PartitionAnswer>)>,
+}
+
+struct PartitionAnswer {
+    partition: i32,
+    offset: i64,
+    leader_epoch: i32,
+    metadata: Option<String>,
+    error: Option<ResponseError>,
+}
+
+/// What one group is asked: its topics (`None`: all it committed) and, from v9, the member.
+struct GroupAsk {
+    group_id: String,
+    topics: Option<Vec<(String, Vec<i32>)>>,
+    member: Option<(String, i32)>,
+}
+
+pub async fn handle(cx: &Cx<'_>, request: OffsetFetchRequest) -> OffsetFetchResponse {
+    let version = cx.version;
+    let stable = request.require_stable;
+    let mut response = OffsetFetchResponse::default();
+    if version >= 8 {
+        for g in request.groups {
+            let ask = GroupAsk {
+                group_id: g.group_id.0.to_string(),
+                topics: g.topics.map(|ts| {
+                    ts.into_iter()
+                        .map(|t| (t.name.0.to_string(), t.partition_indexes))
+                        .collect()
+                }),
+                member: g.member_id.map(|m| (m.to_string(), g.member_epoch)),
+            };
+            let answer = fetch(cx, &ask, stable).await;
+            let mut group = OffsetFetchResponseGroup::default();
+            group.group_id = g.group_id;
+            group.error_code = super::code(answer.error);
+            group.topics = answer
+                .topics
+                .into_iter()
+                .map(|(name, partitions)| {
+                    let mut topic = OffsetFetchResponseTopics::default();
+                    topic.name = TopicName(str_bytes(name));
+                    topic.partitions = partitions
+                        .into_iter()
+                        .map(|a| {
+                            let mut p = OffsetFetchResponsePartitions::default();
+                            p.partition_index = a.partition;
+                            p.committed_offset = a.offset;
+                            p.committed_leader_epoch = a.leader_epoch;
+                            p.metadata = a.metadata.map(str_bytes);
+                            p.error_code = super::code(a.error);
+                            p
+                        })
+                        .collect();
+                    topic
+                })
+                .collect();
+            response.groups.push(group);
+        }
+        return response;
+    }
+    let ask = GroupAsk {
+        group_id: request.group_id.0.to_string(),
+        topics: request.topics.map(|ts| {
+            ts.into_iter()
+                .map(|t| (t.name.0.to_string(), t.partition_indexes))
+                .collect()
+        }),
+        member: None,
+    };
+    let answer = fetch(cx, &ask, stable).await;
+    // v1 has no top-level error; its clients retry on an empty answer.
+    if version >= 2 {
+        response.error_code = super::code(answer.error);
+    }
+    response.topics = answer
+        .topics
+        .into_iter()
+        .map(|(name, partitions)| {
+            let mut topic = OffsetFetchResponseTopic::default();
+            topic.name = TopicName(str_bytes(name));
+            topic.partitions = partitions
+                .into_iter()
+                .map(|a| {
+                    let mut p = OffsetFetchResponsePartition::default();
+                    p.partition_index = a.partition;
+                    p.committed_offset = a.offset;
+                    if version >= 5 {
+                        p.committed_leader_epoch = a.leader_epoch;
+                    }
+                    p.metadata = a.metadata.map(str_bytes);
+                    p.error_code = super::code(a.error);
+                    p
+                })
+                .collect();
+            topic
+        })
+        .collect();
+    response
+}
+
 /// The group needs Describe (`groups` or `describe`), else GROUP_AUTHORIZATION_FAILED; topics
 /// the user may not describe are answered with TOPIC_AUTHORIZATION_FAILED, or left out of "all".
-pub async fn handle(cx: &Cx<'_>, request: OffsetFetchRequest) -> OffsetFetchResponse {
-    let broker = cx.broker;
+async fn fetch(cx: &Cx<'_>, ask: &GroupAsk, require_stable: bool) -> GroupAnswer {
     let access = &cx.access();
-    let version = cx.version;
-    if !access.allows(Operation::Describe, Resource::Group(&request.group_id)) {
-        return refused(request, version, ResponseError::GroupAuthorizationFailed);
+    let refused = |error: ResponseError| GroupAnswer {
+        error: Some(error),
+        topics: ask
+            .topics
+            .iter()
+            .flatten()
+            .map(|(name, partitions)| {
+                (
+                    name.clone(),
+                    partitions.iter().map(|&p| refused_partition(p, error)).collect(),
+                )
+            })
+            .collect(),
+    };
+    if !access.allows(Operation::Describe, Resource::Group(&ask.group_id)) {
+        return refused(ResponseError::GroupAuthorizationFailed);
     }
     let mut denied = Vec::new();
-    let request_topics = request.topics.map(|topics| {
+    let topics = ask.topics.clone().map(|topics| {
         let (allowed, refused): (Vec<_>, Vec<_>) = topics
             .into_iter()
-            .partition(|t| access.allows(Operation::Describe, Resource::Topic(&t.name)));
+            .partition(|(name, _)| access.allows(Operation::Describe, Resource::Topic(name)));
         denied = refused;
         allowed
     });
-    let all = request_topics.is_none();
-    let topics = request_topics.map(|topics| {
-        topics
-            .into_iter()
-            .map(|t| (t.name.0.to_string(), t.partition_indexes))
-            .collect::<Vec<_>>()
-    });
-    let mut response = OffsetFetchResponse::default();
-    let fetched = match broker
+    let all = topics.is_none();
+    let fetched = match cx
+        .broker
         .groups
-        .fetch_offsets(request.group_id.0.to_string(), topics)
+        .fetch_member_offsets(ask.group_id.clone(), topics, ask.member.clone())
         .await
     {
         Ok(fetched) => fetched,
         Err(e) => {
-            // v1 has no top-level error; its clients retry on an empty answer.
-            if version >= 2 {
-                response.error_code = e.code();
+            return GroupAnswer {
+                error: Some(e),
+                topics: Vec::new(),
             }
-            return response;
         }
+    };
+    let mut answer = GroupAnswer {
+        error: None,
+        topics: Vec::new(),
     };
     for f in fetched {
         if all && !access.can(Operation::Describe, Resource::Topic(&f.topic)) {
             continue;
         }
-        if response.topics.last().is_none_or(|t| t.name.0.as_str() != f.topic) {
-            let mut topic = OffsetFetchResponseTopic::default();
-            topic.name = TopicName(str_bytes(f.topic.clone()));
-            response.topics.push(topic);
+        if answer.topics.last().is_none_or(|(name, _)| *name != f.topic) {
+            answer.topics.push((f.topic.clone(), Vec::new()));
         }
-        let mut p = OffsetFetchResponsePartition::default();
-        p.partition_index = f.partition;
-        p.committed_offset = f.offset;
-        if version >= 5 {
-            p.committed_leader_epoch = f.leader_epoch;
-        }
-        p.metadata = Some(str_bytes(f.metadata));
-        // A client that asks for stable offsets only (v7, read_committed) retries until the
+        // A client that asks for stable offsets only (read_committed) retries until the
         // transaction holding a newer one ends, as Kafka answers it.
-        if f.unstable && request.require_stable {
-            p.error_code = ResponseError::UnstableOffsetCommit.code();
-            p.committed_offset = -1;
-        }
-        if let Some(topic) = response.topics.last_mut() {
-            topic.partitions.push(p);
+        let unstable = f.unstable && require_stable;
+        let partition = PartitionAnswer {
+            partition: f.partition,
+            offset: if unstable { -1 } else { f.offset },
+            leader_epoch: f.leader_epoch,
+            metadata: Some(f.metadata),
+            error: unstable.then_some(ResponseError::UnstableOffsetCommit),
+        };
+        if let Some((_, partitions)) = answer.topics.last_mut() {
+            partitions.push(partition);
         }
     }
-    for t in denied {
-        response
-            .topics
-            .push(refused_topic(t, ResponseError::TopicAuthorizationFailed));
+    for (name, partitions) in denied {
+        let refused = partitions
+            .iter()
+            .map(|&p| refused_partition(p, ResponseError::TopicAuthorizationFailed))
+            .collect();
+        answer.topics.push((name, refused));
     }
-    response
+    answer
 }
 
-/// The whole request refused with `error`: at the top (v2+) and on every partition asked for.
-fn refused(request: OffsetFetchRequest, version: i16, error: ResponseError) -> OffsetFetchResponse {
-    let mut response = OffsetFetchResponse::default();
-    if version >= 2 {
-        response.error_code = error.code();
+fn refused_partition(partition: i32, error: ResponseError) -> PartitionAnswer {
+    PartitionAnswer {
+        partition,
+        offset: -1,
+        leader_epoch: -1,
+        metadata: None,
+        error: Some(error),
     }
-    response.topics = request
-        .topics
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| refused_topic(t, error))
-        .collect();
-    response
-}
-
-fn refused_topic(
-    t: kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic,
-    error: ResponseError,
-) -> OffsetFetchResponseTopic {
-    let mut topic = OffsetFetchResponseTopic::default();
-    topic.name = t.name;
-    topic.partitions = t
-        .partition_indexes
-        .into_iter()
-        .map(|index| {
-            let mut p = OffsetFetchResponsePartition::default();
-            p.partition_index = index;
-            p.committed_offset = -1;
-            p.committed_leader_epoch = -1;
-            p.error_code = error.code();
-            p
-        })
-        .collect();
-    topic
 }

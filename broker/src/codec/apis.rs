@@ -27,7 +27,7 @@ macro_rules! with_apis {
             ListOffsets(ListOffsetsRequest) list_offsets: 0..=7, authenticated;
             Metadata(MetadataRequest) metadata: 0..=13, authenticated;
             OffsetCommit(OffsetCommitRequest) offset_commit: 2..=9, authenticated;
-            OffsetFetch(OffsetFetchRequest) offset_fetch: 1..=7, authenticated;
+            OffsetFetch(OffsetFetchRequest) offset_fetch: 1..=9, authenticated;
             FindCoordinator(FindCoordinatorRequest) find_coordinator: 0..=3, authenticated;
             JoinGroup(JoinGroupRequest) join_group: 0..=7, authenticated;
             Heartbeat(HeartbeatRequest) heartbeat: 0..=4, authenticated;

@@ -179,13 +179,25 @@ impl Coordinator {
         group_id: String,
         topics: Option<Vec<(String, Vec<i32>)>>,
     ) -> Result<Vec<FetchedOffset>, ResponseError> {
+        self.fetch_member_offsets(group_id, topics, None).await
+    }
+
+    /// OffsetFetch v9: with `member` (member id, epoch), a consumer group's member must be
+    /// known and at that epoch.
+    pub async fn fetch_member_offsets(
+        &self,
+        group_id: String,
+        topics: Option<Vec<(String, Vec<i32>)>>,
+        member: Option<(String, i32)>,
+    ) -> Result<Vec<FetchedOffset>, ResponseError> {
         self.call(|reply| Command::FetchOffsets {
             group_id,
             topics,
+            member,
             reply,
         })
         .await
-        .ok_or(ResponseError::CoordinatorNotAvailable)
+        .unwrap_or(Err(ResponseError::CoordinatorNotAvailable))
     }
 
     pub async fn delete_offsets(&self, group_id: String, partitions: Vec<(String, i32)>) -> OffsetDeleteResponse {

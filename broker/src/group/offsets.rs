@@ -106,6 +106,23 @@ impl Core {
         response
     }
 
+    /// Kafka's `ConsumerGroup.validateOffsetFetch`: a member of a consumer group that names
+    /// itself must be known and at its current epoch. Classic groups and requests without a
+    /// member (admin tools) are not checked.
+    pub fn validate_fetch(&self, group_id: &str, member: Option<(String, i32)>) -> Result<(), ResponseError> {
+        let Some((member_id, epoch)) = member else {
+            return Ok(());
+        };
+        let Some(cg) = self.groups.get(group_id).and_then(|g| g.consumer.as_ref()) else {
+            return Ok(());
+        };
+        let m = cg.members.get(&member_id).ok_or(ResponseError::UnknownMemberId)?;
+        if m.epoch != epoch {
+            return Err(ResponseError::StaleMemberEpoch);
+        }
+        Ok(())
+    }
+
     /// Committed offsets; a partition with none is reported as offset -1, no error.
     pub fn fetch_offsets(&self, group_id: &str, topics: Option<Vec<(String, Vec<i32>)>>) -> Vec<FetchedOffset> {
         let g = self.groups.get(group_id);

@@ -49,7 +49,9 @@ pub enum Command {
         group_id: String,
         /// `None`: every committed offset of the group.
         topics: Option<Vec<(String, Vec<i32>)>>,
-        reply: oneshot::Sender<Vec<FetchedOffset>>,
+        /// OffsetFetch v9's member id and epoch, when the request gave them.
+        member: Option<(String, i32)>,
+        reply: oneshot::Sender<Result<Vec<FetchedOffset>, ResponseError>>,
     },
     DeleteOffsets {
         group_id: String,
@@ -146,9 +148,13 @@ impl Core {
             Command::FetchOffsets {
                 group_id,
                 topics,
+                member,
                 reply,
             } => {
-                let _ = reply.send(self.fetch_offsets(&group_id, topics));
+                let answer = self
+                    .validate_fetch(&group_id, member)
+                    .map(|()| self.fetch_offsets(&group_id, topics));
+                let _ = reply.send(answer);
             }
             Command::DeleteOffsets {
                 group_id,

@@ -41,7 +41,9 @@ pub async fn handle(cx: &Cx<'_>, request: ConsumerGroupHeartbeatRequest) -> Cons
     });
     let mut topics = BTreeMap::new();
     let mut ids = BTreeMap::new();
-    for t in broker.topics.list().iter().filter(|t| !super::is_internal(&t.name)) {
+    // Every topic, internal ones included: Kafka resolves a subscription's regular expression
+    // against them all (franz-go's Test848RegexBrokerResolves relies on it).
+    for t in broker.topics.list().iter() {
         topics.insert(t.name.clone(), i32::try_from(t.partitions.len()).unwrap_or(i32::MAX));
         ids.insert(t.name.clone(), t.id);
     }

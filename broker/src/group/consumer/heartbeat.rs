@@ -29,9 +29,13 @@ type Refusal = (ResponseError, String);
 
 impl Core {
     pub fn consumer_heartbeat(&mut self, req: ConsumerHeartbeatRequest) -> ConsumerHeartbeatResponse {
+        let (group, member, epoch) = (req.group_id.clone(), req.member_id.clone(), req.member_epoch);
         match self.try_consumer_heartbeat(req) {
             Ok(response) => response,
-            Err((error, message)) => ConsumerHeartbeatResponse::error(error, message),
+            Err((error, message)) => {
+                tracing::debug!(%group, %member, epoch, ?error, %message, "consumer group heartbeat refused");
+                ConsumerHeartbeatResponse::error(error, message)
+            }
         }
     }
 
@@ -265,6 +269,11 @@ fn heartbeat(
     let full =
         joining || (req.rebalance_timeout_ms != -1 && req.subscribed_topic_names.is_some() && req.owned.is_some());
     let changed = next.assigned != before.assigned || is_new;
+    tracing::debug!(
+        group = %group_id, member = %next.member_id, sent_epoch = req.member_epoch, epoch = next.epoch,
+        group_epoch = cg.epoch, state = ?next.state, assigned = ?next.assigned, revoking = ?next.pending_revocation,
+        owned = ?req.owned, target = ?target, "consumer group heartbeat"
+    );
     let response = ConsumerHeartbeatResponse {
         member_id: Some(next.member_id.clone()),
         member_epoch: next.epoch,

@@ -29,7 +29,7 @@ pub struct ConsumerHeartbeatRequest {
     pub owned: Option<Assignment>,
     pub client_id: String,
     pub client_host: String,
-    /// Every topic a member may subscribe to (internal ones left out) and its partitions, as
+    /// Every topic (internal ones too, as Kafka resolves expressions) and its partitions, as
     /// the broker saw them when the request arrived.
     pub topics: BTreeMap<String, i32>,
     /// The same topics' ids: the group's records name topics by id.

@@ -12,7 +12,6 @@ use support::{free_port, wait_for};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -188,20 +187,9 @@ struct ChildMember {
 
 impl ChildMember {
     fn start(bootstrap: &str, group: &str, topic: &str) -> ChildMember {
-        let mut child = support::KillOnDrop(
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "member_process",
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("SLUICE_TEST_MEMBER", format!("{bootstrap} {group} {topic}"))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
+        let mut child = support::spawn_self(
+            "member_process",
+            ("SLUICE_TEST_MEMBER", format!("{bootstrap} {group} {topic}")),
         );
         let seen = Arc::new(Mutex::new(Seen::default()));
         let out = BufReader::new(child.stdout.take().unwrap());

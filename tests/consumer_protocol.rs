@@ -19,7 +19,6 @@ use support::{free_port, table_rows, wait_for, KillOnDrop};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -441,20 +440,9 @@ struct ChildMember {
 
 impl ChildMember {
     fn start(bootstrap: &str, group: &str, topic: &str) -> ChildMember {
-        let mut child = KillOnDrop(
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "member_process",
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("SLUICE_TEST_MEMBER", format!("{bootstrap} {group} {topic}"))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
+        let mut child = support::spawn_self(
+            "member_process",
+            ("SLUICE_TEST_MEMBER", format!("{bootstrap} {group} {topic}")),
         );
         let assignment = Arc::new(Mutex::new(BTreeSet::new()));
         let out = BufReader::new(child.0.stdout.take().unwrap());

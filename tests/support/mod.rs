@@ -119,6 +119,21 @@ pub fn terminate(child: &mut Child, what: &str) {
     assert!(status.success(), "{what} exited with {status} on SIGTERM");
 }
 
+/// This test binary again, running only the ignored test `test` with `env` set: a part of the
+/// test (a group member, say) in a process of its own that the test can SIGKILL. Its stdout is
+/// piped; the harness's "test … " shares a line with the first thing it prints.
+pub fn spawn_self(test: &str, env: (&str, String)) -> KillOnDrop {
+    KillOnDrop(
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([test, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(env.0, env.1)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// Polls `check` every 100 ms until it holds or `wait` passes; whether it held.
 pub async fn eventually(wait: Duration, check: impl FnMut() -> bool) -> bool {
     poll::until(wait, Duration::from_millis(100), check)

@@ -260,12 +260,7 @@ fn heartbeat(
     } else {
         ctx.timers.cancel(&mut next.rebalance_timer);
     }
-    let session = Timer::ConsumerSession {
-        group: group_id.to_string(),
-        member_id: req.member_id.clone(),
-    };
-    ctx.timers
-        .replace(&mut next.session_timer, ctx.config.consumer_session_timeout, session);
+    arm_session(group_id, &mut next, ctx);
     let full =
         joining || (req.rebalance_timeout_ms != -1 && req.subscribed_topic_names.is_some() && req.owned.is_some());
     let changed = next.assigned != before.assigned || is_new;
@@ -403,12 +398,7 @@ fn leave_for_now(
     m.epoch = HEARTBEAT_LEAVE_STATIC;
     m.pending_revocation = Assignment::new();
     ctx.timers.cancel(&mut m.rebalance_timer);
-    let session = Timer::ConsumerSession {
-        group: group_id.to_string(),
-        member_id: req.member_id.clone(),
-    };
-    ctx.timers
-        .replace(&mut m.session_timer, ctx.config.consumer_session_timeout, session);
+    arm_session(group_id, &mut m, ctx);
     cg.put(m);
     Ok(ConsumerHeartbeatResponse {
         member_id: Some(req.member_id.clone()),
@@ -446,15 +436,20 @@ pub fn persist(
     Ok(durable)
 }
 
+/// (Re)starts a member's session: removed if nothing is heard from it for the session timeout.
+fn arm_session(group_id: &str, m: &mut ConsumerMember, ctx: &mut Ctx) {
+    let session = Timer::ConsumerSession {
+        group: group_id.to_string(),
+        member_id: m.member_id.clone(),
+    };
+    ctx.timers
+        .replace(&mut m.session_timer, ctx.config.consumer_session_timeout, session);
+}
+
 /// Gives every member of a group loaded from the log a session to come back in.
 pub fn start_sessions(group_id: &str, cg: &mut ConsumerGroup, ctx: &mut Ctx) {
     for m in cg.members.values_mut() {
-        let session = Timer::ConsumerSession {
-            group: group_id.to_string(),
-            member_id: m.member_id.clone(),
-        };
-        ctx.timers
-            .replace(&mut m.session_timer, ctx.config.consumer_session_timeout, session);
+        arm_session(group_id, m, ctx);
     }
 }
 

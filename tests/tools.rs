@@ -644,7 +644,9 @@ async fn groups_describe_a_kip848_group_with_its_member() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let (active, remark) = loop {
         let (out, err) = describe();
-        let rows = table_rows(&out, header);
+        // Until the member's first heartbeat the group does not exist and no table is printed.
+        let table = out.lines().any(|l| l.starts_with("GROUP "));
+        let rows = if table { table_rows(&out, header) } else { Vec::new() };
         if rows.len() == 2 && rows.iter().all(|r| r[6] != "-") {
             break (out, err);
         }

@@ -330,7 +330,7 @@ fn take_over_instance(cg: &mut ConsumerGroup, ctx: &mut Ctx, req: &ConsumerHeart
         let mut member = ConsumerMember::new(&req.member_id);
         member.instance_id = old.instance_id;
         member.subscribed_names = old.subscribed_names;
-        member.subscribed_regex = old.subscribed_regex;
+        member.set_regex(old.subscribed_regex);
         member.server_assignor = old.server_assignor;
         cg.put(member);
     }
@@ -359,7 +359,7 @@ fn update(m: &mut ConsumerMember, req: &ConsumerHeartbeatRequest) {
         m.subscribed_names = set.into_iter().cloned().collect();
     }
     if let Some(regex) = &req.subscribed_topic_regex {
-        m.subscribed_regex = Some(regex.clone()).filter(|r| !r.is_empty());
+        m.set_regex(Some(regex.clone()));
     }
     m.client_id = req.client_id.clone();
     m.client_host = req.client_host.clone();
@@ -465,18 +465,11 @@ fn remove(cg: &mut ConsumerGroup, ctx: &mut Ctx, member_id: &str) {
 /// The target for the group epoch, by the assignor most members ask for (the configured
 /// default when none asks).
 fn compute_target(cg: &mut ConsumerGroup, config: &GroupConfig) {
-    let regexes = cg.regexes();
     let members: BTreeMap<String, BTreeSet<String>> = cg
         .members
         .values()
         .map(|m| {
-            let regex = regexes.get(&m.member_id).and_then(Option::as_ref);
-            let topics = cg
-                .subscribed
-                .keys()
-                .filter(|t| m.subscribes_to(t, regex))
-                .cloned()
-                .collect();
+            let topics = cg.subscribed.keys().filter(|t| m.subscribes_to(t)).cloned().collect();
             (m.member_id.clone(), topics)
         })
         .collect();

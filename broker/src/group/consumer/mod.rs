@@ -56,7 +56,10 @@ pub struct ConsumerMember {
     pub rebalance_timeout: Duration,
     /// Sorted and deduplicated.
     pub subscribed_names: Vec<String>,
+    /// The expression as the member sent it; set with [`ConsumerMember::set_regex`], which
+    /// keeps `matcher` compiled from it.
     pub subscribed_regex: Option<String>,
+    matcher: Option<regex::Regex>,
     pub server_assignor: Option<String>,
     pub epoch: i32,
     pub previous_epoch: i32,
@@ -78,6 +81,7 @@ impl ConsumerMember {
             rebalance_timeout: Duration::ZERO,
             subscribed_names: Vec::new(),
             subscribed_regex: None,
+            matcher: None,
             server_assignor: None,
             epoch: 0,
             previous_epoch: -1,
@@ -89,12 +93,19 @@ impl ConsumerMember {
         }
     }
 
-    /// The topics of `topics` this member subscribes to, by name or by its expression.
-    pub fn subscribes_to(&self, topic: &str, regex: Option<&regex::Regex>) -> bool {
+    /// Whether the member subscribes to `topic`, by name or by its expression.
+    pub fn subscribes_to(&self, topic: &str) -> bool {
         self.subscribed_names
             .binary_search_by(|n| n.as_str().cmp(topic))
             .is_ok()
-            || regex.is_some_and(|r| r.is_match(topic))
+            || self.matcher.as_ref().is_some_and(|r| r.is_match(topic))
+    }
+
+    /// Sets the subscription's expression (`None` or empty clears it) and compiles it once;
+    /// heartbeats refuse an expression that does not compile before it gets here.
+    pub fn set_regex(&mut self, expression: Option<String>) {
+        self.subscribed_regex = expression.filter(|r| !r.is_empty());
+        self.matcher = self.subscribed_regex.as_deref().and_then(|r| full_match(r).ok());
     }
 }
 
@@ -181,26 +192,10 @@ impl ConsumerGroup {
 
     /// Every topic some member subscribes to that exists in `topics`, with its partitions.
     pub fn subscriptions(&self, topics: &BTreeMap<String, i32>) -> BTreeMap<String, i32> {
-        let regexes = self.regexes();
         topics
             .iter()
-            .filter(|(t, _)| {
-                self.members
-                    .values()
-                    .any(|m| m.subscribes_to(t, regexes.get(&m.member_id).and_then(Option::as_ref)))
-            })
+            .filter(|(t, _)| self.members.values().any(|m| m.subscribes_to(t)))
             .map(|(t, n)| (t.clone(), *n))
-            .collect()
-    }
-
-    /// Each member's compiled expression (checked when it was set, so compiling succeeds).
-    pub fn regexes(&self) -> HashMap<String, Option<regex::Regex>> {
-        self.members
-            .values()
-            .map(|m| {
-                let r = m.subscribed_regex.as_deref().and_then(|r| full_match(r).ok());
-                (m.member_id.clone(), r)
-            })
             .collect()
     }
 }

@@ -92,7 +92,7 @@ pub fn restore(
                 m.client_host = r.string(true).map_err(bad)?.to_string();
                 let names = r.array(true, |r| r.string(true)).map_err(bad)?;
                 m.subscribed_names = names.iter().map(|s| s.to_string()).collect();
-                m.subscribed_regex = r.nullable_string(true).map_err(bad)?.map(|s| s.to_string());
+                m.set_regex(r.nullable_string(true).map_err(bad)?.map(|s| s.to_string()));
                 m.rebalance_timeout = Duration::from_millis(u64::try_from(r.i32().map_err(bad)?).unwrap_or(0));
                 m.server_assignor = r.nullable_string(true).map_err(bad)?.map(|s| s.to_string());
             }
@@ -228,7 +228,7 @@ mod tests {
         m.client_id = "worker".into();
         m.client_host = "/127.0.0.1".into();
         m.subscribed_names = vec!["t".into()];
-        m.subscribed_regex = Some("t.*".into());
+        m.set_regex(Some("t.*".into()));
         m.rebalance_timeout = Duration::from_secs(30);
         m.server_assignor = Some("range".into());
         m.epoch = 4;

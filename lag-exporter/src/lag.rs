@@ -89,7 +89,13 @@ fn group_topic(
     let (mut oldest_ms, mut lagging, mut timed) = (None::<i64>, 0u32, 0u32);
     for (p, w) in &snapshot.partitions[topic] {
         let Some(&committed) = g.committed.get(&(topic.to_string(), *p)) else {
-            uncommitted += 1;
+            // Unknown lag only where there is something to lag on: a partition that never held
+            // a record (or whose records retention removed) is no blind spot, and counting it
+            // would keep the uncommitted alert firing on every topic with more partitions than
+            // keys, such as one host's agent writing to one of the metric topic's six.
+            if w.high_watermark > w.log_start_offset {
+                uncommitted += 1;
+            }
             continue;
         };
         any_committed = true;
@@ -139,7 +145,8 @@ mod tests {
         let mut partitions = BTreeMap::new();
         partitions.insert(
             "t".to_string(),
-            BTreeMap::from([(0, w(0, 10)), (1, w(5, 7)), (2, w(0, 4))]),
+            // Partition 3 is empty: its 3 records were removed by retention.
+            BTreeMap::from([(0, w(0, 10)), (1, w(5, 7)), (2, w(0, 4)), (3, w(3, 3))]),
         );
         let committed = BTreeMap::from([(("t".to_string(), 0), 4), (("t".to_string(), 1), 2)]);
         let group = |name: &str, committed| Group {
@@ -156,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn lag_is_log_end_minus_committed_and_uncommitted_partitions_are_counted_not_guessed() {
+    fn lag_is_log_end_minus_committed_and_uncommitted_partitions_with_records_are_counted_not_guessed() {
         let snap = snapshot();
         let wanted = first_unconsumed(&snap);
         // Partition 1's committed offset 2 is below the log start 5: the first record left is 5.
@@ -169,8 +176,11 @@ mod tests {
         assert_eq!(s.get(&metrics::RECORDS_LAG_MAX, &["g", "t"]), Some(6.0));
         assert_eq!(s.get(&metrics::LAG_SUM, &["g", "t"]), Some(11.0));
         assert_eq!(s.get(&metrics::LAG_SECONDS, &["g", "t"]), Some(5.5));
+        // Partitions 2 (g) and 0-2 (fresh) hold records no commit accounts for; the empty
+        // partition 3 counts for neither group.
         assert_eq!(s.get(&metrics::PARTITIONS_UNCOMMITTED, &["g", "t"]), Some(1.0));
         assert_eq!(s.get(&metrics::PARTITIONS_UNCOMMITTED, &["fresh", "t"]), Some(3.0));
+        assert_eq!(s.get(&metrics::LAG, &["g", "t", "3"]), None);
         assert_eq!(s.get(&metrics::RECORDS_LAG_MAX, &["fresh", "t"]), None);
         assert_eq!(s.get(&metrics::LAG_SECONDS, &["fresh", "t"]), None);
         assert_eq!(s.get(&metrics::STATE, &["g", "Stable"]), Some(1.0));

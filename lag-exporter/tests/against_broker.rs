@@ -350,6 +350,8 @@ async fn a_kip848_group_is_reported_with_its_member_and_state() {
     let (broker, _dir) = start_broker().await;
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "t", 3).await;
+    // A record in each partition, so each one the group leaves uncommitted is counted.
+    produce(&bootstrap, "t", &[1, 1, 1], now_ms()).await;
     let member = Member::join_consumer_protocol(&bootstrap, "kip848", "t");
     let mut exporter = lag_exporter::start(exporter_config(&bootstrap, Granularity::Partition))
         .await

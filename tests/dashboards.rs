@@ -4,18 +4,12 @@
 //! data for every expression.
 
 mod support;
-use support::{free_port, poll};
+use support::prometheus::{self, query};
+use support::{free_port, poll, repo, KillOnDrop};
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 /// Every `expr` of every panel of the Grafana dashboard.
 fn dashboard_exprs() -> Vec<String> {
@@ -138,68 +132,9 @@ fn every_alert_has_a_runbook_in_the_repository() {
     }
 }
 
-/// GET `path` on 127.0.0.1:`port`; the body.
-async fn get(port: u16, path: &str) -> Option<String> {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.ok()?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.ok()?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        return Some(dechunk(body));
-    }
-    Some(body.to_string())
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// An instant query; the number of series in the result (None if Prometheus refused it).
-async fn query(port: u16, q: &str) -> Option<usize> {
-    let body = get(port, &format!("/api/v1/query?query={}", encode(q))).await?;
-    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-    if v["status"] != "success" {
-        panic!("query {q}: {body}");
-    }
-    v["data"]["result"].as_array().map(Vec::len)
-}
-
-struct Prometheus(Child);
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
-    let prometheus_bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("Prometheus is needed (Debian's prometheus package; `bash .ci/install` installs it)");
+    let prometheus_bin = prometheus::binary(&["prometheus"], "prometheus");
     let dir = tempfile::tempdir().unwrap();
 
     let mut bc = broker::BrokerConfig::ephemeral(&dir.path().join("broker"));
@@ -252,7 +187,7 @@ async fn prometheus_scrapes_the_pipeline_and_every_expression_has_live_data() {
     std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
     std::fs::copy(repo("dashboards/prometheus/alerts.yml"), dir.path().join("alerts.yml")).unwrap();
     let prom_port = free_port();
-    let _prometheus = Prometheus(
+    let _prometheus = KillOnDrop(
         Command::new(prometheus_bin)
             .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
             .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))

@@ -5,69 +5,16 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use support::{free_port, wait_for};
-
-struct Ports {
-    broker: u16,
-    broker_http: u16,
-    agent: u16,
-    workers: u16,
-    exporter: u16,
-}
-
-/// The shipped config files, pointed at free ports and made quick (1 s intervals, no
-/// rebalance delay).
-fn write_configs(dir: &Path, ports: &Ports) -> PathBuf {
-    let config = dir.join("config");
-    std::fs::create_dir_all(&config).unwrap();
-    let shipped =
-        |name: &str| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name)).unwrap();
-    let broker = shipped("broker.toml")
-        .replace("127.0.0.1:9092", &format!("127.0.0.1:{}", ports.broker))
-        .replace("127.0.0.1:9644", &format!("127.0.0.1:{}", ports.broker_http))
-        .replace(
-            "group.initial.rebalance.delay.ms = 3000",
-            "group.initial.rebalance.delay.ms = 0",
-        );
-    let agent = shipped("agent.toml")
-        .replace("127.0.0.1:9273", &format!("127.0.0.1:{}", ports.agent))
-        .replace("interval = \"10s\"", "interval = \"1s\"");
-    let workers = shipped("workers.toml").replace("127.0.0.1:9274", &format!("127.0.0.1:{}", ports.workers));
-    let exporter = shipped("lag-exporter.toml")
-        .replace("127.0.0.1:9308", &format!("127.0.0.1:{}", ports.exporter))
-        .replace("interval = \"15s\"", "interval = \"1s\"");
-    for (name, text) in [
-        ("broker.toml", broker),
-        ("agent.toml", agent),
-        ("workers.toml", workers),
-        ("lag-exporter.toml", exporter),
-    ] {
-        std::fs::write(config.join(name), text).unwrap();
-    }
-    config
-}
-
-fn up(config: &Path, data: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("up")
-        .arg("--config-dir")
-        .arg(config)
-        .arg("--data-dir")
-        .arg(data)
-        .env("RUST_LOG", "info,librdkafka=off,rdkafka=off")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("sluice binary runs")
-}
+use support::up::{up, write_configs, Ports};
+use support::wait_for;
 
 fn http_get(port: u16, path: &str) -> String {
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
@@ -161,13 +108,7 @@ fn lines_starting(path: &Path, prefix: &str) -> usize {
 #[test]
 fn up_runs_the_pipeline_stops_on_sigterm_and_continues_where_it_left_off() {
     let dir = tempfile::tempdir().unwrap();
-    let ports = Ports {
-        broker: free_port(),
-        broker_http: free_port(),
-        agent: free_port(),
-        workers: free_port(),
-        exporter: free_port(),
-    };
+    let ports = Ports::free();
     let config = write_configs(dir.path(), &ports);
     let data = dir.path().join("data");
     let sink = data.join("sink/metrics.lp");
@@ -286,11 +227,8 @@ fn up_names_the_setting_when_a_port_is_taken() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let ports = Ports {
-        broker: free_port(),
-        broker_http: free_port(),
-        agent: free_port(),
         workers: taken.local_addr().unwrap().port(),
-        exporter: free_port(),
+        ..Ports::free()
     };
     let config = write_configs(dir.path(), &ports);
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))

@@ -9,109 +9,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::{Request, Response, StatusCode};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use support::eventually;
+use support::http_server::{http_server, ServerState};
 use workers_support::*;
-
-/// One request as the test server saw it.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    authorization: Option<String>,
-    content_type: Option<String>,
-    body: String,
-}
-
-/// How the test server answers.
-#[derive(Default)]
-struct Behaviour {
-    /// Answer 503 to everything until then.
-    fail_until: Option<Instant>,
-    /// Answer 503 to this many more requests.
-    fail_next: usize,
-    /// Answer 400 with InfluxDB's kind of message to bodies containing this.
-    reject_containing: Option<String>,
-}
-
-#[derive(Default)]
-struct ServerState {
-    behaviour: Behaviour,
-    /// Requests answered 2xx.
-    accepted: Vec<Received>,
-    /// Requests answered with an error status.
-    refused: usize,
-}
-
-/// A real HTTP/1.1 server (hyper) on 127.0.0.1 with an ephemeral port.
-async fn http_server(state: Arc<Mutex<ServerState>>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let state = state.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let state = state.clone();
-                    async move {
-                        let header = |name: &str| {
-                            req.headers()
-                                .get(name)
-                                .and_then(|v| v.to_str().ok())
-                                .map(str::to_string)
-                        };
-                        let (authorization, content_type) = (header("authorization"), header("content-type"));
-                        let path = req.uri().to_string();
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let received = Received {
-                            path,
-                            authorization,
-                            content_type,
-                            body: String::from_utf8_lossy(&body).into_owned(),
-                        };
-                        let mut s = state.lock().unwrap();
-                        let failing = s.behaviour.fail_until.is_some_and(|t| Instant::now() < t);
-                        let (status, text) = if failing || s.behaviour.fail_next > 0 {
-                            s.behaviour.fail_next = s.behaviour.fail_next.saturating_sub(1);
-                            (StatusCode::SERVICE_UNAVAILABLE, "try later")
-                        } else if s
-                            .behaviour
-                            .reject_containing
-                            .as_ref()
-                            .is_some_and(|bad| received.body.contains(bad.as_str()))
-                        {
-                            (StatusCode::BAD_REQUEST, "unable to parse 'bad measurement'")
-                        } else {
-                            (StatusCode::NO_CONTENT, "")
-                        };
-                        if status.is_success() {
-                            s.accepted.push(received);
-                        } else {
-                            s.refused += 1;
-                        }
-                        Ok::<_, std::convert::Infallible>(
-                            Response::builder()
-                                .status(status)
-                                .body(Full::new(Bytes::from_static(text.as_bytes())))
-                                .unwrap(),
-                        )
-                    }
-                });
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
 
 async fn produce(producer: &FutureProducer, line: &str) {
     producer

@@ -2,14 +2,22 @@
 // Each test binary includes this module and uses a subset of it.
 #![allow(dead_code)]
 
+pub mod http_server;
 pub mod kafka;
 pub mod poll;
+pub mod prometheus;
+pub mod up;
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// `path` in this repository (relative to its root).
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {

@@ -199,7 +199,14 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     }
     let retention_interval = config.retention_check_interval;
     let (stop, stopped) = watch::channel(false);
-    let (groups, coordinator) = group::start(&topics, config.groups.clone(), api::now_ms(), stopped.clone())?;
+    let group_configs = group::configs::GroupConfigs::open(&config.data_dir)?;
+    let (groups, coordinator) = group::start(
+        &topics,
+        config.groups.clone(),
+        group_configs,
+        api::now_ms(),
+        stopped.clone(),
+    )?;
     let http_listen = config.http_listen;
     let txns = txn::Transactions::open(&topics)?;
     let broker = Arc::new(Broker::new(config, advertised, topics, groups, txns)?);

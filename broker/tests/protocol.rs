@@ -541,6 +541,67 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     assert_eq!(p.eligible_leader_replicas, Some(vec![]));
                     assert_eq!(p.last_known_elr, Some(vec![]));
                 }
+                ApiKey::ListConfigResources => {
+                    // A group's config, set ahead of the group, makes it a config resource.
+                    let group = format!("lcr-v{version}");
+                    let mut r = IncrementalAlterConfigsRequest::default();
+                    let mut res = incremental_alter_configs_request::AlterConfigsResource::default();
+                    res.resource_type = 32;
+                    res.resource_name = StrBytes::from_string(group.clone());
+                    let mut c = incremental_alter_configs_request::AlterableConfig::default();
+                    c.name = StrBytes::from_static_str("consumer.heartbeat.interval.ms");
+                    c.value = Some(StrBytes::from_static_str("6000"));
+                    res.configs = vec![c];
+                    r.resources = vec![res];
+                    let altered: IncrementalAlterConfigsResponse =
+                        call(&mut s, ApiKey::IncrementalAlterConfigs, 1, &r).await;
+                    assert_eq!(
+                        altered.responses[0].error_code, 0,
+                        "{:?}",
+                        altered.responses[0].error_message
+                    );
+                    let mut d = DescribeConfigsRequest::default();
+                    let mut res = describe_configs_request::DescribeConfigsResource::default();
+                    res.resource_type = 32;
+                    res.resource_name = StrBytes::from_string(group.clone());
+                    d.resources = vec![res];
+                    d.include_synonyms = true;
+                    let described: DescribeConfigsResponse = call(&mut s, ApiKey::DescribeConfigs, 4, &d).await;
+                    let interval = described.results[0]
+                        .configs
+                        .iter()
+                        .find(|c| c.name.as_str() == "consumer.heartbeat.interval.ms")
+                        .expect("the group's heartbeat interval is described");
+                    assert_eq!((interval.value.as_deref(), interval.config_source), (Some("6000"), 8));
+                    let synonyms: Vec<(&str, i8)> =
+                        interval.synonyms.iter().map(|s| (s.name.as_str(), s.source)).collect();
+                    assert_eq!(
+                        synonyms,
+                        [
+                            ("consumer.heartbeat.interval.ms", 8),
+                            ("group.consumer.heartbeat.interval.ms", 5)
+                        ]
+                    );
+                    let mut r = ListConfigResourcesRequest::default();
+                    if version >= 1 {
+                        r.resource_types = vec![32];
+                    }
+                    let resp: ListConfigResourcesResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.error_code, 0);
+                    let listed: Vec<(&str, i8)> = resp
+                        .config_resources
+                        .iter()
+                        .map(|c| (c.resource_name.as_str(), c.resource_type))
+                        .collect();
+                    if version == 0 {
+                        assert!(listed.is_empty(), "v0 lists client-metrics resources only: {listed:?}");
+                    } else {
+                        assert!(listed.contains(&(group.as_str(), 32)), "{listed:?}");
+                        r.resource_types = vec![7];
+                        let bad: ListConfigResourcesResponse = call(&mut s, key, version, &r).await;
+                        assert_eq!(bad.error_code, 42, "INVALID_REQUEST for a type with no configs");
+                    }
+                }
                 ApiKey::IncrementalAlterConfigs => {
                     // SET retention.ms on "meta", then read it back as a topic override.
                     let mut r = IncrementalAlterConfigsRequest::default();

@@ -1,4 +1,5 @@
-//! DescribeConfigs for topics (resource type 2) and for this broker (type 4, name "0" or "").
+//! DescribeConfigs for topics (resource type 2), for this broker (type 4, name "0" or "") and
+//! for consumer groups (type 32; `group::configs`).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::{
@@ -8,13 +9,12 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::config::resource_type::{BROKER, GROUP, TOPIC};
 use crate::config::{ConfigEntry, ConfigSource};
 use crate::state::NODE_ID;
 
-const TOPIC: i8 = 2;
-const BROKER: i8 = 4;
-
-/// A topic's configs need Describe on it; the broker's need `admin`.
+/// A topic's configs need DescribeConfigs on it, a group's on the group; the broker's need
+/// `admin`.
 pub async fn handle(cx: &Cx<'_>, request: DescribeConfigsRequest) -> DescribeConfigsResponse {
     let broker = cx.broker;
     let access = &cx.access();
@@ -27,6 +27,10 @@ pub async fn handle(cx: &Cx<'_>, request: DescribeConfigsRequest) -> DescribeCon
             TOPIC if !access.allows(Operation::DescribeConfigs, Resource::Topic(&resource.resource_name)) => Err((
                 ResponseError::TopicAuthorizationFailed,
                 format!("not authorized to describe topic '{}'", resource.resource_name),
+            )),
+            GROUP if !access.allows(Operation::DescribeConfigs, Resource::Group(&resource.resource_name)) => Err((
+                ResponseError::GroupAuthorizationFailed,
+                format!("not authorized to describe group '{}'", resource.resource_name),
             )),
             BROKER if !access.allows(Operation::DescribeConfigs, Resource::Cluster) => Err((
                 ResponseError::ClusterAuthorizationFailed,
@@ -46,6 +50,12 @@ pub async fn handle(cx: &Cx<'_>, request: DescribeConfigsRequest) -> DescribeCon
                 ResponseError::InvalidRequest,
                 format!("the only broker is node {NODE_ID}"),
             )),
+            GROUP if resource.resource_name.is_empty() => Err((
+                ResponseError::InvalidRequest,
+                "a group name must not be empty".to_string(),
+            )),
+            // A group need not exist to have configs, as in Kafka: they can be set ahead of it.
+            GROUP => Ok(broker.groups.configs.describe(&resource.resource_name, &broker.config)),
             other => Err((
                 ResponseError::InvalidRequest,
                 format!("resource type {other} is not supported"),
@@ -74,15 +84,22 @@ pub async fn handle(cx: &Cx<'_>, request: DescribeConfigsRequest) -> DescribeCon
 }
 
 /// With `synonyms`, a value that was set anywhere lists itself as its first synonym, at the source
-/// that set it, as Kafka does (`kafka-configs --describe` prints that list); a default lists none.
+/// that set it, then the broker setting it falls back to, as Kafka does (`kafka-configs
+/// --describe` prints that list); a default without such a setting lists none.
 fn describe(e: ConfigEntry, version: i16, synonyms: bool) -> DescribeConfigsResourceResult {
     let mut c = DescribeConfigsResourceResult::default();
+    let synonym = |name: &str, value: &str, source: ConfigSource| {
+        let mut s = DescribeConfigsSynonym::default();
+        s.name = str_bytes(name);
+        s.value = Some(str_bytes(value));
+        s.source = source as i8;
+        s
+    };
     if synonyms && e.source != ConfigSource::Default {
-        let mut own = DescribeConfigsSynonym::default();
-        own.name = str_bytes(e.name);
-        own.value = Some(str_bytes(e.value.clone()));
-        own.source = e.source as i8;
-        c.synonyms.push(own);
+        c.synonyms.push(synonym(e.name, &e.value, e.source));
+    }
+    if let Some(f) = e.fallback.as_ref().filter(|_| synonyms) {
+        c.synonyms.push(synonym(f.name, &f.value, f.source));
     }
     c.name = str_bytes(e.name);
     c.value = Some(str_bytes(e.value));

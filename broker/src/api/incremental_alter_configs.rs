@@ -1,5 +1,6 @@
 //! IncrementalAlterConfigs (KIP-339): change a topic's configs while it serves, as
-//! `kafka-configs --alter --entity-type topics --add-config k=v / --delete-config k` does.
+//! `kafka-configs --alter --entity-type topics --add-config k=v / --delete-config k` does, or a
+//! consumer group's (`--entity-type groups`, checked and kept by `group::configs`).
 //!
 //! Each resource is answered on its own: the new set of overrides is the old one with every
 //! operation applied, checked exactly as CreateTopics checks its configs, and stored only if all
@@ -17,9 +18,7 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 use super::{is_internal, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::cluster::topic_config::{topic_key, ConfigType};
-
-const TOPIC: i8 = 2;
-const BROKER: i8 = 4;
+use crate::config::resource_type::{BROKER, GROUP, TOPIC};
 
 /// `config_operation` values (KIP-339).
 const SET: i8 = 0;
@@ -85,6 +84,19 @@ pub(super) fn alter_resource(
                 .map_err(|e| (e.code, e.message))?;
             if !validate_only {
                 tracing::info!(topic = %name, "altered topic configs");
+            }
+            Ok(())
+        }
+        GROUP if !cx.access().allows(Operation::AlterConfigs, Resource::Group(name)) => Err((
+            ResponseError::GroupAuthorizationFailed,
+            format!("not authorized to alter the configs of group '{name}'"),
+        )),
+        GROUP => {
+            let configs = &broker.groups.configs;
+            let next = change(&configs.overrides(name))?;
+            configs.alter(name, next, &broker.config.groups, validate_only)?;
+            if !validate_only {
+                tracing::info!(group = %name, "altered group configs");
             }
             Ok(())
         }

@@ -167,7 +167,7 @@ impl Resource<'_> {
                 DescribeConfigs,
                 AlterConfigs,
             ],
-            Resource::Group(_) => &[Read, Delete, Describe],
+            Resource::Group(_) => &[Read, Delete, Describe, DescribeConfigs, AlterConfigs],
             Resource::TransactionalId(_) => &[Write, Describe],
             Resource::Cluster => &[
                 Create,

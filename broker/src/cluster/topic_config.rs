@@ -92,6 +92,7 @@ impl TopicConfig {
                         ConfigSource::Default
                     },
                     config_type: key.config_type,
+                    fallback: None,
                 }
             })
             .collect()

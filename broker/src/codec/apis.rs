@@ -73,6 +73,7 @@ macro_rules! with_apis {
             ListTransactions(ListTransactionsRequest) list_transactions: 0..=1, authenticated;
             ConsumerGroupHeartbeat(ConsumerGroupHeartbeatRequest) consumer_group_heartbeat: 0..=1, authenticated;
             ConsumerGroupDescribe(ConsumerGroupDescribeRequest) consumer_group_describe: 0..=1, authenticated;
+            ListConfigResources(ListConfigResourcesRequest) list_config_resources: 0..=1, authenticated;
             DescribeTopicPartitions(DescribeTopicPartitionsRequest) describe_topic_partitions: 0..=0, authenticated;
         }
     };

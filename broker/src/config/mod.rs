@@ -30,7 +30,9 @@ mod tests;
 pub use crate::auth::config::{ClientAuth, SecurityProtocol, TlsSettings, SUPPORTED_MECHANISMS};
 pub use listeners::Listener;
 pub use reader::IGNORED;
-pub use settings::{describe, ConfigEntry, ConfigSource, ConfigType, Setting, SETTINGS};
+pub use settings::{
+    describe, describe_one, resource_type, ConfigEntry, ConfigSource, ConfigType, Fallback, Setting, SETTINGS,
+};
 
 /// A configuration mistake, reported with the file and the key.
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +166,12 @@ pub struct GroupConfig {
     pub offset_metadata_max_bytes: usize,
     /// `group.consumer.heartbeat.interval.ms`: how often KIP-848 members heartbeat.
     pub consumer_heartbeat_interval: Duration,
+    /// `group.consumer.min.heartbeat.interval.ms` and `…max…`: the bounds of the interval,
+    /// here and in a group's `consumer.heartbeat.interval.ms`.
+    pub consumer_heartbeat_range: (Duration, Duration),
+    /// `group.consumer.min.session.timeout.ms` and `…max…`: the bounds of the session timeout,
+    /// here and in a group's `consumer.session.timeout.ms`.
+    pub consumer_session_range: (Duration, Duration),
     /// `group.consumer.session.timeout.ms`: a KIP-848 member without a heartbeat this long is
     /// removed and its partitions move.
     pub consumer_session_timeout: Duration,
@@ -187,6 +195,8 @@ impl Default for GroupConfig {
             offsets_topic_segment_bytes: 104_857_600,
             offset_metadata_max_bytes: 4096,
             consumer_heartbeat_interval: Duration::from_millis(5000),
+            consumer_heartbeat_range: (Duration::from_millis(5000), Duration::from_millis(15_000)),
+            consumer_session_range: (Duration::from_millis(45_000), Duration::from_millis(60_000)),
             consumer_session_timeout: Duration::from_millis(45_000),
             consumer_assignors: vec!["uniform".into(), "range".into()],
             consumer_max_size: i32::MAX as usize,

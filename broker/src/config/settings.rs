@@ -15,6 +15,15 @@ pub enum ConfigSource {
     TopicOverride = 1,
     StaticBroker = 4,
     Default = 5,
+    /// Set for one consumer group (`kafka-configs --entity-type groups`).
+    GroupOverride = 8,
+}
+
+/// Kafka's `ConfigResource.Type` codes of what the config APIs describe and alter here.
+pub mod resource_type {
+    pub const TOPIC: i8 = 2;
+    pub const BROKER: i8 = 4;
+    pub const GROUP: i8 = 32;
 }
 
 /// Kafka's `ConfigType` (DescribeConfigs v3+).
@@ -35,6 +44,17 @@ pub struct ConfigEntry {
     pub value: String,
     pub source: ConfigSource,
     pub config_type: ConfigType,
+    /// The broker setting this config falls back to when it is not set here, listed after it
+    /// among DescribeConfigs' synonyms as Kafka lists it.
+    pub fallback: Option<Fallback>,
+}
+
+/// A broker setting as the synonym of a per-resource config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fallback {
+    pub name: &'static str,
+    pub value: String,
+    pub source: ConfigSource,
 }
 
 pub(super) type Read = fn(&mut Reader<'_>, &'static str, &mut BrokerConfig) -> Result<(), ConfigError>;
@@ -83,7 +103,13 @@ pub fn describe(config: &BrokerConfig) -> Vec<ConfigEntry> {
                 value,
                 source,
                 config_type,
+                fallback: None,
             })
         })
         .collect()
+}
+
+/// How DescribeConfigs shows the broker setting `name` (None if it lists no such setting).
+pub fn describe_one(config: &BrokerConfig, name: &str) -> Option<ConfigEntry> {
+    describe(config).into_iter().find(|e| e.name == name)
 }

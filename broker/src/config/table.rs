@@ -362,15 +362,75 @@ pub const SETTINGS: &[Setting] = &[
         describe: Some((ConfigType::Int, |c| millis(c.groups.max_session_timeout))),
     },
     Setting {
+        name: "group.consumer.min.heartbeat.interval.ms",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.millis(key, 1)? {
+                c.groups.consumer_heartbeat_range.0 = Duration::from_millis(v as u64);
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| millis(c.groups.consumer_heartbeat_range.0))),
+    },
+    Setting {
+        name: "group.consumer.max.heartbeat.interval.ms",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.millis(key, 1)? {
+                c.groups.consumer_heartbeat_range.1 = Duration::from_millis(v as u64);
+            }
+            let (min, max) = c.groups.consumer_heartbeat_range;
+            if min > max {
+                let got = format!("{} ms", max.as_millis());
+                return Err(r.bad(key, "at least group.consumer.min.heartbeat.interval.ms", &got));
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| millis(c.groups.consumer_heartbeat_range.1))),
+    },
+    Setting {
         name: "group.consumer.heartbeat.interval.ms",
         synonyms: &[],
         read: |r, key, c| {
             if let Some(v) = r.millis(key, 1)? {
                 c.groups.consumer_heartbeat_interval = Duration::from_millis(v as u64);
             }
+            let (min, max) = c.groups.consumer_heartbeat_range;
+            if !(min..=max).contains(&c.groups.consumer_heartbeat_interval) {
+                let got = format!("{} ms", c.groups.consumer_heartbeat_interval.as_millis());
+                let expected = "within group.consumer.min/max.heartbeat.interval.ms";
+                return Err(r.bad(key, expected, &got));
+            }
             Ok(())
         },
         describe: Some((ConfigType::Int, |c| millis(c.groups.consumer_heartbeat_interval))),
+    },
+    Setting {
+        name: "group.consumer.min.session.timeout.ms",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.millis(key, 1)? {
+                c.groups.consumer_session_range.0 = Duration::from_millis(v as u64);
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| millis(c.groups.consumer_session_range.0))),
+    },
+    Setting {
+        name: "group.consumer.max.session.timeout.ms",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.millis(key, 1)? {
+                c.groups.consumer_session_range.1 = Duration::from_millis(v as u64);
+            }
+            let (min, max) = c.groups.consumer_session_range;
+            if min > max {
+                let got = format!("{} ms", max.as_millis());
+                return Err(r.bad(key, "at least group.consumer.min.session.timeout.ms", &got));
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| millis(c.groups.consumer_session_range.1))),
     },
     Setting {
         name: "group.consumer.session.timeout.ms",
@@ -380,6 +440,11 @@ pub const SETTINGS: &[Setting] = &[
                 c.groups.consumer_session_timeout = Duration::from_millis(v as u64);
             }
             let g = &c.groups;
+            let (min, max) = g.consumer_session_range;
+            if !(min..=max).contains(&g.consumer_session_timeout) {
+                let got = format!("{} ms", g.consumer_session_timeout.as_millis());
+                return Err(r.bad(key, "within group.consumer.min/max.session.timeout.ms", &got));
+            }
             if g.consumer_heartbeat_interval >= g.consumer_session_timeout {
                 let got = format!("{} ms", g.consumer_session_timeout.as_millis());
                 return Err(r.bad(key, "more than group.consumer.heartbeat.interval.ms", &got));

@@ -4,10 +4,13 @@
 //! a member until a rebalance step completes; if the asking connection closes meanwhile, the
 //! receiver is gone and the answer is simply dropped — the member's session timer cleans up.
 
+use std::sync::Arc;
+
 use kafka_protocol::error::ResponseError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::configs::GroupConfigs;
 use super::load::replay;
 use super::messages::*;
 use super::store::{OffsetsTopic, StoreError};
@@ -24,6 +27,8 @@ const QUEUE: usize = 1024;
 #[derive(Clone, Debug)]
 pub struct Coordinator {
     tx: mpsc::Sender<Command>,
+    /// Each group's own configs, shared with the task, which reads them on every heartbeat.
+    pub configs: Arc<GroupConfigs>,
 }
 
 /// Opens `__consumer_offsets` (creating it if missing), rebuilds every group from it and starts
@@ -31,6 +36,7 @@ pub struct Coordinator {
 pub fn start(
     topics: &Topics,
     config: GroupConfig,
+    configs: GroupConfigs,
     wall_ms_now: i64,
     stop: watch::Receiver<bool>,
 ) -> Result<(Coordinator, JoinHandle<()>), StoreError> {
@@ -46,10 +52,11 @@ pub fn start(
         in_transactions,
         "loaded consumer groups"
     );
-    let core = Core::new(groups, pending, store, config, clock);
+    let configs = Arc::new(configs);
+    let core = Core::new(groups, pending, store, config, configs.clone(), clock);
     let (tx, rx) = mpsc::channel(QUEUE);
     let task = tokio::spawn(run(core, rx, stop));
-    Ok((Coordinator { tx }, task))
+    Ok((Coordinator { tx, configs }, task))
 }
 
 async fn run(mut core: Core, mut rx: mpsc::Receiver<Command>, mut stop: watch::Receiver<bool>) {

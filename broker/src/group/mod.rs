@@ -29,6 +29,7 @@
 //! - `task`: the task's state, command dispatch and timer firing; `coordinator`: the handle
 //!   and the task loop; `timers`: deadlines and a clock that follows tokio's.
 //! - `messages`: what the handlers ask and what they are answered, in the coordinator's terms.
+//! - `configs`: each group's own configs (KIP-848's group configs), kept beside the log.
 //! - `records`: Kafka's key/value schemas; `batch`: the record batches they travel in;
 //!   `store`: the topic, appends and snapshots (why snapshots: see there); `load`: replay on
 //!   start.
@@ -36,6 +37,7 @@
 mod admin;
 pub(crate) mod batch;
 mod classic;
+pub mod configs;
 mod consumer;
 mod coordinator;
 mod group_record;

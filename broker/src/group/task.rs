@@ -4,6 +4,7 @@
 //! half-updated (its only awaits are for the next command or the next deadline).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
@@ -11,6 +12,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::classic::{Group, GroupState};
+use super::configs::GroupConfigs;
 use super::messages::*;
 use super::records::{encode_group_value, encode_key, RecordKey};
 use super::store::Durable;
@@ -77,6 +79,8 @@ pub struct Ctx {
     pub timers: Timers,
     pub store: OffsetsTopic,
     pub config: GroupConfig,
+    /// Each group's own configs over `config` (`kafka-configs --entity-type groups`).
+    pub configs: Arc<GroupConfigs>,
     pub clock: Clock,
 }
 
@@ -94,12 +98,14 @@ impl Core {
         pending: Pending,
         store: OffsetsTopic,
         config: GroupConfig,
+        configs: Arc<GroupConfigs>,
         clock: Clock,
     ) -> Core {
         let mut ctx = Ctx {
             timers: Timers::default(),
             store,
             config,
+            configs,
             clock,
         };
         for g in groups.values_mut() {

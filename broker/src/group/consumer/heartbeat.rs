@@ -272,7 +272,7 @@ fn heartbeat(
     let response = ConsumerHeartbeatResponse {
         member_id: Some(next.member_id.clone()),
         member_epoch: next.epoch,
-        heartbeat_interval_ms: millis(ctx.config.consumer_heartbeat_interval),
+        heartbeat_interval_ms: millis(ctx.configs.effective(group_id, &ctx.config).heartbeat_interval),
         assignment: (full || changed).then(|| next.assigned.clone()),
         ..Default::default()
     };
@@ -442,8 +442,8 @@ fn arm_session(group_id: &str, m: &mut ConsumerMember, ctx: &mut Ctx) {
         group: group_id.to_string(),
         member_id: m.member_id.clone(),
     };
-    ctx.timers
-        .replace(&mut m.session_timer, ctx.config.consumer_session_timeout, session);
+    let timeout = ctx.configs.effective(group_id, &ctx.config).session_timeout;
+    ctx.timers.replace(&mut m.session_timer, timeout, session);
 }
 
 /// Gives every member of a group loaded from the log a session to come back in.

@@ -153,6 +153,61 @@ async fn epochs_are_checked_and_a_silent_member_is_removed_after_its_session() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_group_config_sets_its_members_heartbeat_interval_and_session_from_their_next_heartbeat() {
+    let env = Env::start(config()).await;
+    let c = &env.coord;
+    let a = c.consumer_heartbeat(join("g", "a", &["t"])).await;
+    assert_eq!(
+        a.heartbeat_interval_ms, 5000,
+        "the broker's interval before the group has its own"
+    );
+    // b takes another topic, so that a has nothing to revoke (and no rebalance timeout to meet).
+    let b = c.consumer_heartbeat(join("g", "b", &["u"])).await;
+    let overrides = [
+        ("consumer.session.timeout.ms", "60000"),
+        ("consumer.heartbeat.interval.ms", "7000"),
+    ];
+    let overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    c.configs.alter("g", overrides, &env.config, false).unwrap();
+    // Another group keeps the broker's.
+    let other = c.consumer_heartbeat(join("h", "x", &["u"])).await;
+    assert_eq!(other.heartbeat_interval_ms, 5000);
+
+    // Both members heartbeat once (their sessions are re-armed at 60 s); then a goes quiet.
+    let r = c.consumer_heartbeat(beat("g", "a", a.member_epoch, None)).await;
+    assert_eq!(
+        r.heartbeat_interval_ms, 7000,
+        "the new interval from the next heartbeat"
+    );
+    let mut epoch = c
+        .consumer_heartbeat(beat("g", "b", b.member_epoch, None))
+        .await
+        .member_epoch;
+    let members = |n: u64| async move {
+        tokio::time::sleep(Duration::from_secs(n)).await;
+        c.describe_consumer_groups(vec!["g".into()])
+            .await
+            .remove(0)
+            .members
+            .len()
+    };
+    for _ in 0..7 {
+        // 7 × 7 s = 49 s: past the broker's 45 s session, within the group's 60 s.
+        assert_eq!(members(7).await, 2);
+        epoch = c.consumer_heartbeat(beat("g", "b", epoch, None)).await.member_epoch;
+    }
+    for _ in 0..2 {
+        members(7).await;
+        epoch = c.consumer_heartbeat(beat("g", "b", epoch, None)).await.member_epoch;
+    }
+    assert_eq!(
+        members(0).await,
+        1,
+        "a's 60 s session ended 63 s after its last heartbeat"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_member_that_keeps_revoked_partitions_is_removed_after_its_rebalance_timeout() {
     let env = Env::start(config()).await;
     let c = &env.coord;

@@ -51,7 +51,8 @@ impl Env {
     async fn open(dir: tempfile::TempDir, config: GroupConfig) -> Env {
         let topics = Arc::new(Topics::open(dir.path(), BrokerConfig::default().log).unwrap().0);
         let (stop, stopped) = watch::channel(false);
-        let (coord, task) = start(&topics, config.clone(), 1_000_000, stopped).unwrap();
+        let configs = super::configs::GroupConfigs::open(dir.path()).unwrap();
+        let (coord, task) = start(&topics, config.clone(), configs, 1_000_000, stopped).unwrap();
         Env {
             coord,
             topics,

@@ -76,6 +76,8 @@ fn normalise(text: &str) -> String {
         (r"console-consumer-\d+\b", "console-consumer-<n>"),
         // The log directory is each target's own temporary directory.
         (r#""logDir":"[^"]*""#, r#""logDir":"<dir>""#),
+        // Kafka's tools echo their arguments in an error, the broker's port among them.
+        (r"--bootstrap-server 127\.0\.0\.1:\d+", "--bootstrap-server <address>"),
         // Every cluster has its own id.
         (r"Cluster ID: [A-Za-z0-9_-]{22}", "Cluster ID: <id>"),
     ];
@@ -327,6 +329,42 @@ fn scenario(target: &Target) -> BTreeMap<&'static str, Seen> {
         &["--describe", "--entity-type", "topics", "--entity-name", "conf"],
         None,
     );
+    // A consumer group's own KIP-848 timings (group configs), set before the group exists.
+    let group_config = |op: &'static str, config: &'static str| {
+        [
+            op,
+            "--entity-type",
+            "groups",
+            "--entity-name",
+            "conf-group",
+            "--add-config",
+            config,
+        ]
+    };
+    s.run(
+        "configs --alter group",
+        "kafka-configs",
+        &group_config("--alter", "consumer.session.timeout.ms=50000"),
+        None,
+    );
+    s.run(
+        "configs --alter group (out of range)",
+        "kafka-configs",
+        &group_config("--alter", "consumer.heartbeat.interval.ms=1000"),
+        None,
+    );
+    s.run(
+        "configs --describe group",
+        "kafka-configs",
+        &["--describe", "--entity-type", "groups", "--entity-name", "conf-group"],
+        None,
+    );
+    s.run_sorted(
+        "configs --describe groups",
+        "kafka-configs",
+        &["--describe", "--entity-type", "groups"],
+        None,
+    );
     // Every topic config Kafka has, with its default. Only the synonyms differ: Kafka names the
     // broker setting behind each default, and a single-node broker leaves defaults unnamed.
     let mut all = s.run(
@@ -546,6 +584,7 @@ fn perf_steps(s: &mut Scenario<'_>) {
 /// Steps that Apache Kafka itself refuses, so the bundled broker must too.
 const KAFKA_REFUSES: &[&str] = &[
     "topics --create (exists)",
+    "configs --alter group (out of range)",
     // Kafka without an authorizer (the fixture's, and Kafka's default) has no ACLs to list.
     "acls --list",
 ];
@@ -878,6 +917,35 @@ fn sluices_tools_print_what_kafkas_tools_print_against_kafka() {
         "configs --describe topic (after alter)",
         &[&["configs"][..], &notes_configs].concat(),
         ("kafka-configs", &notes_configs),
+        false,
+    );
+    let group_alter = [
+        "--alter",
+        "--entity-type",
+        "groups",
+        "--entity-name",
+        "readers",
+        "--add-config",
+        "consumer.session.timeout.ms=50000",
+    ];
+    compare(
+        "configs --alter group",
+        &[&["configs"][..], &group_alter].concat(),
+        ("kafka-configs", &group_alter),
+        false,
+    );
+    let group_configs = ["--describe", "--entity-type", "groups", "--entity-name", "readers"];
+    compare(
+        "configs --describe group",
+        &[&["configs"][..], &group_configs].concat(),
+        ("kafka-configs", &group_configs),
+        false,
+    );
+    let all_group_configs = [&group_configs[..], &["--all"]].concat();
+    compare(
+        "configs --describe --all group",
+        &[&["configs"][..], &all_group_configs].concat(),
+        ("kafka-configs", &all_group_configs),
         false,
     );
     compare(

@@ -1,4 +1,4 @@
-//! `sluice configs`: kafka-configs.sh's --describe and --alter for topics and brokers, with its
+//! `sluice configs`: kafka-configs.sh's --describe and --alter for topics, brokers and groups, with its
 //! options and its output, changing configs with IncrementalAlterConfigs (KIP-339) as Kafka 4's
 //! tool does.
 
@@ -13,6 +13,8 @@ use super::{Cluster, ToolContext, TIMEOUT};
 enum EntityType {
     Topics,
     Brokers,
+    /// A consumer group's own configs (Kafka 4's group configs).
+    Groups,
 }
 
 #[derive(Args)]
@@ -29,15 +31,18 @@ pub struct ConfigsArgs {
     /// What the entity is.
     #[arg(long, value_enum)]
     entity_type: Option<EntityType>,
-    /// The entity: a topic's name, a broker's id.
+    /// The entity: a topic's name, a broker's id, a group's name.
     #[arg(long)]
     entity_name: Option<String>,
     /// Shorthand for --entity-type topics --entity-name TOPIC.
-    #[arg(long, conflicts_with_all = ["entity_type", "entity_name", "broker"])]
+    #[arg(long, conflicts_with_all = ["entity_type", "entity_name", "broker", "group"])]
     topic: Option<String>,
     /// Shorthand for --entity-type brokers --entity-name ID.
-    #[arg(long, conflicts_with_all = ["entity_type", "entity_name", "topic"])]
+    #[arg(long, conflicts_with_all = ["entity_type", "entity_name", "topic", "group"])]
     broker: Option<String>,
+    /// Shorthand for --entity-type groups --entity-name GROUP.
+    #[arg(long, conflicts_with_all = ["entity_type", "entity_name", "topic", "broker"])]
+    group: Option<String>,
     /// With --describe: every config with its value, not only those set on the entity.
     #[arg(long)]
     all: bool,
@@ -59,12 +64,13 @@ struct Entity {
 
 impl ConfigsArgs {
     fn entity(&self) -> anyhow::Result<Entity> {
-        let (entity_type, name) = match (&self.topic, &self.broker) {
-            (Some(t), _) => (EntityType::Topics, Some(t.clone())),
-            (_, Some(b)) => (EntityType::Brokers, Some(b.clone())),
+        let (entity_type, name) = match (&self.topic, &self.broker, &self.group) {
+            (Some(t), _, _) => (EntityType::Topics, Some(t.clone())),
+            (_, Some(b), _) => (EntityType::Brokers, Some(b.clone())),
+            (_, _, Some(g)) => (EntityType::Groups, Some(g.clone())),
             _ => (
                 self.entity_type
-                    .context("--entity-type is required (topics or brokers)")?,
+                    .context("--entity-type is required (topics, brokers or groups)")?,
                 self.entity_name.clone(),
             ),
         };
@@ -83,6 +89,12 @@ impl ConfigsArgs {
                 name: id,
             }),
             (EntityType::Brokers, _) => bail!("--entity-type brokers needs --entity-name ID, a broker's id"),
+            (EntityType::Groups, Some(name)) => Ok(Entity {
+                resource: Resource::Group,
+                label: format!("group {name}"),
+                name,
+            }),
+            (EntityType::Groups, None) => bail!("--entity-type groups needs --entity-name GROUP"),
         }
     }
 }
@@ -133,6 +145,7 @@ fn describe(entity: &Entity, entries: &[ConfigEntry], all: bool) -> String {
     let set_here = |e: &ConfigEntry| match entity.resource {
         Resource::Topic => e.source == "DYNAMIC_TOPIC_CONFIG",
         Resource::Broker => e.source == "DYNAMIC_BROKER_CONFIG",
+        Resource::Group => e.source == "DYNAMIC_GROUP_CONFIG",
     };
     let label = &entity.label;
     let mut out = if all {

@@ -31,6 +31,8 @@ pub enum ConfigsError {
 pub enum Resource {
     Topic,
     Broker,
+    /// A consumer group's configs (Kafka 4, KIP-848); librdkafka sends Kafka's config type 32.
+    Group,
 }
 
 impl Resource {
@@ -38,6 +40,7 @@ impl Resource {
         match self {
             Resource::Topic => Type::RD_KAFKA_RESOURCE_TOPIC,
             Resource::Broker => Type::RD_KAFKA_RESOURCE_BROKER,
+            Resource::Group => Type::RD_KAFKA_RESOURCE_GROUP,
         }
     }
 }
@@ -228,8 +231,14 @@ unsafe fn entry(e: *const sys::rd_kafka_ConfigEntry_t) -> ConfigEntry {
     }
 }
 
+/// Kafka's name of the source; librdkafka's names are Kafka's but for a group's own config,
+/// which Kafka's `ConfigEntry.ConfigSource` calls DYNAMIC_GROUP_CONFIG.
 unsafe fn source(e: *const sys::rd_kafka_ConfigEntry_t) -> String {
-    cstr(sys::rd_kafka_ConfigSource_name(sys::rd_kafka_ConfigEntry_source(e)))
+    let name = cstr(sys::rd_kafka_ConfigSource_name(sys::rd_kafka_ConfigEntry_source(e)));
+    match name.as_str() {
+        "GROUP_CONFIG" => "DYNAMIC_GROUP_CONFIG".to_string(),
+        _ => name,
+    }
 }
 
 unsafe fn opt(p: *const c_char) -> Option<String> {

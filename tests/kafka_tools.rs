@@ -365,6 +365,46 @@ fn scenario(target: &Target) -> BTreeMap<&'static str, Seen> {
         &["--describe", "--entity-type", "groups"],
         None,
     );
+    // Dynamic broker configs (KIP-226): the cluster-wide default, then this broker's own over
+    // it; the topic's segment.bytes below follows them on both brokers.
+    let broker_config = |entity: &'static [&'static str], config: &'static str| {
+        [
+            &["--alter", "--entity-type", "brokers"][..],
+            entity,
+            &["--add-config", config],
+        ]
+        .concat()
+    };
+    s.run(
+        "configs --alter broker default",
+        "kafka-configs",
+        &broker_config(&["--entity-default"], "log.segment.bytes=4000000"),
+        None,
+    );
+    s.run(
+        "configs --alter broker",
+        "kafka-configs",
+        &broker_config(&["--entity-name", "0"], "log.segment.bytes=2000000"),
+        None,
+    );
+    s.run(
+        "configs --alter broker (not dynamic)",
+        "kafka-configs",
+        &broker_config(&["--entity-name", "0"], "group.consumer.session.timeout.ms=50000"),
+        None,
+    );
+    s.run(
+        "configs --describe broker",
+        "kafka-configs",
+        &["--describe", "--entity-type", "brokers", "--entity-name", "0"],
+        None,
+    );
+    s.run(
+        "configs --describe broker default",
+        "kafka-configs",
+        &["--describe", "--entity-type", "brokers", "--entity-default"],
+        None,
+    );
     // Every topic config Kafka has, with its default. Only the synonyms differ: Kafka names the
     // broker setting behind each default, and a single-node broker leaves defaults unnamed.
     let mut all = s.run(
@@ -585,6 +625,7 @@ fn perf_steps(s: &mut Scenario<'_>) {
 const KAFKA_REFUSES: &[&str] = &[
     "topics --create (exists)",
     "configs --alter group (out of range)",
+    "configs --alter broker (not dynamic)",
     // Kafka without an authorizer (the fixture's, and Kafka's default) has no ACLs to list.
     "acls --list",
 ];
@@ -603,11 +644,16 @@ struct Difference {
 const DIFFERENCES: &[Difference] = &[];
 
 /// Kafka 4.x keeps a cluster-wide `min.insync.replicas` (a dynamic default broker config, for
-/// eligible leader replicas) and so lists it among every topic's configs; a single-node broker
-/// has no such setting. Removed from Kafka's output before comparing.
+/// eligible leader replicas) and so lists it among every topic's configs and the cluster's
+/// dynamic defaults; a single-node broker has no such setting. Removed from Kafka's output
+/// before comparing.
 fn without_cluster_min_isr(text: &str) -> String {
     text.replace("Configs: min.insync.replicas=1,", "Configs: ")
         .replace("Configs: min.insync.replicas=1", "Configs: ")
+        .replace(
+            "  min.insync.replicas=1 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:min.insync.replicas=1}\n",
+            "",
+        )
 }
 
 #[test]

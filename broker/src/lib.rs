@@ -154,7 +154,9 @@ impl RunningBroker {
 
 /// Opens the data directory (recovering every partition), binds every listener and starts serving.
 pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
-    let (topics, recovered) = Topics::open(&config.data_dir, config.log.clone())?;
+    // Dynamic broker configs lie over broker.toml's log defaults from the start.
+    let (dynamic, effective) = cluster::broker_configs::BrokerConfigs::open(&config.data_dir, &config)?;
+    let (topics, recovered) = Topics::open(&config.data_dir, effective.log)?;
     for r in recovered {
         r.report.log(&r.topic, r.partition);
     }
@@ -209,7 +211,7 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     )?;
     let http_listen = config.http_listen;
     let txns = txn::Transactions::open(&topics)?;
-    let broker = Arc::new(Broker::new(config, advertised, topics, groups, txns)?);
+    let broker = Arc::new(Broker::new(config, advertised, topics, groups, txns, dynamic)?);
     let weak = Arc::downgrade(&broker);
     broker
         .metrics

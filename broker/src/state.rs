@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::auth::users::Users;
 use crate::cluster::acls::AclStore;
+use crate::cluster::broker_configs::BrokerConfigs;
 use crate::cluster::topics::{RegistryError, Topics};
 use crate::config::{BrokerConfig, Listener};
 use crate::group::Coordinator;
@@ -38,6 +39,9 @@ pub struct Broker {
     pub users: Users,
     /// The ACL bindings clients created (`acls.json` in the data directory).
     pub acls: AclStore,
+    /// Settings changed while the broker runs (`broker_configs.json` in the data directory);
+    /// `config` stays what broker.toml says.
+    pub dynamic: BrokerConfigs,
     producer_ids: Mutex<ProducerIds>,
     /// Authorization failures already logged, so each is logged once (principal, what, on what).
     denials: Mutex<std::collections::HashSet<String>>,
@@ -57,6 +61,7 @@ impl Broker {
         topics: Topics,
         groups: Coordinator,
         txns: crate::txn::Transactions,
+        dynamic: BrokerConfigs,
     ) -> Result<Broker, RegistryError> {
         let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
         let users = Users::open(&config.data_dir);
@@ -73,6 +78,7 @@ impl Broker {
             metrics: Metrics::new(crate::codec::APIS.iter().map(|api| api.key)),
             users,
             acls,
+            dynamic,
             producer_ids: Mutex::new(ProducerIds {
                 next: block_start,
                 block_end: block_start,

@@ -1,4 +1,5 @@
-//! DescribeConfigs for topics (resource type 2), for this broker (type 4, name "0" or "") and
+//! DescribeConfigs for topics (resource type 2), for this broker (type 4, name "0"; "" for the
+//! cluster-wide dynamic defaults) and
 //! for consumer groups (type 32; `group::configs`).
 
 use kafka_protocol::error::ResponseError;
@@ -9,6 +10,7 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::config::dynamic::Layer;
 use crate::config::resource_type::{BROKER, GROUP, TOPIC};
 use crate::config::{ConfigEntry, ConfigSource};
 use crate::state::NODE_ID;
@@ -43,8 +45,12 @@ pub async fn handle(cx: &Cx<'_>, request: DescribeConfigsRequest) -> DescribeCon
                     format!("topic '{}' does not exist", resource.resource_name),
                 )),
             },
-            BROKER if resource.resource_name.is_empty() || *resource.resource_name == *NODE_ID.to_string() => {
-                Ok(crate::config::describe(&broker.config))
+            // `--entity-default`: only what the cluster-wide dynamic layer sets, as Kafka answers.
+            BROKER if resource.resource_name.is_empty() => {
+                Ok(broker.dynamic.describe(&broker.config, Layer::ClusterDefault))
+            }
+            BROKER if *resource.resource_name == *NODE_ID.to_string() => {
+                Ok(broker.dynamic.describe(&broker.config, Layer::Broker))
             }
             BROKER => Err((
                 ResponseError::InvalidRequest,
@@ -98,8 +104,10 @@ fn describe(e: ConfigEntry, version: i16, synonyms: bool) -> DescribeConfigsReso
     if synonyms && e.source != ConfigSource::Default {
         c.synonyms.push(synonym(e.name, &e.value, e.source));
     }
-    if let Some(f) = e.fallback.as_ref().filter(|_| synonyms) {
-        c.synonyms.push(synonym(f.name, &f.value, f.source));
+    if synonyms {
+        for f in &e.fallbacks {
+            c.synonyms.push(synonym(f.name, &f.value, f.source));
+        }
     }
     c.name = str_bytes(e.name);
     c.value = Some(str_bytes(e.value));

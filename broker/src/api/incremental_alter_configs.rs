@@ -4,9 +4,10 @@
 //!
 //! Each resource is answered on its own: the new set of overrides is the old one with every
 //! operation applied, checked exactly as CreateTopics checks its configs, and stored only if all
-//! of it is valid. The broker's own settings live in `broker.toml` and change with a restart, so
-//! altering them is refused with INVALID_REQUEST, Kafka's answer for a setting that cannot change
-//! while the broker runs.
+//! of it is valid. The broker's own settings are changed dynamically only for the log defaults of
+//! `config::dynamic` (KIP-226), this broker's (`--entity-name 0`) or the cluster-wide default
+//! (`--entity-default`); any other is refused with INVALID_REQUEST, as Kafka refuses a setting
+//! that cannot change while the broker runs.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,9 @@ use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterC
 use super::{is_internal, str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
 use crate::cluster::topic_config::{topic_key, ConfigType};
+use crate::config::dynamic::Layer;
 use crate::config::resource_type::{BROKER, GROUP, TOPIC};
+use crate::state::NODE_ID;
 
 /// `config_operation` values (KIP-339).
 const SET: i8 = 0;
@@ -100,10 +103,29 @@ pub(super) fn alter_resource(
             }
             Ok(())
         }
-        BROKER => Err((
-            ResponseError::InvalidRequest,
-            "the broker's settings are read from broker.toml when it starts; change them there".to_string(),
+        BROKER if !cx.access().allows(Operation::AlterConfigs, Resource::Cluster) => Err((
+            ResponseError::ClusterAuthorizationFailed,
+            "not authorized to alter the broker's configs".to_string(),
         )),
+        BROKER => {
+            let layer = match name {
+                "" => Layer::ClusterDefault,
+                id if id == NODE_ID.to_string() => Layer::Broker,
+                _ => {
+                    return Err((
+                        ResponseError::InvalidRequest,
+                        format!("the only broker is node {NODE_ID}"),
+                    ))
+                }
+            };
+            broker
+                .dynamic
+                .alter(layer, change, &broker.config, &broker.topics, validate_only)?;
+            if !validate_only {
+                tracing::info!(broker = %name, "altered dynamic broker configs");
+            }
+            Ok(())
+        }
         other => Err((
             ResponseError::InvalidRequest,
             format!("resource type {other} is not supported"),

@@ -7,6 +7,7 @@
 //! requests, connections or consumer groups.
 
 pub mod acls;
+pub mod broker_configs;
 pub mod partition;
 pub mod partition_txns;
 pub mod producer_state;

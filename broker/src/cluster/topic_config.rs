@@ -92,7 +92,7 @@ impl TopicConfig {
                         ConfigSource::Default
                     },
                     config_type: key.config_type,
-                    fallback: None,
+                    fallbacks: Vec::new(),
                 }
             })
             .collect()

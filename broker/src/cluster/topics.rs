@@ -99,7 +99,8 @@ struct StoredTopics {
 
 pub struct Topics {
     dir: PathBuf,
-    defaults: LogDefaults,
+    /// What a topic's configs fall back to: broker.toml's, or dynamic broker configs' once set.
+    defaults: RwLock<LogDefaults>,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serialises create/delete/grow so that two admin requests cannot interleave their
     /// directory work and metadata writes; lookups never take it.
@@ -156,7 +157,7 @@ impl Topics {
         }
         let registry = Topics {
             dir: dir.into(),
-            defaults,
+            defaults: RwLock::new(defaults),
             topics: RwLock::new(topics),
             admin: Mutex::new(()),
         };
@@ -175,8 +176,41 @@ impl Topics {
         self.read().values().cloned().collect()
     }
 
-    pub fn defaults(&self) -> &LogDefaults {
-        &self.defaults
+    pub fn defaults(&self) -> LogDefaults {
+        self.defaults.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Makes `defaults` what every topic's configs fall back to, at once (dynamic broker
+    /// configs). Refused, with nothing changed, if a topic's overrides would not be valid over
+    /// them; with `validate_only` only checked.
+    pub fn set_defaults(&self, defaults: LogDefaults, validate_only: bool) -> Result<(), TopicError> {
+        let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        let mut resolved = Vec::new();
+        for topic in self.list() {
+            let config = TopicConfig::resolve(&defaults, &topic.overrides)
+                .map_err(|m| TopicError::new(ResponseError::InvalidRequest, format!("topic '{}': {m}", topic.name)))?;
+            resolved.push((topic, config));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        *self.defaults.write().unwrap_or_else(|p| p.into_inner()) = defaults;
+        let mut topics = self.write();
+        for (old, config) in resolved {
+            let log = log_config(&config);
+            for partition in &old.partitions {
+                partition.set_log_config(log.clone());
+            }
+            let topic = Topic {
+                name: old.name.clone(),
+                id: old.id,
+                partitions: old.partitions.clone(),
+                overrides: old.overrides.clone(),
+                config,
+            };
+            topics.insert(topic.name.clone(), Arc::new(topic));
+        }
+        Ok(())
     }
 
     /// Creates a topic (CreateTopics, Metadata auto-create, `sluice topics --create`).
@@ -194,9 +228,10 @@ impl Topics {
                 "number of partitions must be at least 1",
             ));
         }
-        let config = TopicConfig::resolve(&self.defaults, &overrides)
-            .map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
+        // Taken before the defaults are read, so that set_defaults cannot change them between.
         let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        let config = TopicConfig::resolve(&self.defaults(), &overrides)
+            .map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
         if self.read().contains_key(name) {
             return Err(TopicError::new(
                 ResponseError::TopicAlreadyExists,
@@ -250,9 +285,10 @@ impl Topics {
         overrides: BTreeMap<String, String>,
         validate_only: bool,
     ) -> Result<(), TopicError> {
-        let config = TopicConfig::resolve(&self.defaults, &overrides)
-            .map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
+        // Taken before the defaults are read, so that set_defaults cannot change them between.
         let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        let config = TopicConfig::resolve(&self.defaults(), &overrides)
+            .map_err(|m| TopicError::new(ResponseError::InvalidConfig, m))?;
         let old = self.get(name).ok_or_else(|| unknown(name))?;
         if validate_only {
             return Ok(());

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use crate::record::Codec;
 
+pub mod dynamic;
 mod listeners;
 mod reader;
 mod security;

@@ -13,6 +13,10 @@ use super::{BrokerConfig, ConfigError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
     TopicOverride = 1,
+    /// Set for this broker while it runs (`kafka-configs --entity-name 0`).
+    DynamicBroker = 2,
+    /// Set for every broker of the cluster while they run (`--entity-default`).
+    DynamicDefaultBroker = 3,
     StaticBroker = 4,
     Default = 5,
     /// Set for one consumer group (`kafka-configs --entity-type groups`).
@@ -44,12 +48,12 @@ pub struct ConfigEntry {
     pub value: String,
     pub source: ConfigSource,
     pub config_type: ConfigType,
-    /// The broker setting this config falls back to when it is not set here, listed after it
-    /// among DescribeConfigs' synonyms as Kafka lists it.
-    pub fallback: Option<Fallback>,
+    /// What this config falls back to when it is not set where `source` says, nearest first:
+    /// listed after it among DescribeConfigs' synonyms, as Kafka lists them.
+    pub fallbacks: Vec<Fallback>,
 }
 
-/// A broker setting as the synonym of a per-resource config.
+/// A value beneath a config's own: a broker setting, a layer of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fallback {
     pub name: &'static str,
@@ -103,7 +107,7 @@ pub fn describe(config: &BrokerConfig) -> Vec<ConfigEntry> {
                 value,
                 source,
                 config_type,
-                fallback: None,
+                fallbacks: Vec::new(),
             })
         })
         .collect()

@@ -168,11 +168,11 @@ impl GroupConfigs {
                         None => ConfigSource::Default,
                     },
                     config_type: ConfigType::Int,
-                    fallback: Some(Fallback {
+                    fallbacks: vec![Fallback {
                         name: key.setting,
                         value: default,
                         source: broker.map_or(ConfigSource::Default, |b| b.source),
-                    }),
+                    }],
                 }
             })
             .collect()
@@ -335,7 +335,7 @@ mod tests {
             (session.value.as_str(), session.source),
             ("50000", ConfigSource::GroupOverride)
         );
-        let fallback = session.fallback.as_ref().unwrap();
+        let fallback = &session.fallbacks[0];
         assert_eq!(
             (fallback.name, fallback.value.as_str(), fallback.source),
             ("group.consumer.session.timeout.ms", "45000", ConfigSource::Default)

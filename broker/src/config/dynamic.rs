@@ -249,14 +249,18 @@ mod tests {
             .collect();
         assert_eq!(
             below,
-            [("log.retention.ms", "7200000", ConfigSource::DynamicDefaultBroker)]
+            [
+                ("log.retention.ms", "7200000", ConfigSource::DynamicDefaultBroker),
+                ("log.retention.ms", "604800000", ConfigSource::Default)
+            ]
         );
         let segment = find(&broker, "log.segment.bytes").unwrap();
         assert_eq!(
             (segment.value.as_str(), segment.source),
             ("4194304", ConfigSource::DynamicDefaultBroker)
         );
-        assert!(segment.fallbacks.is_empty());
+        let below: Vec<_> = segment.fallbacks.iter().map(|f| (f.value.as_str(), f.source)).collect();
+        assert_eq!(below, [("1073741824", ConfigSource::Default)]);
         let untouched = find(&broker, "log.roll.ms").unwrap();
         assert_eq!(untouched.source, ConfigSource::Default);
 

@@ -39,6 +39,22 @@ pub async fn get(port: u16, path: &str) -> Option<String> {
     Some(body.to_string())
 }
 
+/// POST `json` to `path` on 127.0.0.1:`port`; the status line and the body.
+pub async fn post_json(port: u16, path: &str, json: &str) -> Option<(String, String)> {
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{json}",
+        json.len()
+    );
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.ok()?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    Some((head.lines().next()?.to_string(), body.to_string()))
+}
+
 /// A body sent with `Transfer-Encoding: chunked`, put back together.
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();

@@ -77,12 +77,17 @@ fn code(e: &KafkaError) -> Option<RDKafkaErrorCode> {
 
 /// A broker on one SASL_PLAINTEXT listener with the users of [`USERS`] and the grants of [`ACLS`].
 async fn secured_broker(dir: &std::path::Path) -> broker::RunningBroker {
+    secured_broker_with(dir, "").await
+}
+
+/// [`secured_broker`] with `settings` (top-level broker.toml lines) before the grants.
+async fn secured_broker_with(dir: &std::path::Path, settings: &str) -> broker::RunningBroker {
     let users_file = dir.join(broker::auth::users::FILE_NAME);
     for user in USERS {
         broker::auth::users::add(&users_file, user, &format!("{user}-pw")).unwrap();
     }
     let config_file = dir.join("broker.toml");
-    std::fs::write(&config_file, ACLS).unwrap();
+    std::fs::write(&config_file, format!("{settings}\n{ACLS}")).unwrap();
     let (mut config, _) = BrokerConfig::load(&config_file).unwrap();
     config.data_dir = dir.to_path_buf();
     config.http_listen = None;
@@ -203,6 +208,46 @@ async fn each_user_may_do_what_its_grants_say_and_gets_kafkas_error_code_for_the
 
 /// Kafka's own `kafka-acls --list` (DescribeAcls) shows the grants as Kafka's bindings to an
 /// admin, and refuses everyone else as Kafka does without Describe on the cluster.
+/// OAUTHBEARER, where enabled, names its principal by the token's `sub`: librdkafka's own
+/// unsecured token for `agent` gets the agent's grants and nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauthbearer_token_acts_for_its_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let enabled = r#"sasl.enabled.mechanisms = ["SCRAM-SHA-512", "OAUTHBEARER"]"#;
+    let running = secured_broker_with(dir.path(), enabled).await;
+    running.ensure_topic("metrics", 1).unwrap();
+    running.ensure_topic("other", 1).unwrap();
+    let producer = |topic: &'static str| {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", running.bootstrap())
+            .set("security.protocol", "SASL_PLAINTEXT")
+            .set("sasl.mechanisms", "OAUTHBEARER")
+            .set("enable.sasl.oauthbearer.unsecure.jwt", "true")
+            .set("sasl.oauthbearer.config", "principal=agent")
+            .set("message.timeout.ms", "10000")
+            .set("log_level", "3")
+            .create()
+            .unwrap();
+        async move {
+            producer
+                .send(
+                    FutureRecord::<str, str>::to(topic).payload("cpu usage_idle=1"),
+                    Duration::from_secs(10),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|(e, _)| e)
+        }
+    };
+    producer("metrics").await.unwrap();
+    let refused = producer("other").await.unwrap_err();
+    assert_eq!(
+        code(&refused),
+        Some(RDKafkaErrorCode::TopicAuthorizationFailed),
+        "{refused}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_acls_lists_the_grants_as_kafka_bindings() {
     let dir = tempfile::tempdir().unwrap();

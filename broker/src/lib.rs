@@ -197,6 +197,12 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
                 "listening beyond this machine without authentication: anyone who can reach {addr} can produce and consume; use a SASL_SSL listener"
             );
         }
+        if security.sasl && config.sasl_mechanisms.iter().any(|m| m == auth::oauthbearer::NAME) {
+            tracing::warn!(
+                listener = %addr,
+                "OAUTHBEARER takes unsecured tokens (alg none), as Kafka's default validator does: a client can name any principal; for development and tests only"
+            );
+        }
         bound.push((listener, addr, security));
     }
     let retention_interval = config.retention_check_interval;

@@ -154,7 +154,7 @@ else
   {
     echo "# written by compat/franz-go/run.sh: its listeners, then compat/franz-go/broker.toml"
     echo "listeners = [\"PLAINTEXT://$bootstrap\", \"SASL_PLAINTEXT://$sasl_bootstrap\"]"
-    echo "sasl.enabled.mechanisms = [\"PLAIN\", \"SCRAM-SHA-256\", \"SCRAM-SHA-512\"]"
+    echo "sasl.enabled.mechanisms = [\"PLAIN\", \"SCRAM-SHA-256\", \"SCRAM-SHA-512\", \"OAUTHBEARER\"]"
     cat "$here/broker.toml"
   } >"$out/broker.toml"
   rm -rf "$out/broker-data"

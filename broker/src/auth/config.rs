@@ -65,5 +65,9 @@ pub struct TlsSettings {
     pub client_auth: ClientAuth,
 }
 
-/// What the broker offers in SaslHandshake, in Kafka's names.
-pub const SUPPORTED_MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+/// What `sasl.enabled.mechanisms` may list, in Kafka's names.
+pub const SUPPORTED_MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", super::oauthbearer::NAME];
+
+/// What SaslHandshake offers when `sasl.enabled.mechanisms` is not set: all but OAUTHBEARER,
+/// whose unsecured tokens prove nothing and are offered only when asked for.
+pub const DEFAULT_MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];

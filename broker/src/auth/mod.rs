@@ -1,6 +1,6 @@
 //! Who may talk to the broker: TLS on SSL and SASL_SSL listeners, SASL (PLAIN, SCRAM-SHA-256,
-//! SCRAM-SHA-512) on SASL_PLAINTEXT and SASL_SSL listeners, and the users file the SASL
-//! mechanisms check against.
+//! SCRAM-SHA-512, and OAUTHBEARER's unsecured tokens where enabled) on SASL_PLAINTEXT and
+//! SASL_SSL listeners, and the users file PLAIN and SCRAM check against.
 //!
 //! A connection's path: accept → TLS handshake (TLS listeners) → ApiVersions → SaslHandshake →
 //! SaslAuthenticate until `sasl::SaslSession` says authenticated (SASL listeners) → every other
@@ -10,6 +10,7 @@
 pub mod acl;
 pub mod config;
 pub mod grants;
+pub mod oauthbearer;
 pub mod sasl;
 pub mod scram;
 pub mod tls;

@@ -2,6 +2,7 @@
 //! SaslHandshake first, then SaslAuthenticate round trips until the client is authenticated;
 //! nothing else is served before that, and a failure closes the connection after its answer.
 
+use super::oauthbearer;
 use super::scram::{Mechanism, ScramError, ServerFirst};
 use super::users::Users;
 
@@ -16,6 +17,9 @@ enum State {
     AwaitingToken(Chosen),
     /// SCRAM's first round trip done; the client's final message is next.
     ScramFinal(Box<ServerFirst>),
+    /// An OAUTHBEARER token was refused and the error challenge sent, for this reason; the
+    /// client's acknowledgement is next, and the exchange fails after it.
+    OAuthRefused(String),
     Authenticated(String),
 }
 
@@ -23,6 +27,7 @@ enum State {
 enum Chosen {
     Plain,
     Scram(Mechanism),
+    OAuthBearer,
 }
 
 /// A SaslHandshake or SaslAuthenticate outcome.
@@ -85,6 +90,7 @@ impl SaslSession {
         let chosen = match Mechanism::from_name(mechanism) {
             Some(m) => Chosen::Scram(m),
             None if mechanism == "PLAIN" => Chosen::Plain,
+            None if mechanism == oauthbearer::NAME => Chosen::OAuthBearer,
             None => return Err(33),
         };
         self.state = State::AwaitingToken(chosen);
@@ -126,6 +132,20 @@ impl SaslSession {
                     Err(e) => Step::Failed(scram_failure(m, e)),
                 }
             }
+            State::AwaitingToken(Chosen::OAuthBearer) => match oauthbearer::validate(token, now_ms()) {
+                Ok(principal) => {
+                    self.state = State::Authenticated(principal);
+                    Step::Continue(Vec::new())
+                }
+                Err(reason) => {
+                    self.state = State::OAuthRefused(reason);
+                    Step::Continue(oauthbearer::INVALID_TOKEN.as_bytes().to_vec())
+                }
+            },
+            State::OAuthRefused(reason) => Step::Failed(format!(
+                "Authentication failed with SASL mechanism OAUTHBEARER ({reason}): {}",
+                oauthbearer::INVALID_TOKEN
+            )),
             State::AwaitingHandshake | State::Authenticated(_) => {
                 Step::Failed("SaslAuthenticate out of turn: SaslHandshake first, once per connection".into())
             }
@@ -142,6 +162,12 @@ impl SaslSession {
             .unwrap_or_else(|| "?".into());
         format!("SASL authentication of user {user:?} failed: {message}")
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The user a client's first token names (SCRAM's `n=` or PLAIN's authcid).
@@ -241,6 +267,47 @@ mod tests {
         let (_dir, users) = users();
         let mut s = SaslSession::new(true);
         assert!(matches!(s.authenticate(b"\0alice\0pw", &users), Step::Failed(_)));
+    }
+
+    #[test]
+    fn oauthbearer_authenticates_the_subject_or_challenges_then_fails() {
+        use base64::Engine;
+        let (_dir, users) = users();
+        let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let exp = now_ms() / 1000 + 3600;
+        let token = |exp: i64| {
+            let claims = format!(r#"{{"sub":"carol","exp":{exp}}}"#);
+            format!(
+                "n,,\u{1}auth=Bearer {}.{}.\u{1}\u{1}",
+                enc(r#"{"alg":"none"}"#),
+                enc(&claims)
+            )
+        };
+        let enabled = vec![oauthbearer::NAME.to_string()];
+        let mut s = SaslSession::new(true);
+        s.handshake(oauthbearer::NAME, &enabled, 1).unwrap();
+        assert!(matches!(s.authenticate(token(exp).as_bytes(), &users), Step::Continue(r) if r.is_empty()));
+        assert_eq!(s.principal(), Some("carol"));
+
+        let mut s = SaslSession::new(true);
+        s.handshake(oauthbearer::NAME, &enabled, 1).unwrap();
+        let Step::Continue(challenge) = s.authenticate(token(exp - 7200).as_bytes(), &users) else {
+            panic!("an expired token gets the error challenge first");
+        };
+        assert_eq!(challenge, oauthbearer::INVALID_TOKEN.as_bytes());
+        let Step::Failed(message) = s.authenticate(b"\x01", &users) else {
+            panic!("the exchange fails after the client's acknowledgement");
+        };
+        assert!(
+            message.contains("invalid_token") && message.contains("expired"),
+            "{message}"
+        );
+        assert!(!s.authenticated());
+        // Not offered unless enabled.
+        assert_eq!(
+            SaslSession::new(true).handshake(oauthbearer::NAME, &self::enabled(), 1),
+            Err(33)
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use crate::auth::config::{ClientAuth, SecurityProtocol, TlsSettings, SUPPORTED_MECHANISMS};
+pub use crate::auth::config::{ClientAuth, SecurityProtocol, TlsSettings, DEFAULT_MECHANISMS, SUPPORTED_MECHANISMS};
 pub use listeners::Listener;
 pub use reader::IGNORED;
 pub use settings::{
@@ -272,7 +272,7 @@ impl Default for BrokerConfig {
             groups: GroupConfig::default(),
             http_listen: Some(DEFAULT_HTTP_LISTEN),
             tls: TlsSettings::default(),
-            sasl_mechanisms: SUPPORTED_MECHANISMS.iter().map(|m| m.to_string()).collect(),
+            sasl_mechanisms: DEFAULT_MECHANISMS.iter().map(|m| m.to_string()).collect(),
             acls: Default::default(),
         }
     }

@@ -48,7 +48,8 @@ impl Reader<'_> {
                 _ => return Err(self.bad("ssl.client.auth", "none, requested or required", &v)),
             };
         }
-        let expected = "a list of SASL mechanisms from PLAIN, SCRAM-SHA-256, SCRAM-SHA-512";
+        let expected = format!("a list of SASL mechanisms from {}", SUPPORTED_MECHANISMS.join(", "));
+        let expected = expected.as_str();
         if let Some(mechanisms) = self.list("sasl.enabled.mechanisms", expected)? {
             if let Some(bad) = mechanisms.iter().find(|m| !SUPPORTED_MECHANISMS.contains(&m.as_str())) {
                 return Err(self.bad("sasl.enabled.mechanisms", expected, &format!("`{bad}`")));

@@ -40,11 +40,18 @@ impl Core {
         let now = self.ctx.clock.now_ms();
         let is_member_commit = req.generation_id >= 0 || !req.member_id.is_empty() || req.group_instance_id.is_some();
         if !self.groups.contains_key(&req.group_id) {
-            // A member commit to a group we do not know: its generation is gone.
-            if is_member_commit {
-                return all(ResponseError::IllegalGeneration);
+            // A commit with a generation to a group we do not know: its generation is gone.
+            // OffsetCommit v9 says so with GROUP_ID_NOT_FOUND, earlier versions and
+            // TxnOffsetCommit with ILLEGAL_GENERATION, as Kafka's coordinator does.
+            if req.generation_id >= 0 {
+                let v9 = txn.is_none() && req.api_version >= 9;
+                return all(match v9 {
+                    true => ResponseError::GroupIdNotFound,
+                    false => ResponseError::IllegalGeneration,
+                });
             }
-            // A "simple" commit (manual assignment) creates the group, as in Kafka.
+            // Without one (manual assignment, an admin tool; a KIP-848 client names its own
+            // member id even then) the commit creates a "simple" group, as in Kafka.
             self.groups.insert(req.group_id.clone(), Group::new(&req.group_id, now));
         }
         let Some(g) = self.groups.get_mut(&req.group_id) else {
@@ -255,6 +262,11 @@ fn validate_commit(
 ) -> Result<(), ResponseError> {
     if let Some(cg) = &g.consumer {
         return validate_consumer_commit(cg, req, transactional);
+    }
+    if req.generation_id < 0 && g.state == GroupState::Empty {
+        // No generation: an admin tool or a consumer without group management, whatever
+        // member id it names; an empty group takes its commits.
+        return Ok(());
     }
     if is_member_commit {
         g.validate_member(&req.member_id, req.group_instance_id.as_deref())?;

@@ -147,9 +147,25 @@ async fn commit_errors() {
     );
     assert_eq!(
         errors(c.commit(commit_request("unknown", 3, "m", 1)).await),
-        vec![Some(ResponseError::IllegalGeneration)],
-        "a member commit to a group that does not exist"
+        vec![Some(ResponseError::GroupIdNotFound)],
+        "a member commit (v9) to a group that does not exist"
     );
+    let mut v8 = commit_request("unknown", 3, "m", 1);
+    v8.api_version = 8;
+    assert_eq!(
+        errors(c.commit(v8).await),
+        vec![Some(ResponseError::IllegalGeneration)],
+        "the same before v9"
+    );
+    // Without a generation the commit creates the group, whatever member id it names (a
+    // KIP-848 client with manually assigned partitions names its own), and an empty group
+    // keeps taking such commits.
+    for _ in 0..2 {
+        assert_eq!(
+            errors(c.commit(commit_request("manual", -1, "self-named", 1)).await),
+            vec![None]
+        );
+    }
     let (generation, ids, _) = stable_group(c, "g", 1).await;
     assert_eq!(
         errors(c.commit(commit_request("g", generation - 1, &ids[0], 1)).await),

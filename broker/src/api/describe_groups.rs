@@ -1,4 +1,6 @@
-//! DescribeGroups.
+//! DescribeGroups: classic groups. A name with no classic group (none at all, or a KIP-848
+//! consumer group) is described as Dead before v6 and answered GROUP_ID_NOT_FOUND with a
+//! message from v6 (KIP-1043), as Kafka 4 does.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
@@ -27,6 +29,10 @@ pub async fn handle(cx: &Cx<'_>, request: DescribeGroupsRequest) -> DescribeGrou
     for g in broker.groups.describe(ids).await {
         let mut d = DescribedGroup::default();
         d.error_code = code(g.error);
+        if let Some(message) = g.not_found.filter(|_| version >= 6) {
+            d.error_code = ResponseError::GroupIdNotFound.code();
+            d.error_message = Some(str_bytes(message));
+        }
         if version >= 3 && request.include_authorized_operations {
             d.authorized_operations = access.authorized_operations(Resource::Group(&g.group_id));
         }

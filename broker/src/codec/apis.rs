@@ -33,7 +33,7 @@ macro_rules! with_apis {
             Heartbeat(HeartbeatRequest) heartbeat: 0..=4, authenticated;
             LeaveGroup(LeaveGroupRequest) leave_group: 0..=4, authenticated;
             SyncGroup(SyncGroupRequest) sync_group: 0..=5, authenticated;
-            DescribeGroups(DescribeGroupsRequest) describe_groups: 0..=5, authenticated;
+            DescribeGroups(DescribeGroupsRequest) describe_groups: 0..=6, authenticated;
             ListGroups(ListGroupsRequest) list_groups: 0..=5, authenticated;
             // v0 is what librdkafka checks for SASL support at all; after a v0 handshake the
             // tokens travel as bare size-prefixed frames (net/server.rs), after v1 in

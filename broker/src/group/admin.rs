@@ -46,9 +46,14 @@ impl Core {
                     };
                 }
                 let Some(g) = self.groups.get(id).filter(|g| g.consumer.is_none()) else {
+                    let not_found = match self.groups.contains_key(id) {
+                        true => format!("Group {id} is not a classic group."),
+                        false => format!("Group {id} not found."),
+                    };
                     return DescribedGroup {
                         group_id: id.clone(),
                         state: GroupState::Dead.name(),
+                        not_found: Some(not_found),
                         ..Default::default()
                     };
                 };
@@ -57,6 +62,7 @@ impl Core {
                 DescribedGroup {
                     group_id: id.clone(),
                     error: None,
+                    not_found: None,
                     state: g.state.name(),
                     protocol_type: g.protocol_type.clone().unwrap_or_default(),
                     members: g

@@ -1,4 +1,5 @@
-//! DescribeGroups: flexible from v5.
+//! DescribeGroups: flexible from v5; v6 changes only the answer (an error and a message for a
+//! group that is not a classic group).
 
 use kafka_protocol::messages::{DescribeGroupsRequest, GroupId};
 

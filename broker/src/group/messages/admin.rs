@@ -18,6 +18,9 @@ pub struct ListedGroup {
 pub struct DescribedGroup {
     pub group_id: String,
     pub error: Option<ResponseError>,
+    /// Why there is no classic group of this name (none, or one of the other kind): Dead
+    /// before DescribeGroups v6, GROUP_ID_NOT_FOUND with this message from v6 (KIP-1043).
+    pub not_found: Option<String>,
     pub state: &'static str,
     pub protocol_type: String,
     pub protocol_data: String,

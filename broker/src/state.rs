@@ -150,6 +150,10 @@ impl crate::txn::Env for Broker {
     fn transaction_ended(&self, outcome: &'static str) {
         self.metrics.transaction_ended(outcome);
     }
+
+    fn id_expiration_ms(&self) -> i64 {
+        self.config.transactional_id_expiration.as_millis() as i64
+    }
 }
 
 fn read_i64(path: &Path) -> Result<Option<i64>, RegistryError> {

@@ -1383,3 +1383,63 @@ async fn consumer_join(s: &mut TcpStream, version: i16, group: &str, member: &st
     r.topic_partitions = Some(vec![]);
     call(s, ApiKey::ConsumerGroupHeartbeat, version, &r).await
 }
+
+/// The transactional ids ListTransactions lists, sorted.
+async fn listed(s: &mut TcpStream) -> Vec<String> {
+    let mut r = ListTransactionsRequest::default();
+    r.duration_filter = -1;
+    let resp: ListTransactionsResponse = call(s, ApiKey::ListTransactions, 1, &r).await;
+    let mut ids: Vec<String> = resp
+        .transaction_states
+        .iter()
+        .map(|t| t.transactional_id.0.to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// `transactional.id.expiration.ms`: an id idle past it with no transaction open is forgotten,
+/// durably, and starts afresh; an id with a transaction open is kept (its timeout ends it).
+#[tokio::test]
+async fn transactional_ids_idle_past_their_expiration_are_forgotten_durably() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |dir: &std::path::Path| {
+        let mut c = broker::BrokerConfig::ephemeral(dir);
+        c.transactional_id_expiration = std::time::Duration::from_millis(1500);
+        c
+    };
+    let broker = broker::start(config(dir.path())).await.unwrap();
+    broker.ensure_topic("meta", 1).unwrap();
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let (idle_pid, _) = init_transaction(&mut s, "idle").await;
+    let (open_pid, open_epoch) = init_transaction(&mut s, "open").await;
+    let added: AddPartitionsToTxnResponse = call(
+        &mut s,
+        ApiKey::AddPartitionsToTxn,
+        3,
+        &add_partitions_request("open", open_pid, open_epoch, "meta", 0),
+    )
+    .await;
+    assert_eq!(
+        added.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
+        0
+    );
+
+    assert_eq!(listed(&mut s).await, ["idle", "open"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while listed(&mut s).await != ["open"] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle id was not forgotten within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    drop(s);
+    broker.shutdown().await;
+
+    let broker = broker::start(config(dir.path())).await.unwrap();
+    let mut s = TcpStream::connect(broker.local_addr()).await.unwrap();
+    assert_eq!(listed(&mut s).await, ["open"], "the tombstone survives a restart");
+    let (again, _) = init_transaction(&mut s, "idle").await;
+    assert_ne!(again, idle_pid, "a forgotten id starts with a new producer id");
+}

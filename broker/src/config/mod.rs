@@ -219,6 +219,9 @@ pub struct BrokerConfig {
     pub cleaner: CleanerConfig,
     pub socket_request_max_bytes: usize,
     pub groups: GroupConfig,
+    /// `transactional.id.expiration.ms`: a transactional id with no transaction open and no
+    /// request for this long is forgotten, as Kafka forgets it.
+    pub transactional_id_expiration: Duration,
     /// `sluice.http.listen`: where `/metrics` and `/health` are served; None (`""`) = nowhere.
     pub http_listen: Option<SocketAddr>,
     /// `ssl.*`: the certificate of SSL and SASL_SSL listeners, and the CAs of client certificates.
@@ -267,6 +270,7 @@ impl Default for BrokerConfig {
                 compaction: Default::default(),
             },
             retention_check_interval: Duration::from_millis(300_000),
+            transactional_id_expiration: Duration::from_millis(604_800_000),
             cleaner: CleanerConfig::default(),
             socket_request_max_bytes: 104_857_600,
             groups: GroupConfig::default(),

@@ -223,6 +223,17 @@ pub const SETTINGS: &[Setting] = &[
         })),
     },
     Setting {
+        name: "transactional.id.expiration.ms",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.int(key, 1, i64::from(i32::MAX))? {
+                c.transactional_id_expiration = Duration::from_millis(v as u64);
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| millis(c.transactional_id_expiration))),
+    },
+    Setting {
         name: "log.retention.check.interval.ms",
         synonyms: &[],
         read: |r, key, c| {

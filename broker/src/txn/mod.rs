@@ -29,6 +29,12 @@
 //! is aborted first. A transaction open longer than its timeout is aborted by the coordinator,
 //! with the epoch bumped so its producer learns it was fenced, as Kafka does.
 //!
+//! # Expiration
+//!
+//! An id whose last transaction ended (or that never began one) and that has seen no request
+//! for `transactional.id.expiration.ms` (7 days) is forgotten: a tombstone is written for it
+//! and its next InitProducerId starts afresh with a new producer id, as in Kafka.
+//!
 //! Coordinator operations run one at a time (`ops`), each with its own fsyncs: simple, and
 //! enough for transactions that each carry many records.
 
@@ -81,6 +87,8 @@ pub trait Env: Sync {
     fn groups(&self) -> &crate::group::Coordinator;
     /// Counts a transaction that ended, by outcome (`metrics::TRANSACTION_OUTCOMES`).
     fn transaction_ended(&self, outcome: &'static str);
+    /// `transactional.id.expiration.ms`.
+    fn id_expiration_ms(&self) -> i64;
 }
 
 pub struct Transactions {
@@ -191,16 +199,30 @@ impl Transactions {
 
     /// Writes `meta` as `id`'s state and makes it durable, then takes it as current.
     async fn persist(&self, broker: &dyn Env, id: &str, meta: TxnMeta) -> Result<(), ResponseError> {
+        self.write(broker, id, Some(&meta), meta.last_update_ms).await?;
+        self.ids().insert(id.to_string(), meta);
+        Ok(())
+    }
+
+    /// Writes a tombstone for `id` and makes it durable, then forgets the id.
+    async fn forget(&self, broker: &dyn Env, id: &str, now: i64) -> Result<(), ResponseError> {
+        self.write(broker, id, None, now).await?;
+        self.ids().remove(id);
+        Ok(())
+    }
+
+    /// Appends `id`'s record (its state, or a tombstone for `None`) and fsyncs it.
+    async fn write(&self, broker: &dyn Env, id: &str, meta: Option<&TxnMeta>, now: i64) -> Result<(), ResponseError> {
         let log = self.log(broker)?;
         let partition = &log[partition_for(id, log.len())];
         let records = [(
             Bytes::from(record::encode_key(id)),
-            Some(Bytes::from(record::encode_value(&meta))),
+            meta.map(|m| Bytes::from(record::encode_value(m))),
         )];
-        let mut batch = crate::group::batch::encode(&records, meta.last_update_ms);
+        let mut batch = crate::group::batch::encode(&records, now);
         let stored = BatchHeader::parse(&batch)
             .ok()
-            .and_then(|h| partition.append(&mut batch, &h, meta.last_update_ms).ok());
+            .and_then(|h| partition.append(&mut batch, &h, now).ok());
         let Some(appended) = stored else {
             tracing::error!(id, "cannot append to {TRANSACTION_STATE_TOPIC}");
             return Err(ResponseError::KafkaStorageError);
@@ -209,7 +231,6 @@ impl Transactions {
             tracing::error!(id, error = %e, "cannot fsync {TRANSACTION_STATE_TOPIC}");
             return Err(ResponseError::KafkaStorageError);
         }
-        self.ids().insert(id.to_string(), meta);
         Ok(())
     }
 }

@@ -188,7 +188,8 @@ impl Transactions {
     }
 
     /// Completes the transactions found decided but without their markers (after a restart),
-    /// and aborts, fencing their producers, those open past their timeout.
+    /// aborts, fencing their producers, those open past their timeout, and forgets the ids idle
+    /// past `transactional.id.expiration.ms`.
     pub async fn tick(&self, broker: &dyn Env, now: i64) {
         let _op = self.ops.lock().await;
         let due: Vec<(String, TxnMeta)> = self
@@ -222,6 +223,25 @@ impl Transactions {
             };
             if let Err(e) = result {
                 tracing::warn!(transactional_id = %id, error = ?e, "could not end a transaction; will retry");
+            }
+        }
+        let expired: Vec<String> = self
+            .ids()
+            .iter()
+            .filter(|(_, m)| {
+                matches!(
+                    m.state,
+                    TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
+                ) && m.last_update_ms.saturating_add(broker.id_expiration_ms()) < now
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            match self.forget(broker, &id, now).await {
+                Ok(()) => tracing::info!(transactional_id = %id, "transactional id expired"),
+                Err(e) => {
+                    tracing::warn!(transactional_id = %id, error = ?e, "could not expire a transactional id; will retry")
+                }
             }
         }
     }

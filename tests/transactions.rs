@@ -184,16 +184,53 @@ fn scenario(bootstrap: &str, kill_and_restart: &mut dyn FnMut()) -> Vec<(&'stati
     ));
     seen.push(("copier offsets", committed(bootstrap)));
 
+    // A hanging transaction: open, with a long timeout, holding the last stable offset back.
+    // Kafka's tool ends it where it hangs, from the partition and the offset it began at
+    // (WriteTxnMarkers). Its producer stays alive meanwhile, so nothing else ends it.
+    let hanging = producer(bootstrap, "hanging-writer", "600000");
+    hanging.begin_transaction().expect("begin");
+    send(&hanging, 1, "hanging-1");
+    hanging.flush(WAIT).expect("flush");
+    let start = read(bootstrap, "read_uncommitted")
+        .into_iter()
+        .find(|(_, _, v)| v == "hanging-1")
+        .map(|(_, offset, _)| offset.to_string())
+        .expect("the hanging transaction's record");
+    // A transaction committed after it on the same partition stays out of read_committed reads.
+    second.begin_transaction().expect("begin");
+    send(&second, 1, "after-hanging");
+    second.flush(WAIT).expect("flush");
+    second.commit_transaction(WAIT).expect("commit");
+    let held_back = read(bootstrap, "read_committed");
+    assert!(!values(&held_back).contains(&"after-hanging"), "{held_back:?}");
+    seen.push(("read_committed, a transaction hanging", held_back));
+    let abort = [
+        "--bootstrap-server",
+        bootstrap,
+        "abort",
+        "--topic",
+        TOPIC,
+        "--partition",
+        "1",
+        "--start-offset",
+        &start,
+    ];
+    let printed = kafka_tool_ok("kafka-transactions", &abort, None);
+    seen.push((
+        "kafka-transactions abort",
+        printed.lines().map(|l| (0, 0, l.to_string())).collect(),
+    ));
+    let released = read(bootstrap, "read_committed");
+    assert!(values(&released).contains(&"after-hanging"), "{released:?}");
+    assert!(!values(&released).contains(&"hanging-1"), "{released:?}");
+    seen.push(("read_committed, after kafka-transactions abort", released));
+    drop(hanging);
+
     // A transaction open when the broker dies is aborted by its timeout after the restart.
     let doomed = producer(bootstrap, "doomed-writer", SHORT_TIMEOUT_MS);
     send_in_transaction(&doomed, &["in-flight-1", "in-flight-2"]);
     drop(doomed);
     kill_and_restart();
-    let deadline = Instant::now() + WAIT;
-    while !last_stable_passed(bootstrap) {
-        assert!(Instant::now() < deadline, "the open transaction was never aborted");
-        std::thread::sleep(Duration::from_millis(500));
-    }
     let after = read(bootstrap, "read_committed");
     let everything = read(bootstrap, "read_uncommitted");
     assert_eq!(
@@ -329,26 +366,29 @@ fn transactions_tool(bootstrap: &str, args: &[&str]) -> Read {
     rows
 }
 
-/// Whether a read_committed consumer's end (the last stable offset) has reached the log end of
-/// every partition: no transaction is open any more.
-fn last_stable_passed(bootstrap: &str) -> bool {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "unused-assign-only")
-        .set("isolation.level", "read_committed")
-        .create()
-        .unwrap();
-    let u: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "unused-assign-only")
-        .create()
-        .unwrap();
-    // A broker still starting after its restart answers nothing yet: not passed, ask again.
-    (0..PARTITIONS).all(|p| {
-        let stable = c.fetch_watermarks(TOPIC, p, Duration::from_secs(5)).map(|w| w.1);
-        let high = u.fetch_watermarks(TOPIC, p, Duration::from_secs(5)).map(|w| w.1);
-        matches!((stable, high), (Ok(s), Ok(h)) if s == h)
-    })
+/// Commits a record to every partition and waits until a read_committed consumer reads them
+/// all: no transaction left open holds a last stable offset back.
+fn released_after_the_kill(bootstrap: &str) {
+    let sentinel = producer(bootstrap, "sentinel-writer", "60000");
+    sentinel.begin_transaction().expect("begin");
+    for partition in 0..PARTITIONS {
+        send(&sentinel, partition, "after-the-kill");
+    }
+    sentinel.flush(WAIT).expect("flush");
+    sentinel.commit_transaction(WAIT).expect("commit");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let read = read(bootstrap, "read_committed");
+        let visible = values(&read).iter().filter(|v| **v == "after-the-kill").count();
+        if visible == PARTITIONS as usize {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a transaction still holds the last stable offset back: {read:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// rdkafka's admin calls are futures; this test has no async runtime of its own.
@@ -374,6 +414,11 @@ fn transactions_read_the_same_from_the_bundled_broker_as_from_kafka() {
         drop(broker.take());
         broker = Some(spawn_broker(port, &data, &config));
     });
+    // After the kill the coordinator aborts the open transaction by its timeout, so a
+    // transaction committed behind it becomes visible. Kafka 4.4 is not held to this: in this
+    // scenario it reported the transaction CompleteAbort yet kept both partitions' last stable
+    // offset behind it for over 150 s (see docs/kafka-protocol.md#transactions).
+    released_after_the_kill(&bootstrap);
     drop(broker);
 
     let step = |name: &str| &on_sluice.iter().find(|(s, _)| *s == name).unwrap().1;

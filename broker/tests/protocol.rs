@@ -541,6 +541,33 @@ async fn every_advertised_version_answers_with_a_decodable_response() {
                     assert_eq!(p.eligible_leader_replicas, Some(vec![]));
                     assert_eq!(p.last_known_elr, Some(vec![]));
                 }
+                ApiKey::WriteTxnMarkers => {
+                    // kafka-transactions abort: an ABORT marker for a producer on meta-0, then
+                    // one at an older epoch (fenced) and one for a partition that is not there.
+                    let marker = |epoch: i16, partition: i32| {
+                        let mut t = write_txn_markers_request::WritableTxnMarkerTopic::default();
+                        t.name = TopicName(StrBytes::from_static_str("meta"));
+                        t.partition_indexes = vec![partition];
+                        let mut m = write_txn_markers_request::WritableTxnMarker::default();
+                        m.producer_id = ProducerId(4_000 + i64::from(version));
+                        m.producer_epoch = epoch;
+                        m.transaction_result = false;
+                        m.topics = vec![t];
+                        m
+                    };
+                    let mut r = WriteTxnMarkersRequest::default();
+                    r.markers = vec![marker(5, 0)];
+                    let resp: WriteTxnMarkersResponse = call(&mut s, key, version, &r).await;
+                    assert_eq!(resp.markers[0].topics[0].partitions[0].error_code, 0);
+                    r.markers = vec![marker(4, 0), marker(5, 99)];
+                    let resp: WriteTxnMarkersResponse = call(&mut s, key, version, &r).await;
+                    let codes: Vec<i16> = resp
+                        .markers
+                        .iter()
+                        .map(|m| m.topics[0].partitions[0].error_code)
+                        .collect();
+                    assert_eq!(codes, [47, 3], "INVALID_PRODUCER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION");
+                }
                 ApiKey::ListConfigResources => {
                     // A group's config, set ahead of the group, makes it a config resource.
                     let group = format!("lcr-v{version}");

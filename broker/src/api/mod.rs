@@ -55,6 +55,7 @@ mod sasl_authenticate;
 mod sasl_handshake;
 mod sync_group;
 mod txn_offset_commit;
+mod write_txn_markers;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;

@@ -52,6 +52,9 @@ macro_rules! with_apis {
             AddPartitionsToTxn(AddPartitionsToTxnRequest) add_partitions_to_txn: 0..=3, authenticated;
             AddOffsetsToTxn(AddOffsetsToTxnRequest) add_offsets_to_txn: 0..=4, authenticated;
             EndTxn(EndTxnRequest) end_txn: 0..=4, authenticated;
+            // Brokers' coordinators send it to partition leaders; Kafka's admin client sends it
+            // to end a hanging transaction (`kafka-transactions abort`).
+            WriteTxnMarkers(WriteTxnMarkersRequest) write_txn_markers: 1..=1, authenticated;
             TxnOffsetCommit(TxnOffsetCommitRequest) txn_offset_commit: 0..=4, authenticated;
             DescribeAcls(DescribeAclsRequest) describe_acls: 1..=3, authenticated;
             CreateAcls(CreateAclsRequest) create_acls: 1..=3, authenticated;

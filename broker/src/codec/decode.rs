@@ -132,14 +132,14 @@ mod tests {
 
     #[test]
     fn known_api_we_do_not_serve_is_an_unsupported_version() {
-        // WriteTxnMarkers (27) exists in the crate but not in the table: brokers send it to
-        // each other.
-        let err = decode_request(frame(27, 1, &[])).unwrap_err();
+        // ElectLeaders (43) exists in the crate but not in the table: one node has no other
+        // replica to elect.
+        let err = decode_request(frame(43, 2, &[])).unwrap_err();
         assert_eq!(
             err,
             DecodeError::UnsupportedVersion {
-                api_key: ApiKey::WriteTxnMarkers,
-                version: 1
+                api_key: ApiKey::ElectLeaders,
+                version: 2
             }
         );
     }

@@ -1,0 +1,101 @@
+//! WriteTxnMarkers: write a COMMIT or ABORT marker for a producer into given partitions. Kafka's
+//! transaction coordinators send it to partition leaders; what reaches this broker is the admin
+//! client's `abortTransaction` (`kafka-transactions abort`), which ends a *hanging* transaction,
+//! one whose partitions hold it open although no coordinator will ever end it, so that the last
+//! stable offset can move past it again.
+//!
+//! As in Kafka it needs ClusterAction on the cluster. Each partition is answered on its own: an
+//! unknown one gets UNKNOWN_TOPIC_OR_PARTITION; a marker older than the producer's epoch there,
+//! INVALID_PRODUCER_EPOCH; one from an older coordinator epoch than the partition has seen,
+//! TRANSACTION_COORDINATOR_FENCED. A written marker is answered once it is on disk.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::write_txn_markers_response::{
+    WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
+};
+use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
+
+use super::{now_ms, Cx};
+use crate::auth::acl::{Operation, Resource};
+use crate::record::{marker_batch, BatchHeader, ControlType};
+
+pub async fn handle(cx: &Cx<'_>, request: WriteTxnMarkersRequest) -> WriteTxnMarkersResponse {
+    let broker = cx.broker;
+    let allowed = cx.access().allows(Operation::ClusterAction, Resource::Cluster);
+    let mut response = WriteTxnMarkersResponse::default();
+    let mut written = false;
+    for marker in request.markers {
+        let mut result = WritableTxnMarkerResult::default();
+        result.producer_id = marker.producer_id;
+        let kind = match marker.transaction_result {
+            true => ControlType::Commit,
+            false => ControlType::Abort,
+        };
+        for topic in marker.topics {
+            let mut t = WritableTxnMarkerTopicResult::default();
+            for index in topic.partition_indexes {
+                let outcome = match allowed {
+                    false => Err(ResponseError::ClusterAuthorizationFailed),
+                    true => {
+                        let partition = broker.topics.get(&topic.name).and_then(|t| t.partition(index).cloned());
+                        match partition {
+                            None => Err(ResponseError::UnknownTopicOrPartition),
+                            Some(p) => {
+                                let producer = (marker.producer_id.0, marker.producer_epoch, marker.coordinator_epoch);
+                                write(&p, producer, kind).await
+                            }
+                        }
+                    }
+                };
+                written |= outcome.is_ok();
+                if let Err(e) = &outcome {
+                    tracing::info!(topic = %topic.name.0, partition = index, producer_id = marker.producer_id.0, error = ?e, "transaction marker refused");
+                }
+                let mut p = WritableTxnMarkerPartitionResult::default();
+                p.partition_index = index;
+                p.error_code = outcome.err().map_or(0, |e| e.code());
+                t.partitions.push(p);
+            }
+            t.name = topic.name;
+            result.topics.push(t);
+        }
+        response.markers.push(result);
+    }
+    if written {
+        broker.notify_appended();
+    }
+    response
+}
+
+/// Checks the producer's epochs against what `partition` has seen, appends the marker and waits
+/// until it is on disk.
+async fn write(
+    partition: &crate::cluster::partition::PartitionRef,
+    (producer_id, epoch, coordinator_epoch): (i64, i16, i32),
+    kind: ControlType,
+) -> Result<(), ResponseError> {
+    let known = partition
+        .producers()
+        .into_iter()
+        .find(|(p, _)| p.producer_id == producer_id);
+    if let Some((seen, _)) = known {
+        if epoch < seen.epoch {
+            return Err(ResponseError::InvalidProducerEpoch);
+        }
+        if coordinator_epoch < seen.coordinator_epoch {
+            return Err(ResponseError::TransactionCoordinatorFenced);
+        }
+    }
+    let now = now_ms();
+    let mut batch = marker_batch(producer_id, epoch, coordinator_epoch, kind, now);
+    let header = BatchHeader::parse(&batch).map_err(|_| ResponseError::UnknownServerError)?;
+    let appended = partition.append(&mut batch, &header, now).map_err(|e| {
+        tracing::error!(partition = partition.index, error = %e, "cannot write a transaction marker");
+        ResponseError::KafkaStorageError
+    })?;
+    tracing::info!(partition = partition.index, producer_id, epoch, kind = ?kind, "wrote a transaction marker for an admin client");
+    partition
+        .sync_to(appended.end_offset())
+        .await
+        .map_err(|_| ResponseError::KafkaStorageError)
+}

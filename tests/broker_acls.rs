@@ -44,11 +44,12 @@ fn client(bootstrap: &str, user: &str) -> ClientConfig {
 }
 
 async fn produce(bootstrap: &str, user: &str, topic: &str) -> Result<(), KafkaError> {
-    let producer: FutureProducer = client(bootstrap, user)
-        .set("message.timeout.ms", "10000")
-        .set("enable.idempotence", "true")
-        .create()
-        .unwrap();
+    produce_as(client(bootstrap, user).set("enable.idempotence", "true").clone(), topic).await
+}
+
+/// One record to `topic` by a producer of `config`.
+async fn produce_as(mut config: ClientConfig, topic: &str) -> Result<(), KafkaError> {
+    let producer: FutureProducer = config.set("message.timeout.ms", "10000").create().unwrap();
     producer
         .send(
             FutureRecord::<str, str>::to(topic).payload("cpu usage_idle=1"),
@@ -217,30 +218,16 @@ async fn an_oauthbearer_token_acts_for_its_subject() {
     let running = secured_broker_with(dir.path(), enabled).await;
     running.ensure_topic("metrics", 1).unwrap();
     running.ensure_topic("other", 1).unwrap();
-    let producer = |topic: &'static str| {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", running.bootstrap())
-            .set("security.protocol", "SASL_PLAINTEXT")
-            .set("sasl.mechanisms", "OAUTHBEARER")
-            .set("enable.sasl.oauthbearer.unsecure.jwt", "true")
-            .set("sasl.oauthbearer.config", "principal=agent")
-            .set("message.timeout.ms", "10000")
-            .set("log_level", "3")
-            .create()
-            .unwrap();
-        async move {
-            producer
-                .send(
-                    FutureRecord::<str, str>::to(topic).payload("cpu usage_idle=1"),
-                    Duration::from_secs(10),
-                )
-                .await
-                .map(|_| ())
-                .map_err(|(e, _)| e)
-        }
-    };
-    producer("metrics").await.unwrap();
-    let refused = producer("other").await.unwrap_err();
+    let mut oauth = ClientConfig::new();
+    oauth
+        .set("bootstrap.servers", running.bootstrap())
+        .set("security.protocol", "SASL_PLAINTEXT")
+        .set("sasl.mechanisms", "OAUTHBEARER")
+        .set("enable.sasl.oauthbearer.unsecure.jwt", "true")
+        .set("sasl.oauthbearer.config", "principal=agent")
+        .set("log_level", "3");
+    produce_as(oauth.clone(), "metrics").await.unwrap();
+    let refused = produce_as(oauth, "other").await.unwrap_err();
     assert_eq!(
         code(&refused),
         Some(RDKafkaErrorCode::TopicAuthorizationFailed),

@@ -12,7 +12,7 @@ use std::sync::{Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::topics::RegistryError;
+use super::topics::{read_json, RegistryError};
 use crate::auth::acl::{
     code_of, name_of, Binding, NamePattern, OPERATIONS, PATTERN_TYPES, PERMISSIONS, PREFIXED, RESOURCE_TYPES,
 };
@@ -75,17 +75,12 @@ impl AclStore {
     /// start-up rather than dropping someone's DENY.
     pub fn open(dir: &Path) -> Result<AclStore, RegistryError> {
         let path = dir.join(FILE);
-        let bindings = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<Vec<Stored>>(&bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|stored| stored.into_iter().map(Stored::binding).collect())
-                .map_err(|message| RegistryError::Corrupt {
-                    path: path.clone(),
-                    message,
-                })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(source) => return Err(RegistryError::Io { path, source }),
-        };
+        let stored: Vec<Stored> = read_json(&path)?;
+        let bindings = stored
+            .into_iter()
+            .map(Stored::binding)
+            .collect::<Result<_, _>>()
+            .map_err(|message| RegistryError::Corrupt { path, message })?;
         Ok(AclStore {
             dir: dir.to_path_buf(),
             bindings: RwLock::new(bindings),

@@ -9,7 +9,7 @@ use std::sync::{Mutex, RwLock};
 
 use kafka_protocol::error::ResponseError;
 
-use super::topics::{RegistryError, Topics};
+use super::topics::{read_json, RegistryError, Topics};
 use crate::config::dynamic::{DynamicSettings, Layer};
 use crate::config::{BrokerConfig, ConfigEntry};
 use crate::log::write_atomically;
@@ -32,14 +32,7 @@ impl BrokerConfigs {
     /// values no longer hold over broker.toml, stops start-up rather than drop a setting.
     pub fn open(dir: &Path, file: &BrokerConfig) -> Result<(BrokerConfigs, BrokerConfig), RegistryError> {
         let path = dir.join(FILE);
-        let settings: DynamicSettings = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RegistryError::Corrupt {
-                path: path.clone(),
-                message: e.to_string(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DynamicSettings::default(),
-            Err(source) => return Err(RegistryError::Io { path, source }),
-        };
+        let settings: DynamicSettings = read_json(&path)?;
         let effective = settings
             .apply(file)
             .map_err(|message| RegistryError::Corrupt { path, message })?;

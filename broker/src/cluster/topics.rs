@@ -54,6 +54,22 @@ pub enum RegistryError {
     },
 }
 
+/// A JSON file of the data directory's metadata (topics, ACLs, dynamic and group configs):
+/// what it holds, the default if it does not exist yet, or why it cannot be read.
+pub fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T, RegistryError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RegistryError::Corrupt {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(source) => Err(RegistryError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
 pub struct Topic {
     pub name: String,
     pub id: Uuid,

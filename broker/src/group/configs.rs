@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
 
-use crate::cluster::topics::RegistryError;
+use crate::cluster::topics::{read_json, RegistryError};
 use crate::config::{BrokerConfig, ConfigEntry, ConfigSource, ConfigType, Fallback, GroupConfig};
 use crate::log::write_atomically;
 
@@ -76,14 +76,7 @@ impl GroupConfigs {
     /// or holds a key this broker does not keep, stops start-up rather than drop a setting.
     pub fn open(dir: &Path) -> Result<GroupConfigs, RegistryError> {
         let path = dir.join(FILE);
-        let groups: BTreeMap<String, BTreeMap<String, String>> = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RegistryError::Corrupt {
-                path: path.clone(),
-                message: e.to_string(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(source) => return Err(RegistryError::Io { path, source }),
-        };
+        let groups: BTreeMap<String, BTreeMap<String, String>> = read_json(&path)?;
         for (group, configs) in &groups {
             for (key, value) in configs {
                 if key_of(key).is_none() || value.parse::<u64>().is_err() {

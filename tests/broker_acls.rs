@@ -207,8 +207,6 @@ async fn each_user_may_do_what_its_grants_say_and_gets_kafkas_error_code_for_the
     running.shutdown().await;
 }
 
-/// Kafka's own `kafka-acls --list` (DescribeAcls) shows the grants as Kafka's bindings to an
-/// admin, and refuses everyone else as Kafka does without Describe on the cluster.
 /// OAUTHBEARER, where enabled, names its principal by the token's `sub`: librdkafka's own
 /// unsecured token for `agent` gets the agent's grants and nothing more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,6 +233,8 @@ async fn an_oauthbearer_token_acts_for_its_subject() {
     );
 }
 
+/// Kafka's own `kafka-acls --list` (DescribeAcls) shows the grants as Kafka's bindings to an
+/// admin, and refuses everyone else as Kafka does without Describe on the cluster.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_acls_lists_the_grants_as_kafka_bindings() {
     let dir = tempfile::tempdir().unwrap();

@@ -1470,3 +1470,79 @@ async fn transactional_ids_idle_past_their_expiration_are_forgotten_durably() {
     let (again, _) = init_transaction(&mut s, "idle").await;
     assert_ne!(again, idle_pid, "a forgotten id starts with a new producer id");
 }
+
+/// OffsetFetch v7 with `require_stable` of `group`'s offset for meta-0: (error, offset).
+async fn stable_offset(s: &mut TcpStream, group: &str) -> (i16, i64) {
+    let mut t = offset_fetch_request::OffsetFetchRequestTopic::default();
+    t.name = TopicName(StrBytes::from_static_str("meta"));
+    t.partition_indexes = vec![0];
+    let mut f = OffsetFetchRequest::default();
+    f.group_id = GroupId(StrBytes::from_string(group.to_string()));
+    f.topics = Some(vec![t]);
+    f.require_stable = true;
+    let r: OffsetFetchResponse = call(s, ApiKey::OffsetFetch, 7, &f).await;
+    (
+        r.topics[0].partitions[0].error_code,
+        r.topics[0].partitions[0].committed_offset,
+    )
+}
+
+/// A WriteTxnMarkers COMMIT in `__consumer_offsets` (what `kafka-transactions abort` sends, here
+/// with the other outcome) settles the producer's transactional offsets as the coordinator's
+/// own marker does: they stop being pending and become the group's.
+#[tokio::test]
+async fn a_client_marker_in_the_offsets_topic_settles_transactional_offsets() {
+    let (broker, _dir, mut s) = start_with_topic("meta", 1).await;
+    let (group, id) = ("marker-group", "marker-offsets");
+    let (pid, epoch) = init_transaction(&mut s, id).await;
+    let mut add = AddOffsetsToTxnRequest::default();
+    add.transactional_id = TransactionalId(StrBytes::from_static_str(id));
+    add.producer_id = ProducerId(pid);
+    add.producer_epoch = epoch;
+    add.group_id = GroupId(StrBytes::from_static_str(group));
+    let added: AddOffsetsToTxnResponse = call(&mut s, ApiKey::AddOffsetsToTxn, 3, &add).await;
+    assert_eq!(added.error_code, 0);
+    let mut p = txn_offset_commit_request::TxnOffsetCommitRequestPartition::default();
+    p.committed_offset = 5;
+    let mut t = txn_offset_commit_request::TxnOffsetCommitRequestTopic::default();
+    t.name = TopicName(StrBytes::from_static_str("meta"));
+    t.partitions = vec![p];
+    let mut r = TxnOffsetCommitRequest::default();
+    r.transactional_id = TransactionalId(StrBytes::from_static_str(id));
+    r.group_id = GroupId(StrBytes::from_static_str(group));
+    r.producer_id = ProducerId(pid);
+    r.producer_epoch = epoch;
+    r.topics = vec![t];
+    let resp: TxnOffsetCommitResponse = call(&mut s, ApiKey::TxnOffsetCommit, 3, &r).await;
+    assert_eq!(resp.topics[0].partitions[0].error_code, 0);
+    assert_eq!(
+        stable_offset(&mut s, group).await,
+        (88, -1),
+        "pending while the transaction is open"
+    );
+
+    let mut m = MetadataRequest::default();
+    let mut mt = metadata_request::MetadataRequestTopic::default();
+    mt.name = Some(TopicName(StrBytes::from_static_str("__consumer_offsets")));
+    m.topics = Some(vec![mt]);
+    let md: MetadataResponse = call(&mut s, ApiKey::Metadata, 12, &m).await;
+    let offsets_partitions = md.topics[0].partitions.len();
+    let mut mt = write_txn_markers_request::WritableTxnMarkerTopic::default();
+    mt.name = TopicName(StrBytes::from_static_str("__consumer_offsets"));
+    mt.partition_indexes = vec![broker::group::partition_for(group, offsets_partitions) as i32];
+    let mut marker = write_txn_markers_request::WritableTxnMarker::default();
+    marker.producer_id = ProducerId(pid);
+    marker.producer_epoch = epoch;
+    marker.transaction_result = true;
+    marker.topics = vec![mt];
+    let mut w = WriteTxnMarkersRequest::default();
+    w.markers = vec![marker];
+    let written: WriteTxnMarkersResponse = call(&mut s, ApiKey::WriteTxnMarkers, 1, &w).await;
+    assert_eq!(written.markers[0].topics[0].partitions[0].error_code, 0);
+    assert_eq!(
+        stable_offset(&mut s, group).await,
+        (0, 5),
+        "the marker made them the group's offsets"
+    );
+    drop(broker);
+}

@@ -1,6 +1,5 @@
 //! DescribeConfigs for topics (resource type 2), for this broker (type 4, name "0"; "" for the
-//! cluster-wide dynamic defaults) and
-//! for consumer groups (type 32; `group::configs`).
+//! cluster-wide dynamic defaults) and for consumer groups (type 32; `group::configs`).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::{

@@ -96,8 +96,7 @@ pub(super) fn alter_resource(
         )),
         GROUP => {
             let configs = &broker.groups.configs;
-            let next = change(&configs.overrides(name))?;
-            configs.alter(name, next, &broker.config.groups, validate_only)?;
+            configs.alter(name, change, &broker.config.groups, validate_only)?;
             if !validate_only {
                 tracing::info!(group = %name, "altered group configs");
             }

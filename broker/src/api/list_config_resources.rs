@@ -12,13 +12,8 @@ use kafka_protocol::messages::{ListConfigResourcesRequest, ListConfigResourcesRe
 
 use super::{str_bytes, Cx};
 use crate::auth::acl::{Operation, Resource};
-use crate::config::resource_type::{BROKER, GROUP, TOPIC};
+use crate::config::resource_type::{ALL, BROKER, CLIENT_METRICS, GROUP, TOPIC};
 use crate::state::NODE_ID;
-
-/// Kafka's types this broker has no configs of: broker loggers and client-metrics
-/// subscriptions. They are listed as empty.
-const BROKER_LOGGER: i8 = 8;
-const CLIENT_METRICS: i8 = 16;
 
 pub async fn handle(cx: &Cx<'_>, request: ListConfigResourcesRequest) -> ListConfigResourcesResponse {
     let mut response = ListConfigResourcesResponse::default();
@@ -28,14 +23,11 @@ pub async fn handle(cx: &Cx<'_>, request: ListConfigResourcesRequest) -> ListCon
     }
     let types = match (cx.version, request.resource_types.is_empty()) {
         (0, _) => vec![CLIENT_METRICS],
-        (_, true) => vec![TOPIC, BROKER, BROKER_LOGGER, CLIENT_METRICS, GROUP],
+        (_, true) => ALL.to_vec(),
         (_, false) => request.resource_types,
     };
     // The answer has no room for a message: the code alone says it.
-    if types
-        .iter()
-        .any(|t| ![TOPIC, BROKER, BROKER_LOGGER, CLIENT_METRICS, GROUP].contains(t))
-    {
+    if types.iter().any(|t| !ALL.contains(t)) {
         response.error_code = ResponseError::InvalidRequest.code();
         return response;
     }
@@ -45,6 +37,7 @@ pub async fn handle(cx: &Cx<'_>, request: ListConfigResourcesRequest) -> ListCon
             TOPIC => broker.topics.list().iter().map(|t| t.name.clone()).collect(),
             BROKER => vec![NODE_ID.to_string()],
             GROUP => broker.groups.configs.groups(),
+            // Broker loggers and client-metrics subscriptions: none here.
             _ => Vec::new(),
         };
         response.config_resources.extend(names.into_iter().map(|name| {

@@ -7,7 +7,8 @@
 //! As in Kafka it needs ClusterAction on the cluster. Each partition is answered on its own: an
 //! unknown one gets UNKNOWN_TOPIC_OR_PARTITION; a marker older than the producer's epoch there,
 //! INVALID_PRODUCER_EPOCH; one from an older coordinator epoch than the partition has seen,
-//! TRANSACTION_COORDINATOR_FENCED. A written marker is answered once it is on disk.
+//! TRANSACTION_COORDINATOR_FENCED. A written marker is answered once it is on disk; one in
+//! `__consumer_offsets` also settles the producer's pending transactional offsets.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::write_txn_markers_response::{
@@ -17,6 +18,8 @@ use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 
 use super::{now_ms, Cx};
 use crate::auth::acl::{Operation, Resource};
+use crate::cluster::partition::AppendError;
+use crate::group::OFFSETS_TOPIC;
 use crate::record::{marker_batch, BatchHeader, ControlType};
 
 pub async fn handle(cx: &Cx<'_>, request: WriteTxnMarkersRequest) -> WriteTxnMarkersResponse {
@@ -48,6 +51,14 @@ pub async fn handle(cx: &Cx<'_>, request: WriteTxnMarkersRequest) -> WriteTxnMar
                     }
                 };
                 written |= outcome.is_ok();
+                if outcome.is_ok() && topic.name.0.as_str() == OFFSETS_TOPIC {
+                    // The group coordinator holds this producer's offsets pending until a
+                    // marker decides them, as when the transaction coordinator writes it.
+                    broker
+                        .groups
+                        .txn_ended(marker.producer_id.0, marker.transaction_result)
+                        .await;
+                }
                 if let Err(e) = &outcome {
                     tracing::info!(topic = %topic.name.0, partition = index, producer_id = marker.producer_id.0, error = ?e, "transaction marker refused");
                 }
@@ -67,32 +78,25 @@ pub async fn handle(cx: &Cx<'_>, request: WriteTxnMarkersRequest) -> WriteTxnMar
     response
 }
 
-/// Checks the producer's epochs against what `partition` has seen, appends the marker and waits
-/// until it is on disk.
+/// Appends the marker after the producer's epoch checks and waits until it is on disk.
 async fn write(
     partition: &crate::cluster::partition::PartitionRef,
     (producer_id, epoch, coordinator_epoch): (i64, i16, i32),
     kind: ControlType,
 ) -> Result<(), ResponseError> {
-    let known = partition
-        .producers()
-        .into_iter()
-        .find(|(p, _)| p.producer_id == producer_id);
-    if let Some((seen, _)) = known {
-        if epoch < seen.epoch {
-            return Err(ResponseError::InvalidProducerEpoch);
-        }
-        if coordinator_epoch < seen.coordinator_epoch {
-            return Err(ResponseError::TransactionCoordinatorFenced);
-        }
-    }
     let now = now_ms();
     let mut batch = marker_batch(producer_id, epoch, coordinator_epoch, kind, now);
     let header = BatchHeader::parse(&batch).map_err(|_| ResponseError::UnknownServerError)?;
-    let appended = partition.append(&mut batch, &header, now).map_err(|e| {
-        tracing::error!(partition = partition.index, error = %e, "cannot write a transaction marker");
-        ResponseError::KafkaStorageError
-    })?;
+    let appended = match partition.append_client_marker(&mut batch, &header, now) {
+        Ok(appended) => appended,
+        Err(AppendError::Sequence(e)) => {
+            return Err(ResponseError::try_from_code(e.code()).unwrap_or(ResponseError::UnknownServerError))
+        }
+        Err(e) => {
+            tracing::error!(partition = partition.index, error = %e, "cannot write a transaction marker");
+            return Err(ResponseError::KafkaStorageError);
+        }
+    };
     tracing::info!(partition = partition.index, producer_id, epoch, kind = ?kind, "wrote a transaction marker for an admin client");
     partition
         .sync_to(appended.end_offset())

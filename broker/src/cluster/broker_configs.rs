@@ -50,9 +50,9 @@ impl BrokerConfigs {
         self.read().describe(file, layer)
     }
 
-    /// Replaces `layer` with what `change` makes of it, if the result holds over `file` and
-    /// every topic's overrides hold over the new defaults; stores it and applies it to the
-    /// topics unless `validate_only`. Refusals are INVALID_REQUEST, as Kafka answers them.
+    /// Replaces `layer` with what `change` makes of it, if the result holds over `file`; stores
+    /// it and applies it to the topics unless `validate_only`. Refusals are INVALID_REQUEST, as
+    /// Kafka answers them.
     pub fn alter(
         &self,
         layer: Layer,
@@ -65,9 +65,6 @@ impl BrokerConfigs {
         let mut next = self.read().clone();
         *next.layer_mut(layer) = change(next.layer(layer))?;
         let effective = next.apply(file).map_err(|m| (ResponseError::InvalidRequest, m))?;
-        topics
-            .set_defaults(effective.log.clone(), true)
-            .map_err(|e| (e.code, e.message))?;
         if validate_only {
             return Ok(());
         }
@@ -79,9 +76,7 @@ impl BrokerConfigs {
             )
         })?;
         *self.settings.write().unwrap_or_else(|e| e.into_inner()) = next;
-        topics
-            .set_defaults(effective.log, false)
-            .map_err(|e| (e.code, e.message))
+        topics.set_defaults(effective.log).map_err(|e| (e.code, e.message))
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, DynamicSettings> {

@@ -25,6 +25,8 @@ pub enum SequenceCheck {
 pub enum SequenceError {
     OutOfOrder,
     InvalidEpoch,
+    /// A marker from an older transaction coordinator than the partition has seen.
+    CoordinatorFenced,
 }
 
 impl SequenceError {
@@ -32,6 +34,7 @@ impl SequenceError {
         match self {
             SequenceError::OutOfOrder => 45,
             SequenceError::InvalidEpoch => 47,
+            SequenceError::CoordinatorFenced => 52,
         }
     }
 }
@@ -122,6 +125,17 @@ impl ProducerStates {
         match entry.batches.back() {
             Some(&(_, last, _)) if next_seq(last) != b.first_seq => Err(SequenceError::OutOfOrder),
             _ => Ok(SequenceCheck::Append),
+        }
+    }
+
+    /// Kafka's checks of a marker that a client rather than this broker's coordinator wrote
+    /// (WriteTxnMarkers): not older than the producer's epoch here, nor from an older
+    /// coordinator epoch than the last marker's.
+    pub fn check_marker(&self, producer_id: i64, epoch: i16, coordinator_epoch: i32) -> Result<(), SequenceError> {
+        match self.producers.get(&producer_id) {
+            Some(e) if epoch < e.epoch => Err(SequenceError::InvalidEpoch),
+            Some(e) if coordinator_epoch < e.coordinator_epoch => Err(SequenceError::CoordinatorFenced),
+            _ => Ok(()),
         }
     }
 

@@ -197,18 +197,15 @@ impl Topics {
     }
 
     /// Makes `defaults` what every topic's configs fall back to, at once (dynamic broker
-    /// configs). Refused, with nothing changed, if a topic's overrides would not be valid over
-    /// them; with `validate_only` only checked.
-    pub fn set_defaults(&self, defaults: LogDefaults, validate_only: bool) -> Result<(), TopicError> {
+    /// configs). A topic's overrides are checked on their own, whatever the defaults, so this
+    /// re-resolves without refusing; an error would change nothing.
+    pub fn set_defaults(&self, defaults: LogDefaults) -> Result<(), TopicError> {
         let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
         let mut resolved = Vec::new();
         for topic in self.list() {
             let config = TopicConfig::resolve(&defaults, &topic.overrides)
                 .map_err(|m| TopicError::new(ResponseError::InvalidRequest, format!("topic '{}': {m}", topic.name)))?;
             resolved.push((topic, config));
-        }
-        if validate_only {
-            return Ok(());
         }
         *self.defaults.write().unwrap_or_else(|p| p.into_inner()) = defaults;
         let mut topics = self.write();

@@ -27,7 +27,12 @@ pub enum ConfigSource {
 pub mod resource_type {
     pub const TOPIC: i8 = 2;
     pub const BROKER: i8 = 4;
+    /// Kafka's per-broker log levels and client-metrics subscriptions: no configs of these here.
+    pub const BROKER_LOGGER: i8 = 8;
+    pub const CLIENT_METRICS: i8 = 16;
     pub const GROUP: i8 = 32;
+    /// Every type Kafka defines, in its order.
+    pub const ALL: [i8; 5] = [TOPIC, BROKER, BROKER_LOGGER, CLIENT_METRICS, GROUP];
 }
 
 /// Kafka's `ConfigType` (DescribeConfigs v3+).

@@ -109,23 +109,24 @@ impl GroupConfigs {
         effective(self.read().get(group), config)
     }
 
-    /// Replaces `group`'s configs with `next` if all of it is valid against `config`, and stores
-    /// it unless `validate_only`.
+    /// Replaces `group`'s configs with what `change` makes of them, if all of it is valid
+    /// against `config`, and stores that unless `validate_only`. The change is made under the
+    /// edit lock, so two concurrent changes of one group cannot lose either.
     pub fn alter(
         &self,
         group: &str,
-        next: BTreeMap<String, String>,
+        change: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Refusal>,
         config: &GroupConfig,
         validate_only: bool,
     ) -> Result<(), Refusal> {
         if group.is_empty() {
             return Err((ResponseError::InvalidRequest, "a group name must not be empty".into()));
         }
-        validate(&next, config)?;
+        let _one_at_a_time = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        let next = validate(&change(&self.overrides(group))?, config)?;
         if validate_only {
             return Ok(());
         }
-        let _one_at_a_time = self.edits.lock().unwrap_or_else(|e| e.into_inner());
         let mut all = self.read().clone();
         if next.is_empty() {
             all.remove(group);
@@ -200,9 +201,11 @@ fn effective(overrides: Option<&BTreeMap<String, String>>, config: &GroupConfig)
 
 /// Kafka's checks of a group's configs: known keys, whole numbers, within the broker's
 /// bounds, and a session longer than the heartbeat interval. The messages are Kafka's, word for
-/// word, so that tools print the same refusal from either broker.
-fn validate(next: &BTreeMap<String, String>, config: &GroupConfig) -> Result<(), Refusal> {
+/// word, so that tools print the same refusal from either broker. Returns the configs with each
+/// value as its number of milliseconds, as they are stored.
+fn validate(next: &BTreeMap<String, String>, config: &GroupConfig) -> Result<BTreeMap<String, String>, Refusal> {
     let invalid = |message: String| (ResponseError::InvalidConfig, message);
+    let mut normalised = BTreeMap::new();
     for (name, value) in next {
         let Some(key) = key_of(name) else {
             if name.starts_with("share.") || name.starts_with("streams.") {
@@ -225,8 +228,9 @@ fn validate(next: &BTreeMap<String, String>, config: &GroupConfig) -> Result<(),
                 max.as_millis()
             )));
         }
+        normalised.insert(name.clone(), ms.to_string());
     }
-    let e = effective(Some(next), config);
+    let e = effective(Some(&normalised), config);
     if e.session_timeout <= e.heartbeat_interval {
         return Err(invalid(format!(
             "{SESSION_TIMEOUT} ({} ms) must be longer than {HEARTBEAT_INTERVAL} ({} ms)",
@@ -234,7 +238,7 @@ fn validate(next: &BTreeMap<String, String>, config: &GroupConfig) -> Result<(),
             e.heartbeat_interval.as_millis()
         )));
     }
-    Ok(())
+    Ok(normalised)
 }
 
 #[cfg(test)]
@@ -245,6 +249,14 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
+    /// A change that replaces a group's configs with `pairs`.
+    fn to(
+        pairs: &[(&str, &str)],
+    ) -> impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Refusal> {
+        let next = set(pairs);
+        move |_| Ok(next)
+    }
+
     #[test]
     fn a_group_config_overrides_the_broker_and_survives_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
@@ -253,7 +265,7 @@ mod tests {
         let broker = store.effective("g", &config);
         assert_eq!(broker.session_timeout, config.consumer_session_timeout);
         store
-            .alter("g", set(&[(SESSION_TIMEOUT, "50000")]), &config, false)
+            .alter("g", to(&[(SESSION_TIMEOUT, " 50000")]), &config, false)
             .unwrap();
         let reopened = GroupConfigs::open(dir.path()).unwrap();
         let e = reopened.effective("g", &config);
@@ -262,7 +274,7 @@ mod tests {
         assert_eq!(reopened.effective("other", &config), broker);
         assert_eq!(reopened.groups(), vec!["g".to_string()]);
         // Removing the last key removes the group from the file.
-        reopened.alter("g", BTreeMap::new(), &config, false).unwrap();
+        reopened.alter("g", to(&[]), &config, false).unwrap();
         assert!(GroupConfigs::open(dir.path()).unwrap().groups().is_empty());
     }
 
@@ -272,7 +284,7 @@ mod tests {
         let store = GroupConfigs::open(dir.path()).unwrap();
         let config = GroupConfig::default();
         store
-            .alter("g", set(&[(HEARTBEAT_INTERVAL, "6000")]), &config, true)
+            .alter("g", to(&[(HEARTBEAT_INTERVAL, "6000")]), &config, true)
             .unwrap();
         assert!(store.overrides("g").is_empty());
         assert!(!dir.path().join(FILE).exists());
@@ -320,7 +332,7 @@ mod tests {
         let store = GroupConfigs::open(dir.path()).unwrap();
         let broker = BrokerConfig::default();
         store
-            .alter("g", set(&[(SESSION_TIMEOUT, "50000")]), &broker.groups, false)
+            .alter("g", to(&[(SESSION_TIMEOUT, "50000")]), &broker.groups, false)
             .unwrap();
         let entries = store.describe("g", &broker);
         let session = entries.iter().find(|e| e.name == SESSION_TIMEOUT).unwrap();

@@ -161,6 +161,33 @@ impl Partition {
 
     /// Appends one validated batch (offsets are stamped by the log).
     pub fn append(&self, batch: &mut [u8], header: &BatchHeader, now_ms: i64) -> Result<Appended, AppendError> {
+        self.append_checked(batch, header, now_ms, |_| Ok(()))
+    }
+
+    /// Appends a transaction marker that a client sent (WriteTxnMarkers) rather than this
+    /// broker's coordinator, after Kafka's epoch checks, made under the append's own lock so no
+    /// batch or marker of the producer can come between.
+    pub fn append_client_marker(
+        &self,
+        batch: &mut [u8],
+        header: &BatchHeader,
+        now_ms: i64,
+    ) -> Result<Appended, AppendError> {
+        let coordinator_epoch = crate::record::marker_coordinator_epoch(batch).unwrap_or(-1);
+        self.append_checked(batch, header, now_ms, |producers| {
+            producers
+                .check_marker(header.producer_id, header.producer_epoch, coordinator_epoch)
+                .map_err(AppendError::Sequence)
+        })
+    }
+
+    fn append_checked(
+        &self,
+        batch: &mut [u8],
+        header: &BatchHeader,
+        now_ms: i64,
+        check: impl FnOnce(&ProducerStates) -> Result<(), AppendError>,
+    ) -> Result<Appended, AppendError> {
         // Markers and the coordinator's transactional offset commits carry no sequence (a
         // marker moves the producer's epoch on instead, `State::track`); clients' batches with
         // a producer id always do (`api::produce::checks`).
@@ -176,6 +203,7 @@ impl Partition {
             return Err(AppendError::Log(self.offline()));
         }
         let mut state = self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        check(&state.producers)?;
         if let Some(b) = &idempotent {
             if let SequenceCheck::Duplicate { base_offset } = state.producers.check(b).map_err(AppendError::Sequence)? {
                 let end_offset = base_offset + i64::from(header.last_offset_delta) + 1;

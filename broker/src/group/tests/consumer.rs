@@ -168,7 +168,7 @@ async fn a_group_config_sets_its_members_heartbeat_interval_and_session_from_the
         ("consumer.heartbeat.interval.ms", "7000"),
     ];
     let overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    c.configs.alter("g", overrides, &env.config, false).unwrap();
+    c.configs.alter("g", |_| Ok(overrides), &env.config, false).unwrap();
     // Another group keeps the broker's.
     let other = c.consumer_heartbeat(join("h", "x", &["u"])).await;
     assert_eq!(other.heartbeat_interval_ms, 5000);

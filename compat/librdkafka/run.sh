@@ -9,7 +9,8 @@
 #   (default)     quick mode (test-runner -Q), every test 0000-0999
 #   --full        full mode (no -Q): more messages, more iterations, longer timeouts
 #   --allowlist   only the tests in allowlist.txt; exit 1 naming each one that did not pass
-#   --tests LIST  only these test numbers (space or comma separated); exit 1 if any fails
+#   --tests LIST  only these test numbers (space or comma separated); exit 1 if any fails or
+#                 is skipped
 #   --skip-local  leave out the tests all of whose parts librdkafka flags TEST_F_LOCAL (they run
 #                 without a broker, on librdkafka's mock cluster or none, so they cannot tell
 #                 anything about the broker)
@@ -360,6 +361,8 @@ if [ $select = allowlist ] && [ ${#failed[@]} -gt 0 ]; then
   exit 1
 fi
 [ $select != allowlist ] || [ $skip -eq 0 ] || { echo "run.sh: allowlisted tests were skipped by test-runner" >&2; exit 1; }
-# Tests named with --tests are expected to pass too (CI names a few under group.protocol=consumer).
+# Tests named with --tests are expected to pass too (CI names a few under group.protocol=consumer),
+# and not to be skipped, which would leave the step checking nothing.
 [ $select != subset ] || [ ${#failed[@]} -eq 0 ] || { echo "run.sh: tests did not pass: ${failed[*]}" >&2; exit 1; }
+[ $select != subset ] || [ $skip -eq 0 ] || { echo "run.sh: named tests were skipped by test-runner" >&2; exit 1; }
 exit 0

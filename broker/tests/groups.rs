@@ -246,13 +246,15 @@ async fn a_member_whose_connection_closes_mid_join_does_not_wedge_the_group() {
     broker.shutdown().await;
 }
 
-/// DescribeGroups v3+ with `include_authorized_operations`: READ, DELETE and DESCRIBE (bits 3, 6
-/// and 8 of Kafka's AclOperation) without authorization; with grants, only what the user holds.
+/// DescribeGroups v3+ with `include_authorized_operations`: READ, DELETE, DESCRIBE,
+/// DESCRIBE_CONFIGS and ALTER_CONFIGS (bits 3, 6, 8, 10 and 11 of Kafka's AclOperation; Kafka 4's
+/// operations on a group) without authorization; with grants, only what the user holds.
 #[tokio::test]
 async fn described_groups_report_what_the_user_may_do() {
     const READ: i32 = 1 << 3;
     const DELETE: i32 = 1 << 6;
     const DESCRIBE: i32 = 1 << 8;
+    const CONFIGS: i32 = (1 << 10) | (1 << 11);
     async fn operations(broker: &broker::RunningBroker, version: i16, include: bool) -> Vec<i32> {
         let mut conn = TcpStream::connect(broker.local_addr()).await.unwrap();
         let mut d = DescribeGroupsRequest::default();
@@ -263,7 +265,10 @@ async fn described_groups_report_what_the_user_may_do() {
     }
 
     let (open, _dir) = start().await;
-    assert_eq!(operations(&open, 5, true).await, [READ | DELETE | DESCRIBE; 2]);
+    assert_eq!(
+        operations(&open, 5, true).await,
+        [READ | DELETE | DESCRIBE | CONFIGS; 2]
+    );
     // Not asked for (v2 cannot ask): Kafka's "not provided".
     assert_eq!(operations(&open, 5, false).await, [i32::MIN; 2]);
     assert_eq!(operations(&open, 2, false).await, [i32::MIN; 2]);

@@ -108,21 +108,24 @@ impl DynamicSettings {
     pub fn describe(&self, file: &BrokerConfig, layer: Layer) -> Vec<ConfigEntry> {
         let effective = self.apply(file).unwrap_or_else(|_| file.clone());
         let under_default = self.only_default().apply(file).unwrap_or_else(|_| file.clone());
+        // Four views of the same settings, each in SETTINGS' order.
         let from_file = super::describe(file);
-        let defaults = super::describe(&BrokerConfig::default());
+        let from_default_layer = super::describe(&under_default);
+        let kafka_defaults = super::describe(&BrokerConfig::default());
         super::describe(&effective)
             .into_iter()
             .zip(from_file)
-            .filter_map(|(mut entry, file_entry)| {
+            .zip(from_default_layer)
+            .zip(kafka_defaults)
+            .filter_map(|(((mut entry, file_entry), default_layer_entry), kafka_default)| {
                 let set_in = |layer: &BTreeMap<String, String>| names_of(entry.name).find(|n| layer.contains_key(*n));
                 let own = set_in(&self.broker);
                 let default = set_in(&self.cluster_default);
                 let mut below = Vec::new();
                 if let Some(name) = default {
-                    let value = super::describe_one(&under_default, entry.name).map(|e| e.value);
                     below.push(Fallback {
                         name,
-                        value: value.unwrap_or_default(),
+                        value: default_layer_entry.value,
                         source: ConfigSource::DynamicDefaultBroker,
                     });
                 }
@@ -134,13 +137,11 @@ impl DynamicSettings {
                     });
                 }
                 // Beneath a dynamic value Kafka lists the default last.
-                if let Some(d) = defaults.iter().find(|d| d.name == entry.name) {
-                    below.push(Fallback {
-                        name: entry.name,
-                        value: d.value.clone(),
-                        source: ConfigSource::Default,
-                    });
-                }
+                below.push(Fallback {
+                    name: entry.name,
+                    value: kafka_default.value,
+                    source: ConfigSource::Default,
+                });
                 match (layer, own, default) {
                     (Layer::ClusterDefault, _, None) => return None,
                     (Layer::ClusterDefault, _, Some(_)) => {

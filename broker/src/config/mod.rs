@@ -31,9 +31,7 @@ mod tests;
 pub use crate::auth::config::{ClientAuth, SecurityProtocol, TlsSettings, DEFAULT_MECHANISMS, SUPPORTED_MECHANISMS};
 pub use listeners::Listener;
 pub use reader::IGNORED;
-pub use settings::{
-    describe, describe_one, resource_type, ConfigEntry, ConfigSource, ConfigType, Fallback, Setting, SETTINGS,
-};
+pub use settings::{describe, resource_type, ConfigEntry, ConfigSource, ConfigType, Fallback, Setting, SETTINGS};
 
 /// A configuration mistake, reported with the file and the key.
 #[derive(Debug, thiserror::Error)]

@@ -117,8 +117,3 @@ pub fn describe(config: &BrokerConfig) -> Vec<ConfigEntry> {
         })
         .collect()
 }
-
-/// How DescribeConfigs shows the broker setting `name` (None if it lists no such setting).
-pub fn describe_one(config: &BrokerConfig, name: &str) -> Option<ConfigEntry> {
-    describe(config).into_iter().find(|e| e.name == name)
-}

@@ -148,10 +148,11 @@ impl GroupConfigs {
     /// broker setting it falls back to.
     pub fn describe(&self, group: &str, config: &BrokerConfig) -> Vec<ConfigEntry> {
         let overrides = self.overrides(group);
+        let settings = crate::config::describe(config);
         GROUP_KEYS
             .iter()
             .map(|key| {
-                let broker = crate::config::describe_one(config, key.setting);
+                let broker = settings.iter().find(|s| s.name == key.setting);
                 let default = millis((key.default)(&config.groups));
                 let given = overrides.get(key.name);
                 ConfigEntry {

@@ -1,7 +1,8 @@
 //! Serves a Prometheus registry at `GET /metrics`, and a liveness answer at `GET /health`, over
 //! HTTP/1.1 (hyper). Nothing here knows a component: the agent, the workers, the lag exporter and
 //! the broker each serve their registry with [`serve`] (or [`serve_with_health`] when "alive"
-//! means more than "this endpoint answers").
+//! means more than "this endpoint answers"). [`serve_pages`] is the server under both, for any
+//! read-only set of pages (`sluice up`'s console).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -10,11 +11,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::{header, Request, Response, StatusCode};
+use hyper::{header, Request, Response};
 use hyper_util::rt::TokioIo;
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+pub use hyper::StatusCode;
 
 /// Whether the component is healthy: `GET /health` answers 200 "ok" when true, 503 otherwise.
 pub type Health = Arc<dyn Fn() -> bool + Send + Sync>;
@@ -46,71 +49,90 @@ pub async fn serve(listener: TcpListener, registry: Registry, stop: watch::Recei
 }
 
 /// [`serve`], with `/health` answered by `health`.
-pub async fn serve_with_health(
-    listener: TcpListener,
-    registry: Registry,
-    mut stop: watch::Receiver<bool>,
-    health: Health,
-) {
+pub async fn serve_with_health(listener: TcpListener, registry: Registry, stop: watch::Receiver<bool>, health: Health) {
+    let pages: Pages = Arc::new(move |path: &str| Some(answer(path, &registry, &health)));
+    serve_pages(listener, stop, pages).await
+}
+
+/// What a server answers a `GET` of a path with: None is 404. Only the path is given (no query,
+/// no headers): every page here is a read of state the component already holds.
+pub type Pages = Arc<dyn Fn(&str) -> Option<Response<Full<Bytes>>> + Send + Sync>;
+
+/// Answers `pages` until `stop` turns true. A failed connection is that connection's problem
+/// only. The metrics endpoint is one such server; `sluice up`'s console is another.
+pub async fn serve_pages(listener: TcpListener, mut stop: watch::Receiver<bool>, pages: Pages) {
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(e) => {
-                    tracing::debug!(error = %e, "metrics endpoint: accept failed");
+                    tracing::debug!(error = %e, "http endpoint: accept failed");
                     continue;
                 }
             },
             _ = stop.changed() => return,
         };
-        let registry = registry.clone();
-        let health = health.clone();
+        let pages = pages.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| answer(req, registry.clone(), health.clone()));
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let pages = pages.clone();
+                async move {
+                    let read = matches!(*req.method(), hyper::Method::GET | hyper::Method::HEAD);
+                    let found = read.then(|| pages(req.uri().path())).flatten();
+                    Ok::<_, Infallible>(found.unwrap_or_else(|| status(StatusCode::NOT_FOUND)))
+                }
+            });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
-                tracing::debug!(error = %e, "metrics endpoint: connection failed");
+                tracing::debug!(error = %e, "http endpoint: connection failed");
             }
         });
     }
 }
 
-async fn answer(
-    req: Request<Incoming>,
-    registry: Registry,
-    health: Health,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+/// An empty answer with `code`.
+pub fn status(code: StatusCode) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
-    match req.uri().path() {
+    *response.status_mut() = code;
+    response
+}
+
+/// A 200 answer of `body` with `content_type`.
+pub fn page(content_type: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    response
+}
+
+fn answer(path: &str, registry: &Registry, health: &Health) -> Response<Full<Bytes>> {
+    match path {
         "/metrics" => {}
         "/health" | "/healthz" => {
-            let (status, body) = if health() {
+            let (code, body) = if health() {
                 (StatusCode::OK, "ok\n")
             } else {
                 (StatusCode::SERVICE_UNAVAILABLE, "unhealthy\n")
             };
-            *response.status_mut() = status;
-            *response.body_mut() = Full::new(Bytes::from_static(body.as_bytes()));
-            return Ok(response);
+            let mut response = page("text/plain; charset=utf-8", body);
+            *response.status_mut() = code;
+            return response;
         }
-        _ => {
-            *response.status_mut() = StatusCode::NOT_FOUND;
-            return Ok(response);
-        }
+        _ => return status(StatusCode::NOT_FOUND),
     }
     let encoder = TextEncoder::new();
     let mut body = Vec::new();
     if encoder.encode(&registry.gather(), &mut body).is_err() {
-        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        return Ok(response);
+        return status(StatusCode::INTERNAL_SERVER_ERROR);
     }
-    *response.body_mut() = Full::new(Bytes::from(body));
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     if let Ok(v) = header::HeaderValue::from_str(encoder.format_type()) {
         response.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

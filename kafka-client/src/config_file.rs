@@ -136,6 +136,16 @@ pub fn load_toml<T: DeserializeOwned>(
     Ok(value)
 }
 
+/// A human duration in a TOML file ("15s", "500ms", "1h"), for `deserialize_with`.
+pub fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid duration {text:?} ({e}): expected a duration such as \"15s\" or \"500ms\""
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ pub mod native;
 mod properties;
 mod security;
 
-pub use config_file::{load_toml, parse_toml, ConfigError};
+pub use config_file::{duration, load_toml, parse_toml, ConfigError};
 pub use env::{expand_env, EnvError, Expanded};
 pub use librdkafka_table::Librdkafka;
 pub use properties::{Properties, PropertiesError};

@@ -11,7 +11,7 @@ use kafka_client::{Secret, Security};
 use std::time::Duration;
 
 use regex::RegexSet;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -21,10 +21,10 @@ pub struct Config {
     #[serde(default = "default_brokers")]
     pub brokers: Vec<String>,
     /// Time between the starts of two collections.
-    #[serde(default = "default_interval", deserialize_with = "duration")]
+    #[serde(default = "default_interval", deserialize_with = "kafka_client::duration")]
     pub interval: Duration,
     /// How long one request to the cluster may take before the collection fails.
-    #[serde(default = "default_timeout", deserialize_with = "duration")]
+    #[serde(default = "default_timeout", deserialize_with = "kafka_client::duration")]
     pub timeout: Duration,
     /// Where `/metrics` is served.
     #[serde(default = "default_listen")]
@@ -109,12 +109,6 @@ fn default_topics() -> Filter {
         allow: default_allow(),
         deny: vec!["__.*".into()],
     }
-}
-
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(d)?;
-    humantime::parse_duration(&text)
-        .map_err(|e| serde::de::Error::custom(format!("a duration like \"15s\", got \"{text}\" ({e})")))
 }
 
 /// A compiled [`Filter`].
@@ -272,7 +266,7 @@ mod tests {
         let e = Config::parse("intervall = \"5s\"").unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("unknown field `intervall`"), "{e}");
         let e = Config::parse("interval = \"soon\"").unwrap_err().to_string();
-        assert!(e.contains("a duration like"), "{e}");
+        assert!(e.contains("expected a duration such as"), "{e}");
         let e = Config::parse("granularity = \"host\"").unwrap_err().to_string();
         assert!(e.contains("unknown variant `host`"), "{e}");
         let c = Config::parse("[groups]\ndeny = [\"(\"]").unwrap();

@@ -3,14 +3,15 @@
 //! A [`Metric`] is what Telegraf calls a metric: a measurement name, tags, fields and a
 //! timestamp, with field values typed as Influx types them ([`FieldValue`]). The agent builds
 //! metrics, encodes them with [`line_protocol`] (the default `data_format`, `influx`) or [`json`]
-//! (Telegraf's json serializer), and the workers decode line protocol with
-//! [`line_protocol::parse`]. Both encoders follow Telegraf's serializers byte for byte where
+//! (Telegraf's json serializer), and the workers and the console decode a record of either
+//! kind with [`record::decode`]. Both encoders follow Telegraf's serializers byte for byte where
 //! Telegraf is specific, so whatever reads Telegraf's output reads ours. [`headers`] names the
 //! record headers that travel beside each sample from the agent to the workers.
 
 pub mod headers;
 pub mod json;
 pub mod line_protocol;
+pub mod record;
 
 use std::collections::BTreeMap;
 

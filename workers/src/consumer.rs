@@ -11,6 +11,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use model::record::decode;
 use model::{headers, Metric};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -20,7 +21,6 @@ use tokio::sync::watch;
 
 use crate::context::{commit_stored, WorkerContext};
 use crate::dead_letter::DeadLetters;
-use crate::decode::decode;
 use crate::metrics::Metrics;
 use crate::sequence::{Seen, SequenceTracker};
 use crate::sinks::{SinkError, SinkFactory};

@@ -7,8 +7,8 @@
 //!   `<group>-<sink name>`, so a slow or failing sink lags on its own (visible as that group's
 //!   consumer lag) while the others keep delivering.
 //! - [`sinks`]: one sink per file behind the [`sinks::Sink`] trait.
-//! - `decode`, `sequence`, `dead_letter`, `context`, `lag`: decoding (line protocol or JSON), loss
-//!   and duplicate accounting from the agent's headers, the dead-letter topic, librdkafka's
+//! - `sequence`, `dead_letter`, `context`, `lag`: loss and duplicate accounting from the
+//!   agent's headers (records are decoded by `model::record`), the dead-letter topic, librdkafka's
 //!   rebalance callback, and `records-lag-max` from the consumer's position and cached high
 //!   watermarks.
 //! - [`metrics`]: every metric the workers publish, served at `metrics_listen` `/metrics`.
@@ -21,7 +21,6 @@ pub mod config;
 mod consumer;
 mod context;
 pub mod dead_letter;
-mod decode;
 mod lag;
 pub mod metrics;
 mod sequence;

@@ -1,7 +1,8 @@
 //! A Kafka record's value back into metrics: Influx line protocol or JSON lines, as the agent
-//! writes them (Telegraf's `data_format = "influx"` or `"json"`).
+//! writes them (Telegraf's `data_format = "influx"` or `"json"`). The workers and `sluice up`'s
+//! console read the metric topic with it.
 
-use model::{json, line_protocol, Metric};
+use crate::{json, line_protocol, Metric};
 
 /// Decodes a value; the error is the reason that goes into the dead-letter header.
 pub fn decode(value: &[u8]) -> Result<Vec<Metric>, String> {

@@ -6,15 +6,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::AdminClient;
-use rdkafka::client::ClientContext;
-use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::{Config, Matcher};
 use crate::groups::{self, Group};
+// librdkafka's logs at the exporter's levels: an unreachable cluster is recovered trouble that the
+// collector reports once (WARN, with `up` = 0).
+use kafka_client::librdkafka_log::QuietContext;
 use kafka_client::native::{DescribeGroupsError, GroupError, OffsetsError};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,36 +59,15 @@ pub struct Snapshot {
     pub groups: Vec<Group>,
 }
 
-/// librdkafka's logs at the exporter's levels: an unreachable cluster is recovered trouble that
-/// the collector reports once (WARN, with `up` = 0), so librdkafka's per-attempt complaints about
-/// it go to DEBUG; other errors are WARN.
-pub struct ExporterContext;
-
-impl ClientContext for ExporterContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        kafka_client::librdkafka_log::log(level, fac, message);
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        if kafka_client::librdkafka_log::is_unreachable(&error) {
-            tracing::debug!(target: "librdkafka", "{error}: {reason}")
-        } else {
-            tracing::warn!(target: "librdkafka", "{error}: {reason}")
-        }
-    }
-}
-
-impl ConsumerContext for ExporterContext {}
-
 /// The librdkafka clients a collector keeps between collections.
 pub struct Cluster {
-    consumer: BaseConsumer<ExporterContext>,
+    consumer: BaseConsumer<QuietContext>,
     /// Several admin clients, used in parallel: librdkafka parses an OffsetFetch answer with a
     /// linear search per partition (quadratic in the partitions of a group), which makes the
     /// committed offsets of many groups on many partitions CPU-bound in librdkafka's thread.
-    admins: Vec<AdminClient<ExporterContext>>,
+    admins: Vec<AdminClient<QuietContext>>,
     /// Reads single records to learn their timestamps; never joins a group, never commits.
-    reader: BaseConsumer<ExporterContext>,
+    reader: BaseConsumer<QuietContext>,
     timeout: Duration,
     topics: Matcher,
     groups: Matcher,
@@ -115,7 +96,7 @@ impl Cluster {
             .set("fetch.wait.max.ms", "10")
             .set("max.partition.fetch.bytes", "65536")
             .set("queued.min.messages", "1")
-            .create_with_context(ExporterContext)
+            .create_with_context(QuietContext)
             .map_err(ClusterError::Client)?;
         Ok(Cluster {
             // read_uncommitted: ListOffsets "latest" answers the high watermark, as lag needs,
@@ -123,12 +104,12 @@ impl Cluster {
             consumer: client_config(config)
                 .set("group.id", "sluice-lag-exporter-offsets")
                 .set("isolation.level", "read_uncommitted")
-                .create_with_context(ExporterContext)
+                .create_with_context(QuietContext)
                 .map_err(ClusterError::Client)?,
             admins: (0..std::thread::available_parallelism().map_or(1, |n| n.get()).min(4))
                 .map(|_| {
                     client_config(config)
-                        .create_with_context(ExporterContext)
+                        .create_with_context(QuietContext)
                         .map_err(ClusterError::Client)
                 })
                 .collect::<Result<_, _>>()?,

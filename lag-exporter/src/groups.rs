@@ -7,13 +7,15 @@
 //! coordinator ConsumerGroupDescribe and falls back to DescribeGroups for a classic group. One
 //! path serves both kinds.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rdkafka::admin::AdminClient;
 
-use crate::cluster::{ClusterError, ExporterContext};
-use kafka_client::native::{describe_consumer_groups, list_group_offsets, Committed, GroupDescription};
+use crate::cluster::ClusterError;
+use kafka_client::librdkafka_log::QuietContext;
+use kafka_client::native::{
+    describe_consumer_groups, list_group_offsets, Committed, GroupDescription, MemberDescription,
+};
 
 /// A consumer group, classic or KIP-848, as DescribeConsumerGroups and OffsetFetch describe it.
 #[derive(Debug, Clone)]
@@ -22,16 +24,15 @@ pub struct Group {
     /// librdkafka's state name; a KIP-848 group's `Assigning` and `Reconciling` are `Unknown`
     /// (see `kafka_client::native::describe_consumer_groups`).
     pub state: String,
-    pub members: usize,
-    /// Topics that members are assigned (a group that never committed still lags on these).
-    pub assigned_topics: BTreeSet<String>,
+    /// Members with what each owns (a group that never committed still lags on those topics).
+    pub members: Vec<MemberDescription>,
     pub committed: Committed,
 }
 
 /// The groups `names`, in that order; a group the cluster could not describe fails the whole
 /// read, as one whose offsets it could not fetch does.
 pub fn read(
-    admins: &[AdminClient<ExporterContext>],
+    admins: &[AdminClient<QuietContext>],
     names: &[String],
     timeout: Duration,
 ) -> Result<Vec<Group>, ClusterError> {
@@ -53,7 +54,7 @@ pub fn read(
 
 /// One admin client's share of the groups.
 fn read_share(
-    admin: &AdminClient<ExporterContext>,
+    admin: &AdminClient<QuietContext>,
     names: &[String],
     timeout: Duration,
 ) -> Result<Vec<Group>, ClusterError> {
@@ -77,12 +78,7 @@ fn group(d: GroupDescription, committed: Committed) -> Result<Group, ClusterErro
     }
     Ok(Group {
         state: d.state,
-        members: d.members.len(),
-        assigned_topics: d
-            .members
-            .iter()
-            .flat_map(|m| m.assignment.iter().map(|(topic, _)| topic.clone()))
-            .collect(),
+        members: d.members,
         committed,
         name: d.group_id,
     })

@@ -1,53 +1,20 @@
-//! From what the cluster said to the figures served: lag per partition, `records_lag_max` and the
-//! sum per group and topic, uncommitted partitions, and lag in seconds. Pure functions.
-
-use std::collections::{BTreeSet, HashMap};
+//! From one collection's [`View`] to the series served: lag per partition, `records_lag_max` and
+//! the sum per group and topic, uncommitted partitions, lag in seconds, group states and
+//! members. The arithmetic is the view's; this only names the series. Pure functions.
 
 use crate::cluster::Snapshot;
 use crate::config::Granularity;
-use crate::groups::Group;
 use crate::metrics::{self, Sample};
+use crate::view::View;
 
 /// Kafka's classic group states; each gets a `kafka_consumergroup_state` series. A KIP-848 group
 /// is Empty, Stable or Dead too, but between them Assigning or Reconciling, which librdkafka
 /// answers as `Unknown`: any other state gets a series of its own while it lasts.
 const STATES: [&str; 5] = ["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"];
 
-/// The topics a group is on: those it committed on and those its members are assigned, that
-/// still exist and pass the topic filter.
-fn topics_of<'a>(group: &'a Group, snapshot: &'a Snapshot) -> impl Iterator<Item = &'a String> {
-    let committed = group.committed.keys().map(|(t, _)| t);
-    committed
-        .chain(group.assigned_topics.iter())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .filter(|t| snapshot.partitions.contains_key(*t))
-}
-
-/// The records whose timestamps give lag in seconds: for every lagging partition, the first
-/// record the group has not consumed (at its committed offset, or at the log start when
-/// retention has removed that one).
-pub fn first_unconsumed(snapshot: &Snapshot) -> BTreeSet<(String, i32, i64)> {
-    let mut out = BTreeSet::new();
-    for ((topic, partition), committed) in snapshot.groups.iter().flat_map(|g| g.committed.iter()) {
-        let Some(w) = snapshot.partitions.get(topic).and_then(|ps| ps.get(partition)) else {
-            continue;
-        };
-        if w.high_watermark > *committed {
-            out.insert((topic.clone(), *partition, (*committed).max(w.log_start_offset)));
-        }
-    }
-    out
-}
-
-/// The figures of one collection. `timestamps` holds record timestamps (ms) by (topic,
-/// partition, offset); `now_ms` is the wall clock in ms.
-pub fn figures(
-    snapshot: &Snapshot,
-    granularity: Granularity,
-    timestamps: &HashMap<(String, i32, i64), i64>,
-    now_ms: i64,
-) -> Sample {
+/// The series of one collection: the partitions' offsets from `snapshot`, the groups' lag from
+/// `view`.
+pub fn figures(snapshot: &Snapshot, view: &View, granularity: Granularity) -> Sample {
     let mut s = Sample::default();
     for (topic, partitions) in &snapshot.partitions {
         for (p, w) in partitions {
@@ -56,86 +23,58 @@ pub fn figures(
             s.set(&metrics::LOG_START_OFFSET, &[topic, &p], w.log_start_offset as f64);
         }
     }
-    for g in &snapshot.groups {
-        s.set(&metrics::MEMBERS, &[&g.name], g.members as f64);
+    for g in &view.groups {
+        let group = g.group.as_str();
+        s.set(&metrics::MEMBERS, &[group], g.members.len() as f64);
         for state in STATES {
-            s.set(
-                &metrics::STATE,
-                &[&g.name, state],
-                f64::from(u8::from(g.state == state)),
-            );
+            s.set(&metrics::STATE, &[group, state], f64::from(u8::from(g.state == state)));
         }
         if !STATES.contains(&g.state.as_str()) {
-            s.set(&metrics::STATE, &[&g.name, &g.state], 1.0);
+            s.set(&metrics::STATE, &[group, &g.state], 1.0);
         }
-        for topic in topics_of(g, snapshot) {
-            group_topic(&mut s, g, topic, snapshot, granularity, timestamps, now_ms);
+        for t in &g.topics {
+            let labels = [group, t.topic.as_str()];
+            s.set(
+                &metrics::PARTITIONS_UNCOMMITTED,
+                &labels,
+                f64::from(t.partitions_uncommitted),
+            );
+            let (Some(max), Some(sum)) = (t.records_lag_max, t.lag_sum) else {
+                continue;
+            };
+            s.set(&metrics::RECORDS_LAG_MAX, &labels, max as f64);
+            s.set(&metrics::LAG_SUM, &labels, sum as f64);
+            if let Some(seconds) = t.lag_seconds {
+                s.set(&metrics::LAG_SECONDS, &labels, seconds);
+            }
+            if granularity == Granularity::Partition {
+                for p in &t.partitions {
+                    let (Some(lag), Some(committed)) = (p.lag, p.committed_offset) else {
+                        continue;
+                    };
+                    let partition = p.partition.to_string();
+                    let labels = [group, t.topic.as_str(), partition.as_str()];
+                    s.set(&metrics::LAG, &labels, lag as f64);
+                    s.set(&metrics::COMMITTED_OFFSET, &labels, committed as f64);
+                }
+            }
         }
     }
     s
-}
-
-fn group_topic(
-    s: &mut Sample,
-    g: &Group,
-    topic: &str,
-    snapshot: &Snapshot,
-    granularity: Granularity,
-    timestamps: &HashMap<(String, i32, i64), i64>,
-    now_ms: i64,
-) {
-    let labels = [g.name.as_str(), topic];
-    let (mut max, mut sum, mut uncommitted, mut any_committed) = (0i64, 0i64, 0u32, false);
-    let (mut oldest_ms, mut lagging, mut timed) = (None::<i64>, 0u32, 0u32);
-    for (p, w) in &snapshot.partitions[topic] {
-        let Some(&committed) = g.committed.get(&(topic.to_string(), *p)) else {
-            // Unknown lag only where there is something to lag on: a partition that never held
-            // a record (or whose records retention removed) is no blind spot, and counting it
-            // would keep the uncommitted alert firing on every topic with more partitions than
-            // keys, such as one host's agent writing to one of the metric topic's six.
-            if w.high_watermark > w.log_start_offset {
-                uncommitted += 1;
-            }
-            continue;
-        };
-        any_committed = true;
-        let lag = (w.high_watermark - committed).max(0);
-        max = max.max(lag);
-        sum += lag;
-        if granularity == Granularity::Partition {
-            let p = p.to_string();
-            s.set(&metrics::LAG, &[&g.name, topic, &p], lag as f64);
-            s.set(&metrics::COMMITTED_OFFSET, &[&g.name, topic, &p], committed as f64);
-        }
-        if lag > 0 {
-            lagging += 1;
-            let key = (topic.to_string(), *p, committed.max(w.log_start_offset));
-            if let Some(&ts) = timestamps.get(&key) {
-                timed += 1;
-                oldest_ms = Some(oldest_ms.map_or(ts, |o: i64| o.min(ts)));
-            }
-        }
-    }
-    s.set(&metrics::PARTITIONS_UNCOMMITTED, &labels, f64::from(uncommitted));
-    if !any_committed {
-        return;
-    }
-    s.set(&metrics::RECORDS_LAG_MAX, &labels, max as f64);
-    s.set(&metrics::LAG_SUM, &labels, sum as f64);
-    // A lag we could not date is left out rather than reported as "caught up".
-    match oldest_ms {
-        None if lagging == 0 => s.set(&metrics::LAG_SECONDS, &labels, 0.0),
-        Some(ts) if timed > 0 => s.set(&metrics::LAG_SECONDS, &labels, ((now_ms - ts).max(0) as f64) / 1000.0),
-        _ => {}
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
+    use std::collections::{BTreeSet, HashMap};
+
+    use kafka_client::native::MemberDescription;
+
     use super::*;
     use crate::cluster::Watermarks;
+    use crate::groups::Group;
+    use crate::view::{first_unconsumed, view};
 
     fn snapshot() -> Snapshot {
         let w = |l, h| Watermarks {
@@ -149,11 +88,18 @@ mod tests {
             BTreeMap::from([(0, w(0, 10)), (1, w(5, 7)), (2, w(0, 4)), (3, w(3, 3))]),
         );
         let committed = BTreeMap::from([(("t".to_string(), 0), 4), (("t".to_string(), 1), 2)]);
+        let member = MemberDescription {
+            member_id: "m-1".into(),
+            group_instance_id: None,
+            client_id: "c".into(),
+            host: "/127.0.0.1".into(),
+            assignment: vec![("t".to_string(), 0), ("t".to_string(), 2)],
+            target_assignment: None,
+        };
         let group = |name: &str, committed| Group {
             name: name.into(),
             state: "Stable".into(),
-            members: 1,
-            assigned_topics: BTreeSet::from(["t".to_string()]),
+            members: vec![member.clone()],
             committed,
         };
         Snapshot {
@@ -169,7 +115,8 @@ mod tests {
         // Partition 1's committed offset 2 is below the log start 5: the first record left is 5.
         assert_eq!(wanted, BTreeSet::from([("t".into(), 0, 4), ("t".into(), 1, 5)]));
         let ts = HashMap::from([(("t".to_string(), 0, 4), 10_000), (("t".to_string(), 1, 5), 7_000)]);
-        let s = figures(&snap, Granularity::Partition, &ts, 12_500);
+        let v = view(&snap, &ts, 12_500);
+        let s = figures(&snap, &v, Granularity::Partition);
         assert_eq!(s.get(&metrics::LAG, &["g", "t", "0"]), Some(6.0));
         assert_eq!(s.get(&metrics::LAG, &["g", "t", "1"]), Some(5.0));
         assert_eq!(s.get(&metrics::LAG, &["g", "t", "2"]), None);
@@ -186,11 +133,22 @@ mod tests {
         assert_eq!(s.get(&metrics::STATE, &["g", "Stable"]), Some(1.0));
         assert_eq!(s.get(&metrics::STATE, &["g", "Empty"]), Some(0.0));
         assert_eq!(s.get(&metrics::HIGH_WATERMARK, &["t", "1"]), Some(7.0));
+        // The view holds the same figures per partition, with each partition's owner.
+        let t = &v.groups[0].topics[0];
+        let row = |i: usize| {
+            let p = &t.partitions[i];
+            (p.lag, p.lag_seconds, p.member_id.as_deref())
+        };
+        assert_eq!(row(0), (Some(6), Some(2.5), Some("m-1")));
+        assert_eq!(row(1), (Some(5), Some(5.5), None));
+        assert_eq!(row(2), (None, None, Some("m-1")));
+        assert_eq!(v.groups[0].members[0].assignment.len(), 2);
     }
 
     #[test]
     fn topic_granularity_has_no_partition_series_and_undated_lag_is_not_zero() {
-        let s = figures(&snapshot(), Granularity::Topic, &HashMap::new(), 0);
+        let snap = snapshot();
+        let s = figures(&snap, &view(&snap, &HashMap::new(), 0), Granularity::Topic);
         assert!(!s.series.contains_key(metrics::LAG.name));
         assert!(!s.series.contains_key(metrics::COMMITTED_OFFSET.name));
         assert_eq!(s.get(&metrics::LAG_SECONDS, &["g", "t"]), None);

@@ -9,11 +9,13 @@
 //!   groups included) and its committed offsets, through librdkafka's DescribeConsumerGroups
 //!   and ListConsumerGroupOffsets admin calls (`kafka_client::native`, a few admin clients in
 //!   parallel).
-//! - `lag`: pure arithmetic from what the cluster said to the figures served.
+//! - [`view`]: pure arithmetic from what the cluster said to each group's lag per topic and
+//!   partition, with its members ([`View`]); `sluice up`'s console shows it as it is.
+//! - `lag`: a view's figures as the series served.
 //! - [`metrics`]: every metric name, declared once; the cache a scrape reads.
 //!
-//! A collection runs on a blocking thread every `interval` (cluster → `lag::figures` →
-//! `Cache::publish`); `/metrics` (the `metrics-endpoint` crate) only reads the cache, so a
+//! A collection runs on a blocking thread every `interval` (cluster → `view::view` →
+//! `lag::figures` → `Cache::publish`, and the view to [`RunningExporter::view`]); `/metrics` (the `metrics-endpoint` crate) only reads the cache, so a
 //! scrape never waits on the cluster. A failed collection keeps the last good figures, sets
 //! `sluice_lag_exporter_up` to 0 and logs one warning.
 
@@ -22,6 +24,7 @@ pub mod config;
 mod groups;
 mod lag;
 pub mod metrics;
+pub mod view;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -33,6 +36,7 @@ use tokio::task::JoinHandle;
 
 pub use cluster::ClusterError;
 pub use config::{Config, ConfigError, Granularity};
+pub use view::View;
 
 /// Why the exporter could not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +55,7 @@ pub enum Error {
 pub struct RunningExporter {
     addr: SocketAddr,
     collections: watch::Receiver<u64>,
+    view: watch::Receiver<Arc<View>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -58,6 +63,11 @@ pub struct RunningExporter {
 impl RunningExporter {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The lag of the last successful collection, updated after each one.
+    pub fn view(&self) -> watch::Receiver<Arc<View>> {
+        self.view.clone()
     }
 
     /// Waits until a collection that started after this call has finished (well or not).
@@ -93,18 +103,21 @@ pub async fn start(config: Config) -> Result<RunningExporter, Error> {
             source,
         })?;
     let (count_tx, collections) = watch::channel(0u64);
+    let (view_tx, view) = watch::channel(Arc::new(View::default()));
     let collector = Collector {
         cluster: Arc::new(Mutex::new(cluster)),
         cache,
         health,
         config,
         collections: count_tx,
+        view: view_tx,
     };
     let collector = tokio::spawn(collector.run(stop));
     tracing::info!(%addr, "lag exporter: serving /metrics");
     Ok(RunningExporter {
         addr,
         collections,
+        view,
         stop: stop_tx,
         tasks: vec![server, collector],
     })
@@ -126,6 +139,7 @@ struct Collector {
     health: metrics::Health,
     config: Config,
     collections: watch::Sender<u64>,
+    view: watch::Sender<Arc<View>>,
 }
 
 impl Collector {
@@ -141,11 +155,13 @@ impl Collector {
             })
             .await;
             let outcome = match result {
-                Ok(Ok(sample)) => self
-                    .cache
-                    .publish(&sample)
-                    .map(|()| sample.len())
-                    .map_err(|e| e.to_string()),
+                Ok(Ok((sample, view))) => {
+                    self.view.send_replace(Arc::new(view));
+                    self.cache
+                        .publish(&sample)
+                        .map(|()| sample.len())
+                        .map_err(|e| e.to_string())
+                }
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(e) => Err(format!("collection aborted: {e}")),
             };
@@ -181,20 +197,21 @@ impl Collector {
 }
 
 /// One collection: cluster state, then the timestamps lag in seconds needs, then the figures.
-fn collect(cluster: &mut cluster::Cluster, granularity: Granularity) -> Result<metrics::Sample, ClusterError> {
+fn collect(cluster: &mut cluster::Cluster, granularity: Granularity) -> Result<(metrics::Sample, View), ClusterError> {
     let started = Instant::now();
     let snapshot = cluster.snapshot()?;
     let read = Instant::now();
-    let timestamps = cluster.timestamps(&lag::first_unconsumed(&snapshot));
+    let timestamps = cluster.timestamps(&view::first_unconsumed(&snapshot));
     let dated = Instant::now();
-    let figures = lag::figures(&snapshot, granularity, &timestamps, unix_now_ms());
+    let view = view::view(&snapshot, &timestamps, unix_now_ms());
+    let figures = lag::figures(&snapshot, &view, granularity);
     tracing::debug!(
         read_ms = (read - started).as_millis() as u64,
         timestamps_ms = (dated - read).as_millis() as u64,
         figures_ms = dated.elapsed().as_millis() as u64,
         "lag exporter: collection"
     );
-    Ok(figures)
+    Ok((figures, view))
 }
 
 fn unix_now_ms() -> i64 {

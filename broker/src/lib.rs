@@ -127,6 +127,13 @@ impl RunningBroker {
         self.broker.advertised[0].addr()
     }
 
+    /// What lists every topic as it is at the call, internal ones included: its partitions'
+    /// offsets, sizes and counters (what `sluice up`'s console shows).
+    pub fn topic_lister(&self) -> impl Fn() -> Vec<Arc<cluster::topics::Topic>> + Send + Sync + 'static {
+        let broker = self.broker.clone();
+        move || broker.topics.list()
+    }
+
     /// Creates `topic` with `partitions` unless it exists (then it is left as it is).
     pub fn ensure_topic(&self, topic: &str, partitions: i32) -> Result<(), topics::TopicError> {
         match self.broker.topics.create(topic, partitions, Default::default(), false) {

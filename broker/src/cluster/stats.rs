@@ -29,6 +29,16 @@ impl PartitionStats {
         self.fetched_bytes.fetch_add(batches.len() as u64, Ordering::Relaxed);
     }
 
+    /// Records stored by Produce since the broker started.
+    pub fn produced_records(&self) -> u64 {
+        self.produced_records.load(Ordering::Relaxed)
+    }
+
+    /// Records returned by Fetch since the broker started.
+    pub fn fetched_records(&self) -> u64 {
+        self.fetched_records.load(Ordering::Relaxed)
+    }
+
     /// One fsync of the partition's log for acks=all producers.
     pub fn fsynced(&self) {
         self.fsyncs.fetch_add(1, Ordering::Relaxed);

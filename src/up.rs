@@ -1,8 +1,8 @@
 //! `sluice up`: the whole pipeline in one process, from the files in `--config-dir`.
 //!
 //! ```text
-//! start:  broker ─▶ topics ─▶ workers ─▶ lag exporter ─▶ agent      (consumers ready first)
-//! stop:   agent (flushes) ─▶ workers (commit) ─▶ lag exporter ─▶ broker (syncs)
+//! start:  broker ─▶ topics ─▶ workers ─▶ lag exporter ─▶ console ─▶ agent   (consumers first)
+//! stop:   agent (flushes) ─▶ workers (commit) ─▶ console ─▶ lag exporter ─▶ broker (syncs)
 //! ```
 //!
 //! Every component is pointed at the bundled broker whatever its file says, and everything it
@@ -110,11 +110,31 @@ pub async fn run(config_dir: &Path, data_dir: PathBuf) -> anyhow::Result<()> {
     let exporter = lag_exporter::start(pipeline.exporter)
         .await
         .with_context(|| format!("starting the lag exporter ({})", pipeline.files.exporter.display()))?;
+    let console = if pipeline.console.listen.is_empty() {
+        None
+    } else {
+        let sources = console::Sources {
+            bootstrap: bootstrap.clone(),
+            metric_topic: METRIC_TOPIC.to_string(),
+            topics: console_topics(&broker),
+            lag: exporter.view(),
+        };
+        Some(
+            console::start(pipeline.console, sources)
+                .await
+                .with_context(|| format!("starting the console ({})", pipeline.files.console.display()))?,
+        )
+    };
     let (stop_agent, agent_stopped) = tokio::sync::oneshot::channel::<()>();
     let mut agent = tokio::spawn(agent::run(pipeline.agent, async {
         let _ = agent_stopped.await;
     }));
-    banner.print(broker.http_addr(), workers.metrics_addr(), exporter.local_addr());
+    banner.print(
+        broker.http_addr(),
+        workers.metrics_addr(),
+        exporter.local_addr(),
+        console.as_ref().map(|c| c.local_addr()),
+    );
 
     let mut failed = None;
     tokio::select! {
@@ -143,6 +163,9 @@ pub async fn run(config_dir: &Path, data_dir: PathBuf) -> anyhow::Result<()> {
         } else {
             tracing::info!("workers stopped (delivered offsets committed)");
         }
+        if let Some(console) = console {
+            console.shutdown().await;
+        }
         exporter.shutdown().await;
         broker.shutdown().await;
     };
@@ -154,4 +177,33 @@ pub async fn run(config_dir: &Path, data_dir: PathBuf) -> anyhow::Result<()> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// The broker's topics as the console shows them: offsets and size per partition, and the
+/// records produced and fetched since the broker started.
+fn console_topics(broker: &broker::RunningBroker) -> console::TopicSource {
+    let list = broker.topic_lister();
+    std::sync::Arc::new(move || {
+        list()
+            .iter()
+            .map(|t| console::TopicSample {
+                topic: t.name.clone(),
+                produced_records: t.partitions.iter().map(|p| p.stats.produced_records()).sum(),
+                fetched_records: t.partitions.iter().map(|p| p.stats.fetched_records()).sum(),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let (log_start_offset, log_end_offset) = p.offsets();
+                        console::PartitionOffsets {
+                            partition: p.index,
+                            log_start_offset,
+                            log_end_offset,
+                            size_bytes: p.size_bytes(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
+    })
 }

@@ -181,6 +181,10 @@ fn up_runs_the_pipeline_stops_on_sigterm_and_continues_where_it_left_off() {
     assert!(took < Duration::from_secs(10), "stopped in {took:?}");
     assert!(banner.contains("sluice is up"), "{banner}");
     assert!(
+        banner.contains(&format!("console       http://127.0.0.1:{}/", ports.console)),
+        "{banner}"
+    );
+    assert!(
         banner.contains(&bootstrap) && banner.contains("sink/metrics.lp"),
         "{banner}"
     );

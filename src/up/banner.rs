@@ -65,12 +65,14 @@ impl Banner {
         broker_http: Option<SocketAddr>,
         workers_metrics: Option<SocketAddr>,
         exporter: SocketAddr,
+        console: Option<SocketAddr>,
     ) {
         let addresses = [
             Some(self.bootstrap.clone()),
             broker_http.map(|a| a.to_string()),
             workers_metrics.map(|a| a.to_string()),
             Some(exporter.to_string()),
+            console.map(|a| a.to_string()),
             (!self.agent_metrics_listen.is_empty()).then(|| self.agent_metrics_listen.clone()),
         ];
         let others = self
@@ -102,13 +104,14 @@ impl Banner {
             .find_map(|s| s.split_once(" → ").map(|(_, path)| path.to_string()));
         let b = &self.bootstrap;
         let mut text = format!(
-            "\nsluice is up: broker, agent, workers and lag exporter in one process.\n\n\
+            "\nsluice is up: broker, agent, workers, lag exporter and console in one process.\n\n\
              \x20 broker        {b} (Kafka protocol)   {broker_http}   data in {data}\n\
              {also}\
              \x20 metric topic  {METRIC_TOPIC} ({METRIC_PARTITIONS} partitions)\n\
              \x20 agent         {agent} → {METRIC_TOPIC}   {agent_metrics}\n\
              \x20 workers       {sinks}   {workers_metrics} (worker metrics and host CPU/memory gauges)\n\
-             \x20 lag exporter  http://{exporter}/metrics\n\n\
+             \x20 lag exporter  http://{exporter}/metrics\n\
+             {console}\n\
              {reach}\n\
              Try (the binary is target/release/sluice):\n",
             data = self.data_dir.display(),
@@ -119,6 +122,7 @@ impl Banner {
             },
             agent = self.agent,
             agent_metrics = self.agent_metrics,
+            console = console.map_or_else(String::new, |a| format!("  console       http://{a}/\n")),
             sinks = self.sinks.join(", "),
         );
         if let Some(file) = sink_file {

@@ -15,6 +15,7 @@ pub(super) struct Pipeline {
     pub(super) agent: agent::Config,
     pub(super) workers: workers::Config,
     pub(super) exporter: lag_exporter::Config,
+    pub(super) console: console::Config,
     pub(super) files: Files,
 }
 
@@ -24,6 +25,7 @@ pub(super) struct Files {
     pub(super) agent: PathBuf,
     pub(super) workers: PathBuf,
     pub(super) exporter: PathBuf,
+    pub(super) console: PathBuf,
 }
 
 impl Pipeline {
@@ -33,6 +35,7 @@ impl Pipeline {
             agent: config_dir.join("agent.toml"),
             workers: config_dir.join("workers.toml"),
             exporter: config_dir.join("lag-exporter.toml"),
+            console: config_dir.join("console.toml"),
         };
         let broker = broker_config(&files.broker, None, Some(data_dir.to_path_buf()), true)?;
         let mut agent = agent::Config::load(&files.agent)?;
@@ -55,11 +58,17 @@ impl Pipeline {
         } else {
             lag_exporter::Config::default()
         };
+        let console = if files.console.exists() {
+            console::Config::load(&files.console)?
+        } else {
+            console::Config::default()
+        };
         Ok(Pipeline {
             broker,
             agent,
             workers,
             exporter,
+            console,
             files,
         })
     }
@@ -99,6 +108,7 @@ impl Pipeline {
                 self.files.workers.as_path(),
             ),
             (&self.exporter.listen, "listen", self.files.exporter.as_path()),
+            (&self.console.listen, "listen", self.files.console.as_path()),
         ];
         for (addr, setting, file) in optional {
             if !addr.is_empty() {

@@ -13,6 +13,7 @@ pub struct Ports {
     pub agent: u16,
     pub workers: u16,
     pub exporter: u16,
+    pub console: u16,
 }
 
 impl Ports {
@@ -24,12 +25,13 @@ impl Ports {
             agent: free_port(),
             workers: free_port(),
             exporter: free_port(),
+            console: free_port(),
         }
     }
 }
 
-/// The shipped config files, pointed at free ports and made quick (1 s intervals, no
-/// rebalance delay).
+/// The shipped config files, pointed at free ports and made quick (1 s intervals and console
+/// refresh, no rebalance delay).
 pub fn write_configs(dir: &Path, ports: &Ports) -> PathBuf {
     let config = dir.join("config");
     std::fs::create_dir_all(&config).unwrap();
@@ -48,11 +50,15 @@ pub fn write_configs(dir: &Path, ports: &Ports) -> PathBuf {
     let exporter = shipped("lag-exporter.toml")
         .replace("127.0.0.1:9308", &format!("127.0.0.1:{}", ports.exporter))
         .replace("interval = \"15s\"", "interval = \"1s\"");
+    let console = shipped("console.toml")
+        .replace("127.0.0.1:9645", &format!("127.0.0.1:{}", ports.console))
+        .replace("refresh = \"5s\"", "refresh = \"1s\"");
     for (name, text) in [
         ("broker.toml", broker),
         ("agent.toml", agent),
         ("workers.toml", workers),
         ("lag-exporter.toml", exporter),
+        ("console.toml", console),
     ] {
         std::fs::write(config.join(name), text).unwrap();
     }

@@ -7,6 +7,7 @@ mod format;
 mod http;
 mod postgres;
 mod prometheus;
+pub mod remote_write;
 mod sink;
 mod stdout;
 

@@ -1,6 +1,7 @@
 //! The remote_write sink end to end: the agent → bundled broker → worker → a real Prometheus
-//! (Debian's, with `--web.enable-remote-write-receiver`), read back with PromQL; and against the
-//! tests' HTTP server, a 503 retried and a 400 dead-lettered.
+//! (Debian's, with `--web.enable-remote-write-receiver`), read back with PromQL, and what that
+//! Prometheus makes of a redelivered batch; and against the tests' HTTP server, a 503 retried and
+//! a 400 dead-lettered.
 
 mod support;
 mod workers_support;
@@ -187,6 +188,31 @@ async fn prometheus_returns_the_agents_values_for_this_host_at_their_sample_time
             .unwrap(),
         last_value,
         "{at}"
+    );
+
+    // Redelivery, as after a crash between a request and the offset commit (docs/workers.md):
+    // Prometheus takes again the newest sample it holds of each series, and refuses a batch
+    // with older ones as out of order, with a 400 the sink rejects.
+    let mut sink = workers::Config::parse(&format!(
+        "[[sinks]]\ntype = \"remote_write\"\nname = \"again\"\nurl = \"http://127.0.0.1:{prom}/api/v1/write\"\n"
+    ))
+    .unwrap()
+    .sinks[0]
+        .build();
+    let newest = metrics.iter().map(|m| m.timestamp).max().unwrap();
+    let last_gather: Vec<Metric> = metrics.iter().filter(|m| m.timestamp == newest).cloned().collect();
+    sink.deliver(&last_gather).await.expect("the newest samples again");
+    match sink.deliver(&metrics).await {
+        Err(workers::sinks::SinkError::Rejected(reason)) => {
+            assert!(reason.contains("400") && reason.contains("out of order"), "{reason}");
+            eprintln!("the redelivered batch: {reason}");
+        }
+        other => panic!("a redelivered batch with older samples: {other:?}"),
+    }
+    assert_eq!(
+        promql_series(prom, &format!("{{host={host:?}}}[1h]")).await,
+        got,
+        "nothing changed"
     );
     worker.shutdown().await.unwrap();
     b.shutdown().await;

@@ -1,6 +1,6 @@
 //! A real HTTP/1.1 server (hyper) on 127.0.0.1 for tests to be posted to: it records every
-//! request and answers 2xx, or 503 and 400 as the test tells it. The http sink's target in the
-//! workers' tests and the alert tests' webhook receiver.
+//! request and answers 2xx, or 503 and 400 as the test tells it. The http and remote_write
+//! sinks' target in the workers' tests and the alert tests' webhook receiver.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,9 @@ pub struct Received {
     pub authorization: Option<String>,
     pub content_type: Option<String>,
     pub body: String,
+    /// The body as sent, for binary ones (remote write's snappy-compressed protobuf).
+    pub bytes: Vec<u8>,
+    pub headers: hyper::HeaderMap,
 }
 
 /// How the test server answers.
@@ -28,6 +31,8 @@ pub struct Behaviour {
     pub fail_next: usize,
     /// Answer 400 with InfluxDB's kind of message to bodies containing this.
     pub reject_containing: Option<String>,
+    /// Answer 400 to this many more requests (bodies a test cannot search, binary ones).
+    pub reject_next: usize,
 }
 
 #[derive(Default)]
@@ -61,24 +66,28 @@ pub async fn http_server(state: Arc<Mutex<ServerState>>) -> SocketAddr {
                         };
                         let (authorization, content_type) = (header("authorization"), header("content-type"));
                         let path = req.uri().to_string();
+                        let headers = req.headers().clone();
                         let body = req.into_body().collect().await.unwrap().to_bytes();
                         let received = Received {
                             path,
                             authorization,
                             content_type,
                             body: String::from_utf8_lossy(&body).into_owned(),
+                            bytes: body.to_vec(),
+                            headers,
                         };
                         let mut s = state.lock().unwrap();
                         let failing = s.behaviour.fail_until.is_some_and(|t| Instant::now() < t);
                         let (status, text) = if failing || s.behaviour.fail_next > 0 {
                             s.behaviour.fail_next = s.behaviour.fail_next.saturating_sub(1);
                             (StatusCode::SERVICE_UNAVAILABLE, "try later")
-                        } else if s
-                            .behaviour
-                            .reject_containing
-                            .as_ref()
-                            .is_some_and(|bad| received.body.contains(bad.as_str()))
+                        } else if s.behaviour.reject_next > 0
+                            || s.behaviour
+                                .reject_containing
+                                .as_ref()
+                                .is_some_and(|bad| received.body.contains(bad.as_str()))
                         {
+                            s.behaviour.reject_next = s.behaviour.reject_next.saturating_sub(1);
                             (StatusCode::BAD_REQUEST, "unable to parse 'bad measurement'")
                         } else {
                             (StatusCode::NO_CONTENT, "")

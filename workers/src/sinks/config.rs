@@ -8,6 +8,7 @@ use super::file::{FileSink, FileWriter};
 use super::http::{HttpConfig, HttpSink};
 use super::postgres::PostgresSink;
 use super::prometheus::{LatestValues, LatestValuesCollector, PrometheusConfig, PrometheusSink};
+use super::remote_write::{RemoteWriteConfig, RemoteWriteSink};
 use super::stdout::StdoutSink;
 use super::{FileConfig, PostgresConfig, Sink, StdoutConfig};
 
@@ -19,6 +20,8 @@ pub enum SinkConfig {
     Http(HttpConfig),
     Prometheus(PrometheusConfig),
     Postgres(PostgresConfig),
+    #[serde(rename = "remote_write")]
+    RemoteWrite(RemoteWriteConfig),
 }
 
 /// Builds one sink per consumer instance; sinks with shared state (prometheus) share it.
@@ -35,6 +38,7 @@ impl SinkConfig {
             SinkConfig::Http(c) => &c.name,
             SinkConfig::Prometheus(c) => &c.name,
             SinkConfig::Postgres(c) => &c.name,
+            SinkConfig::RemoteWrite(c) => &c.name,
         }
     }
 
@@ -42,6 +46,7 @@ impl SinkConfig {
     pub fn validate(&self) -> Result<(), SinkConfigError> {
         match self {
             SinkConfig::Http(c) => c.validate(),
+            SinkConfig::RemoteWrite(c) => c.validate(),
             _ => Ok(()),
         }
     }
@@ -75,6 +80,10 @@ impl SinkConfig {
             SinkConfig::Postgres(c) => {
                 let c = c.clone();
                 Arc::new(move || Box::new(PostgresSink::new(&c)))
+            }
+            SinkConfig::RemoteWrite(c) => {
+                let c = c.clone();
+                Arc::new(move || Box::new(RemoteWriteSink::new(&c)))
             }
             SinkConfig::Prometheus(c) => {
                 let values = LatestValues::new(c.expiration_interval);

@@ -64,7 +64,7 @@ impl HttpConfig {
     }
 }
 
-fn headers(configured: &BTreeMap<String, String>) -> Result<HeaderMap, String> {
+pub(super) fn headers(configured: &BTreeMap<String, String>) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
     for (k, v) in configured {
         let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| format!("{k:?} is not a header name"))?;
@@ -159,7 +159,7 @@ fn classify(status: StatusCode, reason: String) -> SinkError {
 }
 
 /// reqwest's Display hides the cause ("error sending request"); the chain says what happened.
-fn describe(e: &reqwest::Error) -> String {
+pub(super) fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -7,6 +7,7 @@ mod format;
 mod http;
 mod postgres;
 mod prometheus;
+pub mod remote_write;
 mod sink;
 mod stdout;
 
@@ -16,5 +17,6 @@ pub use format::Format;
 pub use http::HttpConfig;
 pub use postgres::{PostgresConfig, TagsAs};
 pub use prometheus::{LatestValues, PrometheusConfig};
+pub use remote_write::RemoteWriteConfig;
 pub use sink::{Sink, SinkError, SinkFuture};
 pub use stdout::StdoutConfig;

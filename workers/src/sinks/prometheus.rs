@@ -68,23 +68,8 @@ impl LatestValues {
         let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
         let mut origin = self.origin.lock().unwrap_or_else(|p| p.into_inner());
         for m in batch {
-            let labels: Vec<(String, String)> = {
-                // Tags are sorted by key; sanitizing can reorder or merge them, so sort again.
-                let mut l: BTreeMap<String, String> = BTreeMap::new();
-                for (k, v) in &m.tags {
-                    l.insert(label_name(k), v.clone());
-                }
-                l.into_iter().collect()
-            };
-            for (field, value) in &m.fields {
-                let value = match value {
-                    FieldValue::Float(f) => *f,
-                    FieldValue::Int(i) => *i as f64,
-                    FieldValue::UInt(u) => *u as f64,
-                    FieldValue::Bool(b) => f64::from(u8::from(*b)),
-                    FieldValue::String(_) => continue,
-                };
-                let name = metric_name(&format!("{}_{field}", m.name));
+            let labels = labels(m);
+            for (name, field, value) in gauges(m) {
                 if !origin.contains_key(&name) {
                     origin.insert(name.clone(), format!("{}.{field}", m.name));
                 }
@@ -189,6 +174,32 @@ impl Sink for PrometheusSink {
         self.values.record(batch);
         Box::pin(async { Ok(()) })
     }
+}
+
+/// The labels of `m`'s series: its tags, names made valid, sorted by name. Shared with the
+/// remote_write sink, so that a series has one name whichever sink carries it.
+pub(super) fn labels(m: &Metric) -> Vec<(String, String)> {
+    // Tags are sorted by key; sanitizing can reorder or merge them, so sort again.
+    let mut l: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in &m.tags {
+        l.insert(label_name(k), v.clone());
+    }
+    l.into_iter().collect()
+}
+
+/// Every numeric field of `m` as (metric name `<measurement>_<field>`, field, value): booleans
+/// are 1 or 0, string fields are left out. Shared with the remote_write sink.
+pub(super) fn gauges(m: &Metric) -> impl Iterator<Item = (String, &str, f64)> + '_ {
+    m.fields.iter().filter_map(|(field, value)| {
+        let value = match value {
+            FieldValue::Float(f) => *f,
+            FieldValue::Int(i) => *i as f64,
+            FieldValue::UInt(u) => *u as f64,
+            FieldValue::Bool(b) => f64::from(u8::from(*b)),
+            FieldValue::String(_) => return None,
+        };
+        Some((metric_name(&format!("{}_{field}", m.name)), field.as_str(), value))
+    })
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`: anything else becomes `_`.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub use kafka_client::ConfigError;
 use kafka_client::{Secret, Security};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::sinks::SinkConfig;
 
@@ -42,13 +42,16 @@ pub struct Config {
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
     /// How long a batch waits to fill after its first record.
-    #[serde(default = "default_batch_timeout", deserialize_with = "duration")]
+    #[serde(default = "default_batch_timeout", deserialize_with = "kafka_client::duration")]
     pub batch_timeout: Duration,
     /// First retry delay after a transient sink error; doubles on each retry.
-    #[serde(default = "default_retry_initial_backoff", deserialize_with = "duration")]
+    #[serde(
+        default = "default_retry_initial_backoff",
+        deserialize_with = "kafka_client::duration"
+    )]
     pub retry_initial_backoff: Duration,
     /// Cap of the retry delay.
-    #[serde(default = "default_retry_max_backoff", deserialize_with = "duration")]
+    #[serde(default = "default_retry_max_backoff", deserialize_with = "kafka_client::duration")]
     pub retry_max_backoff: Duration,
     /// librdkafka settings passed as is to every sink's consumer (`session.timeout.ms`,
     /// `security.protocol`, …); they win over the worker's defaults, except the two that
@@ -123,16 +126,6 @@ fn default_retry_initial_backoff() -> Duration {
 }
 fn default_retry_max_backoff() -> Duration {
     Duration::from_secs(10)
-}
-
-/// A human duration ("10s", "500ms").
-pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s).map_err(|e| {
-        serde::de::Error::custom(format!(
-            "invalid duration {s:?} ({e}): expected a duration such as \"10s\" or \"500ms\""
-        ))
-    })
 }
 
 impl Config {

@@ -32,7 +32,7 @@ pub struct HttpConfig {
     #[serde(default)]
     pub format: Format,
     /// Connect plus the whole exchange; past it the attempt counts as a transient failure.
-    #[serde(default = "default_timeout", deserialize_with = "crate::config::duration")]
+    #[serde(default = "default_timeout", deserialize_with = "kafka_client::duration")]
     pub timeout: Duration,
     /// Extra request headers, e.g. `Authorization = "Token …"` for InfluxDB.
     #[serde(default)]

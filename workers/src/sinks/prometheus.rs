@@ -28,7 +28,7 @@ use super::{Sink, SinkFuture};
 pub struct PrometheusConfig {
     pub name: String,
     /// Drop a series this long after its last sample arrived (Telegraf's default: 60s).
-    #[serde(default = "default_expiration", deserialize_with = "crate::config::duration")]
+    #[serde(default = "default_expiration", deserialize_with = "kafka_client::duration")]
     pub expiration_interval: Duration,
 }
 

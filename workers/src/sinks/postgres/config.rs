@@ -20,7 +20,7 @@ pub struct PostgresConfig {
     #[serde(default)]
     pub table_prefix: String,
     /// Longest a connection attempt (TCP, startup, authentication) may take.
-    #[serde(default = "default_connect_timeout", deserialize_with = "crate::config::duration")]
+    #[serde(default = "default_connect_timeout", deserialize_with = "kafka_client::duration")]
     pub connect_timeout: Duration,
 }
 

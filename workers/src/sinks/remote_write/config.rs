@@ -22,7 +22,7 @@ pub struct RemoteWriteConfig {
     pub url: String,
     /// Connect plus the whole exchange; past it the attempt counts as a transient failure.
     /// Prometheus' `remote_timeout` defaults to 30s too.
-    #[serde(default = "default_timeout", deserialize_with = "crate::config::duration")]
+    #[serde(default = "default_timeout", deserialize_with = "kafka_client::duration")]
     pub timeout: Duration,
     /// Extra request headers (a tenant's `X-Scope-OrgID` for Mimir, say).
     #[serde(default)]

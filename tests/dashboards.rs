@@ -104,7 +104,7 @@ fn the_dashboard_and_the_alerts_use_only_metrics_that_exist() {
     let exprs = dashboard_exprs();
     assert!(exprs.len() >= 14, "{exprs:?}");
     let rules = alert_rules();
-    assert_eq!(rules.len(), 10, "{rules:?}");
+    assert_eq!(rules.len(), 12, "{rules:?}");
     for expr in exprs.iter().chain(rules.iter().map(|(_, e)| e)) {
         let s = selectors(expr);
         assert!(!s.is_empty(), "no metric in {expr}");

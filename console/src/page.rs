@@ -141,7 +141,7 @@ fn groups(out: &mut String, s: &Snapshot, lagging: &Lagging) {
     }
     out.push_str(
         "<table id=\"groups-table\"><thead><tr><th>group</th><th>state</th><th>members</th><th>topic</th>\
-         <th>records-lag-max</th><th>lag (s)</th><th></th></tr></thead><tbody>",
+         <th>records-lag-max</th><th>lag (s)</th><th>retention margin (s)</th><th>records lost</th><th></th></tr></thead><tbody>",
     );
     for g in &s.groups {
         for t in &g.topics {
@@ -150,7 +150,7 @@ fn groups(out: &mut String, s: &Snapshot, lagging: &Lagging) {
                 out,
                 "<tr data-group=\"{group}\" data-topic=\"{topic}\"{class}><td data-field=\"group\">{group}</td>\
                  <td data-field=\"state\">{state}</td><td data-field=\"members\">{members}</td>\
-                 <td data-field=\"topic\">{topic}</td>{max}{seconds}<td data-field=\"lagging\" data-value=\"{lagging_here}\">{badge}</td></tr>",
+                 <td data-field=\"topic\">{topic}</td>{max}{seconds}{margin}{lost}<td data-field=\"lagging\" data-value=\"{lagging_here}\">{badge}</td></tr>",
                 group = escape(&g.group),
                 topic = escape(&t.topic),
                 class = if lagging_here { " class=\"lagging\"" } else { "" },
@@ -158,6 +158,8 @@ fn groups(out: &mut String, s: &Snapshot, lagging: &Lagging) {
                 members = g.members.len(),
                 max = number_cell("records_lag_max", t.records_lag_max.map(|v| v as f64), |v| format!("{v:.0}")),
                 seconds = number_cell("lag_seconds", t.lag_seconds, |v| format!("{v:.1}")),
+                margin = number_cell("retention_margin_seconds", t.retention_margin_seconds, |v| format!("{v:.0}")),
+                lost = number_cell("records_lost", t.records_lost.map(|v| v as f64), |v| format!("{v:.0}")),
                 badge = if lagging_here { "<span class=\"badge\">LAGGING</span>" } else { "" },
             );
         }
@@ -314,6 +316,8 @@ mod tests {
                 lag_sum: Some(lag),
                 lag_seconds: Some(0.5),
                 partitions_uncommitted: 0,
+                retention_margin_seconds: None,
+                records_lost: Some(0),
                 partitions: Vec::new(),
             }],
             lag_history: Vec::new(),

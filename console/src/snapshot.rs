@@ -232,6 +232,8 @@ mod tests {
                     lag_sum: Some(lag),
                     lag_seconds: Some(1.0),
                     partitions_uncommitted: 0,
+                    retention_margin_seconds: None,
+                    records_lost: Some(0),
                     partitions: Vec::new(),
                 }],
             }],

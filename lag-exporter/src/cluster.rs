@@ -17,7 +17,7 @@ use crate::groups::{self, Group};
 // librdkafka's logs at the exporter's levels: an unreachable cluster is recovered trouble that the
 // collector reports once (WARN, with `up` = 0).
 use kafka_client::librdkafka_log::QuietContext;
-use kafka_client::native::{DescribeGroupsError, GroupError, OffsetsError};
+use kafka_client::native::{describe_configs, DescribeGroupsError, GroupError, OffsetsError, Resource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -57,7 +57,13 @@ pub struct Watermarks {
 pub struct Snapshot {
     pub partitions: BTreeMap<String, BTreeMap<i32, Watermarks>>,
     pub groups: Vec<Group>,
+    /// Each topic's `retention.ms`, where the cluster answered it and it is not -1 (unlimited).
+    pub retention_ms: BTreeMap<String, i64>,
 }
+
+/// How long a topic's `retention.ms` is trusted before it is asked again: retention changes
+/// rarely, and asking costs one DescribeConfigs per topic.
+const RETENTION_TTL: Duration = Duration::from_secs(60);
 
 /// The librdkafka clients a collector keeps between collections.
 pub struct Cluster {
@@ -73,6 +79,8 @@ pub struct Cluster {
     groups: Matcher,
     /// (topic, partition, offset) → record timestamp (ms); offsets do not change their records.
     timestamps: HashMap<(String, i32, i64), i64>,
+    /// topic → (`retention.ms`, None when unlimited or not answered; when it was asked).
+    retention: HashMap<String, (Option<i64>, Instant)>,
 }
 
 fn client_config(config: &Config) -> ClientConfig {
@@ -118,11 +126,12 @@ impl Cluster {
             topics: config.topics.compile("topics")?,
             groups: config.groups.compile("groups")?,
             timestamps: HashMap::new(),
+            retention: HashMap::new(),
         })
     }
 
     /// Reads topics, offsets and groups.
-    pub fn snapshot(&self) -> Result<Snapshot, ClusterError> {
+    pub fn snapshot(&mut self) -> Result<Snapshot, ClusterError> {
         let started = Instant::now();
         let md = self
             .consumer
@@ -176,7 +185,48 @@ impl Cluster {
             groups_ms = listed.elapsed().as_millis() as u64,
             "lag exporter: cluster read"
         );
-        Ok(Snapshot { partitions, groups })
+        let retention_ms = self.retention_ms(partitions.keys());
+        Ok(Snapshot {
+            partitions,
+            groups,
+            retention_ms,
+        })
+    }
+
+    /// `retention.ms` of `topics`, asked again once [`RETENTION_TTL`] has passed. A topic whose
+    /// config cannot be read is left out (no retention margin for it) rather than failing the
+    /// collection: lag does not depend on it.
+    fn retention_ms<'a>(&mut self, topics: impl Iterator<Item = &'a String>) -> BTreeMap<String, i64> {
+        let topics: Vec<&String> = topics.collect();
+        let (Some(admin), cache) = (self.admins.first(), &mut self.retention) else {
+            return BTreeMap::new();
+        };
+        cache.retain(|t, _| topics.contains(&t));
+        let mut out = BTreeMap::new();
+        for topic in topics {
+            let ms = match cache.get(topic).filter(|(_, at)| at.elapsed() < RETENTION_TTL) {
+                Some((ms, _)) => *ms,
+                None => {
+                    let ms = match describe_configs(admin.inner(), Resource::Topic, topic, self.timeout) {
+                        Ok(entries) => entries
+                            .iter()
+                            .find(|e| e.name == "retention.ms")
+                            .and_then(|e| e.value.as_deref()?.parse::<i64>().ok())
+                            .filter(|ms| *ms >= 0),
+                        Err(e) => {
+                            tracing::debug!(%topic, error = %e, "lag exporter: cannot read retention.ms");
+                            None
+                        }
+                    };
+                    cache.insert(topic.clone(), (ms, Instant::now()));
+                    ms
+                }
+            };
+            if let Some(ms) = ms {
+                out.insert(topic.clone(), ms);
+            }
+        }
+        out
     }
 
     /// Log-start (`Offset::Beginning`) or log-end (`Offset::End`) offsets of every partition in one

@@ -44,6 +44,12 @@ pub fn figures(snapshot: &Snapshot, view: &View, granularity: Granularity) -> Sa
             };
             s.set(&metrics::RECORDS_LAG_MAX, &labels, max as f64);
             s.set(&metrics::LAG_SUM, &labels, sum as f64);
+            if let Some(lost) = t.records_lost {
+                s.set(&metrics::RECORDS_LOST_TOTAL, &labels, lost as f64);
+            }
+            if let Some(margin) = t.retention_margin_seconds {
+                s.set(&metrics::RETENTION_MARGIN_SECONDS, &labels, margin);
+            }
             if let Some(seconds) = t.lag_seconds {
                 s.set(&metrics::LAG_SECONDS, &labels, seconds);
             }
@@ -74,6 +80,7 @@ mod tests {
     use super::*;
     use crate::cluster::Watermarks;
     use crate::groups::Group;
+    use crate::loss::Totals;
     use crate::view::{first_unconsumed, view};
 
     fn snapshot() -> Snapshot {
@@ -105,6 +112,7 @@ mod tests {
         Snapshot {
             partitions,
             groups: vec![group("g", committed), group("fresh", BTreeMap::new())],
+            retention_ms: BTreeMap::new(),
         }
     }
 
@@ -115,7 +123,10 @@ mod tests {
         // Partition 1's committed offset 2 is below the log start 5: the first record left is 5.
         assert_eq!(wanted, BTreeSet::from([("t".into(), 0, 4), ("t".into(), 1, 5)]));
         let ts = HashMap::from([(("t".to_string(), 0, 4), 10_000), (("t".to_string(), 1, 5), 7_000)]);
-        let v = view(&snap, &ts, 12_500);
+        let mut snap = snap;
+        snap.retention_ms.insert("t".into(), 10_000);
+        let lost = Totals::from([(("g".to_string(), "t".to_string()), 3)]);
+        let v = view(&snap, &ts, &lost, 12_500);
         let s = figures(&snap, &v, Granularity::Partition);
         assert_eq!(s.get(&metrics::LAG, &["g", "t", "0"]), Some(6.0));
         assert_eq!(s.get(&metrics::LAG, &["g", "t", "1"]), Some(5.0));
@@ -123,6 +134,10 @@ mod tests {
         assert_eq!(s.get(&metrics::RECORDS_LAG_MAX, &["g", "t"]), Some(6.0));
         assert_eq!(s.get(&metrics::LAG_SUM, &["g", "t"]), Some(11.0));
         assert_eq!(s.get(&metrics::LAG_SECONDS, &["g", "t"]), Some(5.5));
+        // The oldest unconsumed record (7 s) may be deleted 10 s after its timestamp: 4.5 s on.
+        assert_eq!(s.get(&metrics::RETENTION_MARGIN_SECONDS, &["g", "t"]), Some(4.5));
+        assert_eq!(s.get(&metrics::RECORDS_LOST_TOTAL, &["g", "t"]), Some(3.0));
+        assert_eq!(s.get(&metrics::RETENTION_MARGIN_SECONDS, &["fresh", "t"]), None);
         // Partitions 2 (g) and 0-2 (fresh) hold records no commit accounts for; the empty
         // partition 3 counts for neither group.
         assert_eq!(s.get(&metrics::PARTITIONS_UNCOMMITTED, &["g", "t"]), Some(1.0));
@@ -148,7 +163,11 @@ mod tests {
     #[test]
     fn topic_granularity_has_no_partition_series_and_undated_lag_is_not_zero() {
         let snap = snapshot();
-        let s = figures(&snap, &view(&snap, &HashMap::new(), 0), Granularity::Topic);
+        let s = figures(
+            &snap,
+            &view(&snap, &HashMap::new(), &Totals::new(), 0),
+            Granularity::Topic,
+        );
         assert!(!s.series.contains_key(metrics::LAG.name));
         assert!(!s.series.contains_key(metrics::COMMITTED_OFFSET.name));
         assert_eq!(s.get(&metrics::LAG_SECONDS, &["g", "t"]), None);

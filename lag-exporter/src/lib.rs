@@ -11,6 +11,8 @@
 //!   parallel).
 //! - [`view`]: pure arithmetic from what the cluster said to each group's lag per topic and
 //!   partition, with its members ([`View`]); `sluice up`'s console shows it as it is.
+//! - `loss`: records that left the log before a group consumed them, counted across
+//!   collections.
 //! - `lag`: a view's figures as the series served.
 //! - [`metrics`]: every metric name, declared once; the cache a scrape reads.
 //!
@@ -23,6 +25,7 @@ mod cluster;
 pub mod config;
 mod groups;
 mod lag;
+mod loss;
 pub mod metrics;
 pub mod view;
 
@@ -105,7 +108,7 @@ pub async fn start(config: Config) -> Result<RunningExporter, Error> {
     let (count_tx, collections) = watch::channel(0u64);
     let (view_tx, view) = watch::channel(Arc::new(View::default()));
     let collector = Collector {
-        cluster: Arc::new(Mutex::new(cluster)),
+        cluster: Arc::new(Mutex::new((cluster, loss::Losses::default()))),
         cache,
         health,
         config,
@@ -132,9 +135,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 }
 
 struct Collector {
-    /// Only the collector task touches the clients; the mutex makes them movable to the
-    /// blocking thread and back.
-    cluster: Arc<Mutex<cluster::Cluster>>,
+    /// Only the collector task touches the clients (and the losses counted so far); the mutex
+    /// makes them movable to the blocking thread and back.
+    cluster: Arc<Mutex<(cluster::Cluster, loss::Losses)>>,
     cache: metrics::Cache,
     health: metrics::Health,
     config: Config,
@@ -150,8 +153,9 @@ impl Collector {
             let cluster = self.cluster.clone();
             let granularity = self.config.granularity;
             let result = tokio::task::spawn_blocking(move || {
-                let mut cluster = cluster.lock().unwrap_or_else(|e| e.into_inner());
-                collect(&mut cluster, granularity)
+                let mut state = cluster.lock().unwrap_or_else(|e| e.into_inner());
+                let (cluster, losses) = &mut *state;
+                collect(cluster, losses, granularity)
             })
             .await;
             let outcome = match result {
@@ -197,13 +201,17 @@ impl Collector {
 }
 
 /// One collection: cluster state, then the timestamps lag in seconds needs, then the figures.
-fn collect(cluster: &mut cluster::Cluster, granularity: Granularity) -> Result<(metrics::Sample, View), ClusterError> {
+fn collect(
+    cluster: &mut cluster::Cluster,
+    losses: &mut loss::Losses,
+    granularity: Granularity,
+) -> Result<(metrics::Sample, View), ClusterError> {
     let started = Instant::now();
     let snapshot = cluster.snapshot()?;
     let read = Instant::now();
     let timestamps = cluster.timestamps(&view::first_unconsumed(&snapshot));
     let dated = Instant::now();
-    let view = view::view(&snapshot, &timestamps, unix_now_ms());
+    let view = view::view(&snapshot, &timestamps, losses.observe(&snapshot), unix_now_ms());
     let figures = lag::figures(&snapshot, &view, granularity);
     tracing::debug!(
         read_ms = (read - started).as_millis() as u64,

@@ -9,11 +9,12 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{Gauge, IntCounter, IntGauge, Opts, Registry};
 
-/// One gauge family of cluster figures.
+/// One family of cluster figures: gauges, or a counter (whose name ends in `_total`).
 pub struct Family {
     pub name: &'static str,
     pub help: &'static str,
     pub labels: &'static [&'static str],
+    pub counter: bool,
 }
 
 const GT: &[&str] = &["group", "topic"];
@@ -24,51 +25,74 @@ pub const RECORDS_LAG_MAX: Family = Family {
     name: "kafka_consumergroup_records_lag_max",
     help: "Largest partition lag (log-end offset minus committed offset) of the group on the topic",
     labels: GT,
+    counter: false,
 };
 pub const LAG_SUM: Family = Family {
     name: "kafka_consumergroup_lag_sum",
     help: "Sum of the partition lags of the group on the topic",
     labels: GT,
+    counter: false,
 };
 pub const LAG: Family = Family {
     name: "kafka_consumergroup_lag",
     help: "Log-end offset minus the group's committed offset (granularity = partition)",
     labels: GTP,
+    counter: false,
 };
 pub const COMMITTED_OFFSET: Family = Family {
     name: "kafka_consumergroup_committed_offset",
     help: "The group's committed offset (granularity = partition)",
     labels: GTP,
+    counter: false,
 };
 pub const LAG_SECONDS: Family = Family {
     name: "kafka_consumergroup_lag_seconds",
     help: "Age of the oldest record the group has not consumed, from its timestamp; 0 when caught up",
     labels: GT,
+    counter: false,
 };
 pub const PARTITIONS_UNCOMMITTED: Family = Family {
     name: "kafka_consumergroup_partitions_uncommitted",
     help: "Partitions of the topic on which the group has no committed offset",
     labels: GT,
+    counter: false,
 };
 pub const MEMBERS: Family = Family {
     name: "kafka_consumergroup_members",
     help: "Members of the consumer group",
     labels: &["group"],
+    counter: false,
 };
 pub const STATE: Family = Family {
     name: "kafka_consumergroup_state",
     help: "1 for the group's current state (Empty, PreparingRebalance, CompletingRebalance, Stable, Dead)",
     labels: &["group", "state"],
+    counter: false,
 };
 pub const HIGH_WATERMARK: Family = Family {
     name: "kafka_topic_partition_high_watermark",
     help: "Log-end offset (high watermark) of the partition",
     labels: TP,
+    counter: false,
 };
 pub const LOG_START_OFFSET: Family = Family {
     name: "kafka_topic_partition_log_start_offset",
     help: "Oldest offset still in the partition's log",
     labels: TP,
+    counter: false,
+};
+
+pub const RETENTION_MARGIN_SECONDS: Family = Family {
+    name: "kafka_consumergroup_retention_margin_seconds",
+    help: "Time until retention.ms may delete the oldest record the group has not consumed (the whole retention.ms when caught up)",
+    labels: GT,
+    counter: false,
+};
+pub const RECORDS_LOST_TOTAL: Family = Family {
+    name: "kafka_consumergroup_records_lost_total",
+    help: "Records that left the log (retention, DeleteRecords) before the group consumed them",
+    labels: GT,
+    counter: true,
 };
 
 pub const FAMILIES: &[&Family] = &[
@@ -78,6 +102,8 @@ pub const FAMILIES: &[&Family] = &[
     &COMMITTED_OFFSET,
     &LAG_SECONDS,
     &PARTITIONS_UNCOMMITTED,
+    &RETENTION_MARGIN_SECONDS,
+    &RECORDS_LOST_TOTAL,
     &MEMBERS,
     &STATE,
     &HIGH_WATERMARK,
@@ -126,12 +152,22 @@ impl Sample {
             let Some(series) = self.series.get(family.name) else {
                 continue;
             };
-            let vec = prometheus::GaugeVec::new(Opts::new(family.name, family.help), family.labels)?;
-            for (labels, value) in series {
-                let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-                vec.get_metric_with_label_values(&labels)?.set(*value);
+            let opts = Opts::new(family.name, family.help);
+            if family.counter {
+                let vec = prometheus::CounterVec::new(opts, family.labels)?;
+                for (labels, value) in series {
+                    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                    vec.get_metric_with_label_values(&labels)?.inc_by(*value);
+                }
+                registry.register(Box::new(vec))?;
+            } else {
+                let vec = prometheus::GaugeVec::new(opts, family.labels)?;
+                for (labels, value) in series {
+                    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                    vec.get_metric_with_label_values(&labels)?.set(*value);
+                }
+                registry.register(Box::new(vec))?;
             }
-            registry.register(Box::new(vec))?;
         }
         Ok(registry.gather())
     }
@@ -241,7 +277,7 @@ mod tests {
     fn every_name_follows_prometheus_naming() {
         for f in FAMILIES {
             assert!(
-                f.name.starts_with("kafka_") && !f.name.ends_with("_total"),
+                f.name.starts_with("kafka_") && f.name.ends_with("_total") == f.counter,
                 "{}",
                 f.name
             );

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::cluster::Snapshot;
 use crate::groups::Group;
+use crate::loss::Totals;
 
 /// Every selected group's lag at one collection.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -52,6 +53,13 @@ pub struct TopicLag {
     pub lag_seconds: Option<f64>,
     /// Partitions holding records that no commit of the group accounts for.
     pub partitions_uncommitted: u32,
+    /// How long until time-based retention may delete the oldest record the group has not
+    /// consumed: `retention.ms` after that record's timestamp, 0 once past. The whole
+    /// `retention.ms` when caught up; None when retention is unlimited or a lag is undated.
+    pub retention_margin_seconds: Option<f64>,
+    /// Records that left the log before the group consumed them, counted since the exporter
+    /// started (`loss`); None while the group has committed nothing on the topic.
+    pub records_lost: Option<u64>,
     pub partitions: Vec<PartitionLag>,
 }
 
@@ -99,8 +107,9 @@ pub fn first_unconsumed(snapshot: &Snapshot) -> BTreeSet<(String, i32, i64)> {
 }
 
 /// The lag of every group in `snapshot`. `timestamps` holds record timestamps (ms) by (topic,
-/// partition, offset), as [`first_unconsumed`] asked for them; `now_ms` is the wall clock.
-pub fn view(snapshot: &Snapshot, timestamps: &HashMap<(String, i32, i64), i64>, now_ms: i64) -> View {
+/// partition, offset), as [`first_unconsumed`] asked for them; `losses` what each group lost on
+/// each topic (`loss::Losses`); `now_ms` is the wall clock.
+pub fn view(snapshot: &Snapshot, timestamps: &HashMap<(String, i32, i64), i64>, losses: &Totals, now_ms: i64) -> View {
     let groups = snapshot
         .groups
         .iter()
@@ -119,7 +128,7 @@ pub fn view(snapshot: &Snapshot, timestamps: &HashMap<(String, i32, i64), i64>, 
                 })
                 .collect(),
             topics: topics_of(g, snapshot)
-                .map(|t| topic_lag(g, t, snapshot, timestamps, now_ms))
+                .map(|t| topic_lag(g, t, snapshot, timestamps, losses, now_ms))
                 .collect(),
         })
         .collect();
@@ -134,6 +143,7 @@ fn topic_lag(
     topic: &str,
     snapshot: &Snapshot,
     timestamps: &HashMap<(String, i32, i64), i64>,
+    losses: &Totals,
     now_ms: i64,
 ) -> TopicLag {
     let owner: HashMap<i32, &str> = g
@@ -153,6 +163,8 @@ fn topic_lag(
         lag_sum: None,
         lag_seconds: None,
         partitions_uncommitted: 0,
+        retention_margin_seconds: None,
+        records_lost: losses.get(&(g.name.clone(), topic.to_string())).copied(),
         partitions: Vec::new(),
     };
     let (mut oldest_ms, mut lagging) = (None::<i64>, 0u32);
@@ -202,6 +214,14 @@ fn topic_lag(
             Some(ts) => Some(seconds(ts)),
             None => None,
         };
+        // Kafka deletes a whole segment once its newest record is older than retention.ms, so
+        // the oldest unconsumed record goes no sooner than retention.ms after its own
+        // timestamp: this is the earliest it can be lost.
+        out.retention_margin_seconds = snapshot.retention_ms.get(topic).and_then(|&ms| match oldest_ms {
+            None if lagging == 0 => Some(ms as f64 / 1000.0),
+            Some(ts) => Some(((ts + ms - now_ms).max(0)) as f64 / 1000.0),
+            None => None,
+        });
     }
     out
 }

@@ -164,6 +164,7 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     // Dynamic broker configs lie over broker.toml's log defaults from the start.
     let (dynamic, effective) = cluster::broker_configs::BrokerConfigs::open(&config.data_dir, &config)?;
     let (topics, recovered) = Topics::open(&config.data_dir, effective.log)?;
+    topics.set_max_partitions(config.max_partitions);
     for r in recovered {
         r.report.log(&r.topic, r.partition);
     }
@@ -224,6 +225,8 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
     )?;
     let http_listen = config.http_listen;
     let txns = txn::Transactions::open(&topics)?;
+    // One set of counts for every listener, as Kafka's max.connections is broker-wide.
+    let limits = net::limits::ConnectionLimits::new(config.connection_limits.clone());
     let broker = Arc::new(Broker::new(config, advertised, topics, groups, txns, dynamic)?);
     let weak = Arc::downgrade(&broker);
     broker
@@ -247,6 +250,7 @@ pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
             listener,
             broker.clone(),
             security,
+            limits.clone(),
             stopped.clone(),
         )));
         addrs.push(addr);

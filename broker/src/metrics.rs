@@ -56,6 +56,7 @@ pub struct Metrics {
     bad_authorization: IntCounter,
     connections: IntGauge,
     connections_accepted: IntCounter,
+    connections_refused: IntCounter,
     groups: IntGaugeVec,
     /// Log cleanings installed, records they removed, bytes they read and wrote.
     cleanings: IntCounter,
@@ -157,6 +158,14 @@ impl Metrics {
                     "Client connections accepted",
                 ),
             ),
+            // Kafka: kafka_network_acceptor_... has no count; its log says "Rejected connection".
+            connections_refused: register(
+                &registry,
+                IntCounter::new(
+                    "sluice_broker_connections_refused_total",
+                    "Connections closed at once because their address had max.connections.per.ip open",
+                ),
+            ),
             groups,
             cleanings: counter(
                 "sluice_broker_log_cleaner_cleanings_total",
@@ -215,6 +224,11 @@ impl Metrics {
         self.connections_accepted.inc();
         self.connections.inc();
         OpenConnection(self.connections.clone())
+    }
+
+    /// A connection closed at once: its address was at `max.connections.per.ip`.
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     /// Whether the Kafka listener is accepting connections (what `/health` reports).

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use kafka_protocol::error::ResponseError;
@@ -121,6 +122,8 @@ pub struct Topics {
     /// Serialises create/delete/grow so that two admin requests cannot interleave their
     /// directory work and metadata writes; lookups never take it.
     admin: Mutex<()>,
+    /// `sluice.max.partitions`: what clients' creations may bring the total to.
+    max_partitions: AtomicUsize,
 }
 
 /// One line of start-up recovery per partition.
@@ -176,6 +179,7 @@ impl Topics {
             defaults: RwLock::new(defaults),
             topics: RwLock::new(topics),
             admin: Mutex::new(()),
+            max_partitions: AtomicUsize::new(usize::MAX),
         };
         Ok((registry, recovered))
     }
@@ -226,13 +230,60 @@ impl Topics {
         Ok(())
     }
 
-    /// Creates a topic (CreateTopics, Metadata auto-create, `sluice topics --create`).
+    /// Sets `sluice.max.partitions`: the most partitions [`Topics::create`] and
+    /// [`Topics::add_partitions`] may bring the broker to.
+    pub fn set_max_partitions(&self, max: usize) {
+        self.max_partitions.store(max, Ordering::Relaxed);
+    }
+
+    /// Refuses `more` partitions for `name` when they would pass `sluice.max.partitions`, with
+    /// Kafka's POLICY_VIOLATION (what a CreateTopicPolicy's refusal answers). The caller holds
+    /// the admin lock, so the count cannot change before the partitions are made.
+    fn check_room(&self, name: &str, more: usize) -> Result<(), TopicError> {
+        let max = self.max_partitions.load(Ordering::Relaxed);
+        let held: usize = self.read().values().map(|t| t.partitions.len()).sum();
+        if held.saturating_add(more) > max {
+            return Err(TopicError::new(
+                ResponseError::PolicyViolation,
+                format!(
+                    "Topic '{name}' needs {more} more partitions, and the broker holds {held} of the {max} its \
+                     sluice.max.partitions allows."
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates a topic (CreateTopics, Metadata auto-create, `sluice topics --create`), within
+    /// `sluice.max.partitions`.
     pub fn create(
         &self,
         name: &str,
         partitions: i32,
         overrides: BTreeMap<String, String>,
         validate_only: bool,
+    ) -> Result<Arc<Topic>, TopicError> {
+        self.create_topic(name, partitions, overrides, validate_only, true)
+    }
+
+    /// Creates one of the broker's own topics (`__consumer_offsets`, `__transaction_state`):
+    /// groups and transactions need them whatever clients have created, so no cap applies.
+    pub fn create_internal(
+        &self,
+        name: &str,
+        partitions: i32,
+        overrides: BTreeMap<String, String>,
+    ) -> Result<Arc<Topic>, TopicError> {
+        self.create_topic(name, partitions, overrides, false, false)
+    }
+
+    fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        overrides: BTreeMap<String, String>,
+        validate_only: bool,
+        capped: bool,
     ) -> Result<Arc<Topic>, TopicError> {
         validate_name(name)?;
         if partitions <= 0 {
@@ -250,6 +301,9 @@ impl Topics {
                 ResponseError::TopicAlreadyExists,
                 format!("Topic '{name}' already exists."),
             ));
+        }
+        if capped {
+            self.check_room(name, partitions as usize)?;
         }
         let topic = Topic {
             name: name.into(),
@@ -276,6 +330,7 @@ impl Topics {
                 format!("topic '{name}' has {current} partitions; the count can only grow"),
             ));
         }
+        self.check_room(name, (count - current) as usize)?;
         if validate_only {
             return Ok(());
         }

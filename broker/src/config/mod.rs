@@ -228,6 +228,34 @@ pub struct BrokerConfig {
     pub sasl_mechanisms: Vec<String>,
     /// `super.users` and `[acls.<user>]`: what each authenticated user may do.
     pub acls: crate::auth::acl::Acls,
+    /// `max.connections`, `max.connections.per.ip` and its overrides.
+    pub connection_limits: ConnectionLimitsConfig,
+    /// `sluice.max.partitions`: partitions the broker will hold; clients' CreateTopics,
+    /// CreatePartitions and auto-creations past it are refused (the broker's own internal topics
+    /// are always created).
+    pub max_partitions: usize,
+}
+
+/// Kafka's connection limits (`net::limits` applies them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionLimitsConfig {
+    /// `max.connections`: open connections on the whole broker.
+    pub max_connections: usize,
+    /// `max.connections.per.ip`: open connections from one address.
+    pub max_connections_per_ip: usize,
+    /// `max.connections.per.ip.overrides`: other limits for named addresses.
+    pub per_ip_overrides: std::collections::HashMap<std::net::IpAddr, usize>,
+}
+
+impl Default for ConnectionLimitsConfig {
+    fn default() -> Self {
+        // Kafka's defaults: Int.MaxValue, which is no limit.
+        ConnectionLimitsConfig {
+            max_connections: i32::MAX as usize,
+            max_connections_per_ip: i32::MAX as usize,
+            per_ip_overrides: Default::default(),
+        }
+    }
 }
 
 const HTTP_LISTEN_EXPECTED: &str =
@@ -276,6 +304,8 @@ impl Default for BrokerConfig {
             tls: TlsSettings::default(),
             sasl_mechanisms: DEFAULT_MECHANISMS.iter().map(|m| m.to_string()).collect(),
             acls: Default::default(),
+            connection_limits: ConnectionLimitsConfig::default(),
+            max_partitions: 10_000,
         }
     }
 }

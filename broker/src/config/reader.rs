@@ -184,6 +184,40 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// `HOST:COUNT` entries (Kafka's `max.connections.per.ip.overrides`) as a count per address;
+    /// a host name stands for every address it resolves to (from /etc/hosts or DNS, at start).
+    pub(super) fn ip_counts(
+        &self,
+        key: &str,
+        entries: &[String],
+    ) -> Result<std::collections::HashMap<std::net::IpAddr, usize>, ConfigError> {
+        use std::net::ToSocketAddrs;
+        let mut out = std::collections::HashMap::new();
+        for entry in entries.iter().filter(|e| !e.is_empty()) {
+            let expected = "HOST:COUNT, such as \"127.0.0.1:200\" (COUNT from 0 to 2147483647)";
+            let (host, count) = entry.rsplit_once(':').ok_or_else(|| self.bad(key, expected, entry))?;
+            let count: usize = count
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n <= i32::MAX as usize)
+                .ok_or_else(|| self.bad(key, expected, entry))?;
+            let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+            let addrs: Vec<std::net::IpAddr> = match host.parse() {
+                Ok(ip) => vec![ip],
+                Err(_) => (host, 0)
+                    .to_socket_addrs()
+                    .map_err(|e| self.bad(key, "host names that resolve", &format!("{host} ({e})")))?
+                    .map(|a| a.ip().to_canonical())
+                    .collect(),
+            };
+            for ip in addrs {
+                out.insert(ip.to_canonical(), count);
+            }
+        }
+        Ok(out)
+    }
+
     /// A list of strings, as a TOML array or Kafka's comma-separated string.
     pub(super) fn list(&mut self, key: &str, expected: &str) -> Result<Option<Vec<String>>, ConfigError> {
         let items: Vec<String> = match self.take(key) {

@@ -335,6 +335,69 @@ pub const SETTINGS: &[Setting] = &[
         describe: Some((ConfigType::Int, |c| c.socket_request_max_bytes.to_string())),
     },
     Setting {
+        name: "max.connections",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.int(key, 0, I32)? {
+                c.connection_limits.max_connections = v as usize;
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| c.connection_limits.max_connections.to_string())),
+    },
+    Setting {
+        name: "max.connections.per.ip",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.int(key, 0, I32)? {
+                c.connection_limits.max_connections_per_ip = v as usize;
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| {
+            c.connection_limits.max_connections_per_ip.to_string()
+        })),
+    },
+    Setting {
+        name: "max.connections.per.ip.overrides",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(entries) = r.list(key, "HOST:COUNT entries such as \"127.0.0.1:200\"")? {
+                c.connection_limits.per_ip_overrides = r.ip_counts(key, &entries)?;
+            }
+            // Kafka: 0 per address makes sense only when some addresses are named.
+            if c.connection_limits.max_connections_per_ip == 0 && c.connection_limits.per_ip_overrides.is_empty() {
+                return Err(r.bad(
+                    "max.connections.per.ip",
+                    "a positive count (0 only with max.connections.per.ip.overrides set)",
+                    &0,
+                ));
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::String, |c| {
+            let mut entries: Vec<String> = c
+                .connection_limits
+                .per_ip_overrides
+                .iter()
+                .map(|(ip, n)| format!("{ip}:{n}"))
+                .collect();
+            entries.sort();
+            entries.join(",")
+        })),
+    },
+    Setting {
+        name: "sluice.max.partitions",
+        synonyms: &[],
+        read: |r, key, c| {
+            if let Some(v) = r.int(key, 1, I32)? {
+                c.max_partitions = v as usize;
+            }
+            Ok(())
+        },
+        describe: Some((ConfigType::Int, |c| c.max_partitions.to_string())),
+    },
+    Setting {
         name: "group.initial.rebalance.delay.ms",
         synonyms: &[],
         read: |r, key, c| {

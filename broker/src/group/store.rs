@@ -68,7 +68,7 @@ impl OffsetsTopic {
                     ),
                 ]);
                 tracing::info!(partitions = config.offsets_topic_partitions, "creating {OFFSETS_TOPIC}");
-                topics.create(OFFSETS_TOPIC, config.offsets_topic_partitions, overrides, false)?
+                topics.create_internal(OFFSETS_TOPIC, config.offsets_topic_partitions, overrides)?
             }
         };
         if topic.config.retention_ms.is_some() || topic.config.retention_bytes.is_some() {

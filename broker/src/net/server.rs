@@ -29,6 +29,7 @@ use crate::api;
 use crate::auth::sasl::{SaslSession, Step};
 use crate::auth::Session;
 use crate::metrics::BadRequest;
+use crate::net::limits::{Admitted, ConnectionLimits};
 use crate::state::Broker;
 
 /// The smallest frame that can hold a request header's fixed part (key, version, correlation id).
@@ -73,15 +74,28 @@ pub async fn serve(
     listener: TcpListener,
     broker: Arc<Broker>,
     security: Security,
+    limits: Arc<ConnectionLimits>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
     loop {
+        // A broker-wide slot first (`max.connections`): while none is free, new connections
+        // wait in the kernel's backlog, as they do for Kafka's acceptor.
+        let next = async {
+            let slot = limits.clone().reserve().await;
+            (slot, listener.accept().await)
+        };
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(accept(stream, peer, broker.clone(), security.clone()));
-                }
+            (slot, accepted) = next => match accepted {
+                Ok((stream, peer)) => match slot.admit(peer.ip()) {
+                    Ok(admitted) => {
+                        connections.spawn(accept(stream, peer, broker.clone(), security.clone(), admitted));
+                    }
+                    Err(limit) => {
+                        broker.metrics.connection_refused();
+                        tracing::debug!(%peer, limit, "closing connection: too many connections from its address (max.connections.per.ip)");
+                    }
+                },
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning; existing clients go on.
                     tracing::warn!(error = %e, "accept failed");
@@ -98,7 +112,7 @@ pub async fn serve(
 }
 
 /// Completes the TLS handshake where the listener asks for one, then serves the connection.
-async fn accept(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, security: Security) {
+async fn accept(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>, security: Security, _slot: Admitted) {
     let _open = broker.metrics.connection_opened();
     // Small responses (acks, heartbeats) must not wait for Nagle.
     let _ = stream.set_nodelay(true);

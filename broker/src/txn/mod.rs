@@ -174,7 +174,7 @@ impl Transactions {
                 tracing::info!(partitions = LOG_PARTITIONS, "creating {TRANSACTION_STATE_TOPIC}");
                 broker
                     .topics()
-                    .create(TRANSACTION_STATE_TOPIC, LOG_PARTITIONS, overrides, false)
+                    .create_internal(TRANSACTION_STATE_TOPIC, LOG_PARTITIONS, overrides)
                     .map_err(|e| {
                         tracing::error!(error = %e, "cannot create {TRANSACTION_STATE_TOPIC}");
                         ResponseError::CoordinatorNotAvailable

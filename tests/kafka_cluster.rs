@@ -11,6 +11,9 @@
 //!   preferably one that also coordinates a workers' group or leads the KRaft quorum) and
 //!   restarted; on three nodes the samples taken while it is down must reach both sinks, and
 //!   the exporter must collect again, before it comes back;
+//! - on the bundled broker, the node also hangs instead (SIGSTOP for 30 s, then SIGCONT): a
+//!   broker that stops answering without closing anything, after which the exporter must have
+//!   reported `up 0`;
 //! - every sequence number each agent numbered reaches both sinks, redelivery stays within one
 //!   batch per partition, the exporter answers every scrape throughout, and its lag figures
 //!   equal `kafka-consumer-groups --describe` at the same offsets, caught up and lagging.
@@ -60,6 +63,14 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 enum Target {
     Kafka { nodes: usize },
     Bundled,
+}
+
+/// How the node fails: SIGKILLed and restarted, or hung (SIGSTOP) and resumed (SIGCONT), a
+/// broker that stops answering without dying or closing a connection.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Failure {
+    Kill,
+    Hang,
 }
 
 /// The cluster under test and how it fails.
@@ -115,6 +126,15 @@ impl Cluster {
                 process.0.kill().unwrap();
                 process.0.wait().unwrap();
             }
+        }
+    }
+
+    /// Sends `signal` to node `n` (SIGSTOP, SIGCONT); the bundled broker only.
+    fn signal(&mut self, n: usize, signal: i32) {
+        match self {
+            Cluster::Kafka(_) => unimplemented!("node {n}: hanging a Kafka node is not part of these scenarios"),
+            // SAFETY: kill(2) on our own child, which has not been reaped.
+            Cluster::Bundled { process, .. } => assert_eq!(unsafe { libc::kill(process.0.id() as i32, signal) }, 0),
         }
     }
 
@@ -538,8 +558,9 @@ fn postgres_keys(pg: &Postgres) -> Vec<PgKey> {
         .collect()
 }
 
-/// The scenario against `target`; its figures go to stderr as one `RESULT` line.
-fn pipeline_survives_a_broker_node_sigkill(target: Target) {
+/// The scenario against `target` through `failure`; its figures go to stderr as one `RESULT`
+/// line.
+fn pipeline_survives(target: Target, failure: Failure) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let pg = Postgres::start();
     let began = Instant::now();
@@ -653,7 +674,10 @@ fn pipeline_survives_a_broker_node_sigkill(target: Target) {
 
     let killed_ns = unix_ns();
     let killed = Instant::now();
-    cluster.kill(victim);
+    match failure {
+        Failure::Kill => cluster.kill(victim),
+        Failure::Hang => cluster.signal(victim, libc::SIGSTOP),
+    }
     let mut during_outage = String::new();
     if cluster.nodes() > 1 {
         // With one node of three gone the cluster still takes acks=all writes (2 in sync): the
@@ -670,12 +694,16 @@ fn pipeline_survives_a_broker_node_sigkill(target: Target) {
         );
     }
     // Down long enough for Kafka to fence the node (broker.session.timeout.ms, 9 s) and for
-    // clients to exhaust their reconnects to it.
-    let outage = Duration::from_secs(20);
+    // clients to exhaust their reconnects to it; a hang for 30 s, past every client's request
+    // timeout and the workers' session timeout.
+    let outage = Duration::from_secs(if failure == Failure::Hang { 30 } else { 20 });
     std::thread::sleep(outage.saturating_sub(killed.elapsed()));
     let down_for = killed.elapsed();
     let restarting = Instant::now();
-    cluster.restart(victim);
+    match failure {
+        Failure::Kill => cluster.restart(victim),
+        Failure::Hang => cluster.signal(victim, libc::SIGCONT),
+    }
     let restart_took = restarting.elapsed();
     let restarted_ns = unix_ns();
     wait_for(
@@ -874,6 +902,14 @@ fn pipeline_survives_a_broker_node_sigkill(target: Target) {
         outage_scrapes.len()
     );
     let down_scrapes = outage_scrapes.iter().filter(|s| s.up == Some(0.0)).count();
+    if failure == Failure::Hang {
+        // A hung broker holds the exporter's requests unanswered: its collections time out,
+        // and it must say so rather than serve the last figures as if they were current.
+        assert!(
+            down_scrapes > 0,
+            "the exporter never reported up=0 during a {down_for:?} hang"
+        );
+    }
     if cluster.nodes() > 1 {
         // A collection that ended more than its timeout (5 s) after the kill began after it:
         // the exporter collects from a cluster with a node down, not only from a whole one.
@@ -887,7 +923,7 @@ fn pipeline_survives_a_broker_node_sigkill(target: Target) {
     let hosts_partitions: Vec<String> = partition_of_host.iter().map(|(h, p)| format!("{h}→{p:?}")).collect();
     eprintln!(
         "RESULT {target:?}: PASS in {:?} | cluster up in {cluster_started:?}, samples flowing at {flowing:?} | \
-         killed {roles} for {down_for:?}{during_outage}; restart took {restart_took:?}, samples taken after it in \
+         {failure:?} of {roles} for {down_for:?}{during_outage}; restart took {restart_took:?}, samples taken after it in \
          both sinks {recovered:?} after the restart began | {total} records ({}), partitions {}, drained in \
          {drained:?} | redelivered per partition: file {file_again:?}, postgres {pg_again:?} (bound {BATCH}) | \
          exporter: {} scrapes all answered, {} during the outage of which {down_scrapes} with up=0 | lag vs \
@@ -905,15 +941,22 @@ fn pipeline_survives_a_broker_node_sigkill(target: Target) {
 
 #[test]
 fn on_a_three_node_kafka_cluster_a_sigkilled_node_costs_no_sample_and_the_lag_exporter_keeps_answering() {
-    pipeline_survives_a_broker_node_sigkill(Target::Kafka { nodes: 3 });
+    pipeline_survives(Target::Kafka { nodes: 3 }, Failure::Kill);
 }
 
 #[test]
 fn on_single_node_kafka_a_sigkill_and_restart_costs_no_sample() {
-    pipeline_survives_a_broker_node_sigkill(Target::Kafka { nodes: 1 });
+    pipeline_survives(Target::Kafka { nodes: 1 }, Failure::Kill);
 }
 
 #[test]
 fn on_the_bundled_broker_a_sigkill_and_restart_costs_no_sample() {
-    pipeline_survives_a_broker_node_sigkill(Target::Bundled);
+    pipeline_survives(Target::Bundled, Failure::Kill);
+}
+
+/// Issue #20's hung broker: SIGSTOP for 30 s, then SIGCONT. The agents, the workers and the
+/// exporter recover on their own, nothing is lost, and the exporter reports `up 0` meanwhile.
+#[test]
+fn on_the_bundled_broker_a_30_s_hang_costs_no_sample_and_the_exporter_reports_it() {
+    pipeline_survives(Target::Bundled, Failure::Hang);
 }

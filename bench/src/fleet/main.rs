@@ -29,11 +29,13 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 mod measure;
 mod process;
 mod sample;
+mod soak;
 mod throughput;
 
 use measure::{broker_cpu_seconds, cpu_seconds, memory_mib, scrape_lag, Tail};
 use process::{free_port, wait_for_port, write_configs, Up};
 use sample::{host_sample, now_ns};
+use soak::Soak;
 use throughput::throughput;
 
 #[derive(Parser)]
@@ -61,6 +63,10 @@ struct Args {
     /// the topic) to the file sink, next to kcat copying the same records to a file.
     #[arg(long)]
     throughput: Option<u64>,
+    /// A soak: read `sluice up`'s resident memory, open fds and threads this often while
+    /// measuring, and judge their growth (`bench/soak.sh`).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    sample_every: Option<Duration>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,7 +75,7 @@ fn main() -> anyhow::Result<()> {
         return throughput(&args.sluice, records);
     }
     let dir = tempfile::tempdir()?;
-    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect::<anyhow::Result<_>>()?;
+    let ports: Vec<u16> = (0..5).map(|_| free_port()).collect::<anyhow::Result<_>>()?;
     let config = write_configs(&args.config, dir.path(), &ports)?;
     let data = dir.path().join("data");
     let bootstrap = format!("127.0.0.1:{}", ports[0]);
@@ -111,6 +117,7 @@ fn main() -> anyhow::Result<()> {
     // Agent i sends at start + i/agents of each interval.
     let slot = args.interval.as_secs_f64() / args.agents as f64;
     let mut due: u64 = 0; // index of the next (round, agent) send, counted over rounds
+    let mut soak = args.sample_every.map(Soak::new);
     while Instant::now() < end {
         let now = Instant::now();
         if !measuring && now >= start + warm_up {
@@ -158,6 +165,9 @@ fn main() -> anyhow::Result<()> {
                 sent += 1;
             }
             due += 1;
+        }
+        if let (true, Some(soak)) = (measuring, soak.as_mut()) {
+            soak.tick(pid, window_start)?;
         }
         // Tail the sink.
         let seen_at = now_ns();
@@ -215,5 +225,8 @@ fn main() -> anyhow::Result<()> {
         status,
     );
     eprintln!("sent {sent} records; measured {window:.0} s");
+    if let Some(soak) = soak {
+        soak.report();
+    }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-/// The shipped config files with free ports (broker, agent, workers, lag exporter) and a 5 s
+/// The shipped config files with free ports (broker, agent, workers, lag exporter, console) and a 5 s
 /// lag-exporter interval.
 pub fn write_configs(from: &Path, dir: &Path, ports: &[u16]) -> anyhow::Result<PathBuf> {
     let to = dir.join("config");
@@ -21,6 +21,7 @@ pub fn write_configs(from: &Path, dir: &Path, ports: &[u16]) -> anyhow::Result<P
             "lag-exporter.toml",
             ("127.0.0.1:9308", format!("127.0.0.1:{}", ports[3])),
         ),
+        ("console.toml", ("127.0.0.1:9645", format!("127.0.0.1:{}", ports[4]))),
     ]);
     for (file, (old, new)) in replace {
         let text = std::fs::read_to_string(from.join(file)).with_context(|| format!("reading {file}"))?;

@@ -324,3 +324,44 @@ fn now_ns() -> i64 {
         .unwrap_or(Duration::ZERO)
         .as_nanos() as i64
 }
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::Timestamp;
+
+    use super::*;
+
+    fn record(partition: i32, offset: i64) -> OwnedMessage {
+        OwnedMessage::new(
+            None,
+            None,
+            "metrics".into(),
+            Timestamp::NotAvailable,
+            partition,
+            offset,
+            None,
+        )
+    }
+
+    #[test]
+    fn records_of_partitions_that_moved_leave_the_batch() {
+        let context = WorkerContext {
+            sink: "pg".into(),
+            group: "g-pg".into(),
+            stored: None,
+            moved: Mutex::default(),
+        };
+        let mut batch = vec![record(0, 7), record(1, 3), record(0, 8), record(2, 5)];
+        drop_moved(&mut batch, &context, "pg");
+        assert_eq!(batch.len(), 4, "nothing moved");
+        context
+            .moved
+            .lock()
+            .unwrap()
+            .extend([("metrics".to_string(), 0), ("other".to_string(), 2)]);
+        drop_moved(&mut batch, &context, "pg");
+        let left: Vec<(i32, i64)> = batch.iter().map(|m| (m.partition(), m.offset())).collect();
+        assert_eq!(left, [(1, 3), (2, 5)]);
+        assert!(context.take_moved().is_empty(), "each move is acted on once");
+    }
+}

@@ -74,7 +74,7 @@ impl ConsumerContext for WorkerContext {
             }
         };
         if let Err(e) = done {
-            tracing::warn!(sink = %self.sink, error = %e, "taking the new assignment failed");
+            tracing::warn!(sink = %self.sink, error = %e, "changing the assignment failed");
         }
     }
 

@@ -287,3 +287,75 @@ async fn postgres_stopping_and_starting_mid_run_loses_nothing() {
     worker.shutdown().await.unwrap();
     b.shutdown().await;
 }
+
+/// Commits `offset` for partition 0 of `metrics` in `group`, as `kafka-consumer-groups
+/// --reset-offsets` does for a group without members.
+fn reset_kafka_offset(bootstrap: &str, group: &str, offset: i64) {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset("metrics", 0, rdkafka::Offset::Offset(offset))
+        .unwrap();
+    consumer.commit(&tpl, CommitMode::Sync).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offsets_in_postgres_win_over_a_kafka_reset_until_their_rows_are_deleted() {
+    let pg = Postgres::start();
+    let (b, _dir) = broker().await;
+    let config = || worker_config(&b.bootstrap(), &postgres_sink("pg", &pg, ""));
+    let producer = producer(&b.bootstrap());
+    let values: Vec<String> = (0..3)
+        .map(|seq| format!("load,host=h1 seq={seq}i {}", 1_700_000_000_000_000_000u64 + seq))
+        .collect();
+    produce(&producer, 0, &values).await;
+    let worker = workers::start(config()).await.unwrap();
+    assert_eq!(wait_for(&pg, "SELECT count(*) FROM load", "3").await, "3");
+    assert_eq!(
+        wait_for(
+            &pg,
+            "SELECT consumer_group, topic, partition, next_offset FROM sluice_offsets",
+            "sluice-workers-pg|metrics|0|3"
+        )
+        .await,
+        "sluice-workers-pg|metrics|0|3",
+        "the next offset is stored with the rows"
+    );
+    worker.shutdown().await.unwrap();
+
+    // Kafka's offset back to the start: the sink starts where PostgreSQL says, and writes
+    // only what is new.
+    let bootstrap = b.bootstrap();
+    tokio::task::spawn_blocking(move || reset_kafka_offset(&bootstrap, "sluice-workers-pg", 0))
+        .await
+        .unwrap();
+    let worker = workers::start(config()).await.unwrap();
+    produce(&producer, 3, &["load,host=h1 seq=3i 1700000000000000003".to_string()]).await;
+    assert_eq!(
+        wait_for(&pg, "SELECT count(*), count(DISTINCT seq) FROM load", "4|4").await,
+        "4|4"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(pg.query("SELECT count(*) FROM load"), "4", "nothing read again");
+    worker.shutdown().await.unwrap();
+
+    // Without its row, the partition starts at Kafka's committed offset.
+    pg.query("DELETE FROM sluice_offsets WHERE consumer_group = 'sluice-workers-pg'");
+    let bootstrap = b.bootstrap();
+    tokio::task::spawn_blocking(move || reset_kafka_offset(&bootstrap, "sluice-workers-pg", 0))
+        .await
+        .unwrap();
+    let worker = workers::start(config()).await.unwrap();
+    assert_eq!(
+        wait_for(&pg, "SELECT count(*), count(DISTINCT seq) FROM load", "8|4").await,
+        "8|4",
+        "every record again, as the reset asked"
+    );
+    assert_eq!(wait_for(&pg, "SELECT next_offset FROM sluice_offsets", "4").await, "4");
+    worker.shutdown().await.unwrap();
+    b.shutdown().await;
+}

@@ -157,6 +157,7 @@ impl Config {
         self.security().validate("", self.librdkafka.keys())?;
         self.librdkafka.check("")?;
         let mut names = std::collections::HashSet::new();
+        let mut places = std::collections::HashMap::new();
         let mut prometheus_sinks = 0;
         for s in &self.sinks {
             if let Err((key, expected, got)) = s.validate() {
@@ -169,6 +170,17 @@ impl Config {
                         "metrics_listen",
                         "a HOST:PORT when a prometheus sink is configured (it serves there)",
                         "\"\"",
+                    ));
+                }
+            }
+            if let SinkConfig::Postgres(c) = s {
+                if let Some(other) = places.insert(c.tables_place(), &c.name) {
+                    return Err(ConfigError::invalid(
+                        format!("sinks.{}.table_prefix", c.name),
+                        "a schema or table_prefix of its own: each sink is a consumer group storing its own \
+                         offsets, so two sinks writing the same tables would each write every record \
+                         (one sink's tables per group)",
+                        format!("the database, schema and table_prefix of sinks.{other}"),
                     ));
                 }
             }

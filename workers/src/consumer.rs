@@ -3,9 +3,13 @@
 //! then store and commit the batch's offsets.
 //!
 //! ```text
-//! recv ─▶ batch (batch_size / batch_timeout) ─▶ decode ─┬─▶ sink.deliver ─ ok ─▶ store + commit
+//! recv ─▶ batch (batch_size / batch_timeout) ─▶ decode ─┬─▶ sink.deliver_from ─ ok ─▶ store + commit
 //!                                                       └─ undecodable ─▶ dead-letter topic
 //! ```
+//!
+//! A rebalance runs inside `recv`. Records of a partition that was revoked or assigned while the
+//! batch filled were fetched under the old assignment: they leave the batch, since the
+//! partition now belongs to another member, or starts again where the offsets say.
 
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
@@ -23,7 +27,7 @@ use crate::context::{commit_stored, WorkerContext};
 use crate::dead_letter::DeadLetters;
 use crate::metrics::Metrics;
 use crate::sequence::{Seen, SequenceTracker};
-use crate::sinks::{SinkError, SinkFactory};
+use crate::sinks::{Origin, SinkError, SinkFactory, StoredOffsets};
 use crate::Config;
 
 /// What every consumer of the process shares.
@@ -40,6 +44,8 @@ pub struct Shared {
 pub struct Instance {
     pub sink: String,
     pub factory: SinkFactory,
+    /// The sink's own offsets, when it keeps them (exactly-once).
+    pub stored: Option<Arc<dyn StoredOffsets>>,
     pub index: usize,
     pub lags: Arc<[AtomicI64]>,
     pub tracks_sequence: bool,
@@ -47,6 +53,7 @@ pub struct Instance {
 
 pub async fn run(shared: Arc<Shared>, me: Instance, mut stop: watch::Receiver<bool>) -> Result<(), KafkaError> {
     let name = me.sink.clone();
+    let group = shared.config.group_of(&name);
     let consumer = Arc::new(create(&shared, &me)?);
     consumer.subscribe(&[shared.config.topic.as_str()])?;
     let lag = tokio::spawn(crate::lag::report(
@@ -70,18 +77,25 @@ pub async fn run(shared: Arc<Shared>, me: Instance, mut stop: watch::Receiver<bo
                 continue;
             }
         };
+        consumer.context().take_moved();
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + shared.config.batch_timeout;
         while batch.len() < shared.config.batch_size {
-            match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            let next = tokio::time::timeout_at(deadline, consumer.recv()).await;
+            drop_moved(&mut batch, consumer.context(), &name);
+            match next {
                 Ok(Ok(m)) => batch.push(m.detach()),
                 Ok(Err(e)) => tracing::warn!(sink = %name, error = %e, "consume error"),
                 Err(_) => break,
             }
         }
+        if batch.is_empty() {
+            continue;
+        }
         let done = Batch {
             shared: &shared,
             sink_name: &name,
+            group: &group,
             tracks_sequence: me.tracks_sequence,
         }
         .process(&batch, sink.as_mut(), &mut stop)
@@ -131,12 +145,35 @@ fn create(shared: &Shared, me: &Instance) -> Result<StreamConsumer<WorkerContext
     config
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false");
-    config.create_with_context(WorkerContext { sink: name.to_string() })
+    config.create_with_context(WorkerContext {
+        sink: name.to_string(),
+        group: shared.config.group_of(name),
+        stored: me.stored.clone(),
+        moved: Mutex::default(),
+    })
+}
+
+/// Takes out of `batch` the records of partitions that moved since they were fetched.
+fn drop_moved(batch: &mut Vec<OwnedMessage>, context: &WorkerContext, sink: &str) {
+    let moved = context.take_moved();
+    if moved.is_empty() {
+        return;
+    }
+    let before = batch.len();
+    batch.retain(|m| !moved.contains(&(m.topic().to_string(), m.partition())));
+    if batch.len() < before {
+        tracing::debug!(
+            sink,
+            records = before - batch.len(),
+            "records of moved partitions left out of the batch"
+        );
+    }
 }
 
 struct Batch<'a> {
     shared: &'a Shared,
     sink_name: &'a str,
+    group: &'a str,
     tracks_sequence: bool,
 }
 
@@ -149,6 +186,8 @@ impl Batch<'_> {
         stop: &mut watch::Receiver<bool>,
     ) -> bool {
         let mut metrics: Vec<Metric> = Vec::with_capacity(records.len());
+        // The partition and offset of each metric's record, for a sink that stores offsets.
+        let mut positions: Vec<(i32, i64)> = Vec::with_capacity(records.len());
         let mut good: Vec<(&OwnedMessage, i64)> = Vec::with_capacity(records.len());
         for r in records {
             if self.tracks_sequence {
@@ -157,6 +196,7 @@ impl Batch<'_> {
             match decode(r.payload().unwrap_or_default()) {
                 Ok(ms) => {
                     let sample_ns = sample_time(r).unwrap_or(ms[0].timestamp);
+                    positions.extend(std::iter::repeat_n((r.partition(), r.offset()), ms.len()));
                     metrics.extend(ms);
                     good.push((r, sample_ns));
                 }
@@ -171,9 +211,14 @@ impl Batch<'_> {
             return true;
         }
         let config = &self.shared.config;
+        let origin = Origin {
+            group: self.group,
+            topic: &config.topic,
+            records: &positions,
+        };
         let mut backoff = config.retry_initial_backoff;
         loop {
-            match sink.deliver(&metrics).await {
+            match sink.deliver_from(&metrics, origin).await {
                 Ok(()) => break,
                 Err(SinkError::Transient(e)) => {
                     self.shared.metrics.retries.with_label_values(&[self.sink_name]).inc();
@@ -278,4 +323,45 @@ fn now_ns() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_nanos() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::Timestamp;
+
+    use super::*;
+
+    fn record(partition: i32, offset: i64) -> OwnedMessage {
+        OwnedMessage::new(
+            None,
+            None,
+            "metrics".into(),
+            Timestamp::NotAvailable,
+            partition,
+            offset,
+            None,
+        )
+    }
+
+    #[test]
+    fn records_of_partitions_that_moved_leave_the_batch() {
+        let context = WorkerContext {
+            sink: "pg".into(),
+            group: "g-pg".into(),
+            stored: None,
+            moved: Mutex::default(),
+        };
+        let mut batch = vec![record(0, 7), record(1, 3), record(0, 8), record(2, 5)];
+        drop_moved(&mut batch, &context, "pg");
+        assert_eq!(batch.len(), 4, "nothing moved");
+        context
+            .moved
+            .lock()
+            .unwrap()
+            .extend([("metrics".to_string(), 0), ("other".to_string(), 2)]);
+        drop_moved(&mut batch, &context, "pg");
+        let left: Vec<(i32, i64)> = batch.iter().map(|m| (m.partition(), m.offset())).collect();
+        assert_eq!(left, [(1, 3), (2, 5)]);
+        assert!(context.take_moved().is_empty(), "each move is acted on once");
+    }
 }

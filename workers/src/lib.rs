@@ -1,4 +1,5 @@
-//! Consumer-group workers that fan the metric topic out to sinks, at least once.
+//! Consumer-group workers that fan the metric topic out to sinks: at least once, and exactly
+//! once into a sink that keeps its offsets with its data (postgres).
 //!
 //! # Layout
 //!
@@ -14,8 +15,9 @@
 //! - [`metrics`]: every metric the workers publish, served at `metrics_listen` `/metrics`.
 //!
 //! A record's path: librdkafka fetch → batch → decode (undecodable → dead-letter topic) → sink
-//! `deliver` (transient errors retried with capped backoff; rejection → dead-letter topic) →
-//! offsets stored and committed. Nothing here knows how the agent gathers or the broker stores.
+//! `deliver_from` (transient errors retried with capped backoff; rejection → dead-letter topic) →
+//! offsets stored and committed. A sink with [`sinks::StoredOffsets`] writes each partition's
+//! next offset in its own transaction, and its consumers start assigned partitions there. Nothing here knows how the agent gathers or the broker stores.
 
 pub mod config;
 mod consumer;
@@ -95,6 +97,7 @@ pub async fn start(config: Config) -> Result<RunningWorkers, WorkerError> {
             let me = consumer::Instance {
                 sink: sink.name().to_string(),
                 factory: factory.clone(),
+                stored: sink.stored_offsets(),
                 index,
                 lags: lags.clone(),
                 tracks_sequence: i == 0,

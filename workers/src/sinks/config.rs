@@ -6,11 +6,11 @@ use serde::Deserialize;
 
 use super::file::{FileSink, FileWriter};
 use super::http::{HttpConfig, HttpSink};
-use super::postgres::PostgresSink;
+use super::postgres::{PostgresOffsets, PostgresSink};
 use super::prometheus::{LatestValues, LatestValuesCollector, PrometheusConfig, PrometheusSink};
 use super::remote_write::{RemoteWriteConfig, RemoteWriteSink};
 use super::stdout::StdoutSink;
-use super::{FileConfig, PostgresConfig, Sink, StdoutConfig};
+use super::{FileConfig, PostgresConfig, Sink, StdoutConfig, StoredOffsets};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -48,6 +48,16 @@ impl SinkConfig {
             SinkConfig::Http(c) => c.validate(),
             SinkConfig::RemoteWrite(c) => c.validate(),
             _ => Ok(()),
+        }
+    }
+
+    /// Where the sink keeps its consumers' offsets itself (exactly-once): the postgres sink, in
+    /// its offsets table. `None`: Kafka's committed offsets alone say where to start
+    /// (at-least-once).
+    pub fn stored_offsets(&self) -> Option<Arc<dyn StoredOffsets>> {
+        match self {
+            SinkConfig::Postgres(c) => Some(Arc::new(PostgresOffsets::new(c))),
+            _ => None,
         }
     }
 

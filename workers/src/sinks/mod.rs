@@ -18,5 +18,5 @@ pub use http::HttpConfig;
 pub use postgres::{PostgresConfig, TagsAs};
 pub use prometheus::{LatestValues, PrometheusConfig};
 pub use remote_write::RemoteWriteConfig;
-pub use sink::{Sink, SinkError, SinkFuture};
+pub use sink::{Origin, Sink, SinkError, SinkFuture, StoredOffsets};
 pub use stdout::StdoutConfig;

@@ -37,6 +37,34 @@ fn connection_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
     }
 }
 
+impl PostgresConfig {
+    /// Where this sink's tables are: the server, the database, the schema and the prefix. Two
+    /// sinks are two consumer groups, and each stores its own offsets, so two sinks with the
+    /// same place would each write every record once: one sink's tables per group.
+    pub fn tables_place(&self) -> String {
+        let place = match self.url.parse::<tokio_postgres::Config>() {
+            Ok(c) => {
+                let hosts: Vec<String> = c
+                    .get_hosts()
+                    .iter()
+                    .map(|h| match h {
+                        tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                        tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+                    })
+                    .collect();
+                // libpq's defaults: port 5432, the database named as the user.
+                let ports = match c.get_ports() {
+                    [] => vec![5432],
+                    p => p.to_vec(),
+                };
+                format!("{hosts:?} {ports:?} {:?}", c.get_dbname().or(c.get_user()))
+            }
+            Err(_) => self.url.clone(),
+        };
+        format!("{place} {:?} {:?}", self.schema, self.table_prefix)
+    }
+}
+
 fn default_schema() -> String {
     "public".into()
 }
@@ -89,6 +117,36 @@ mod tests {
             (&d.schema, d.tags_as, &d.table_prefix, d.connect_timeout)
         );
         assert_eq!(c.url, "host=127.0.0.1 user=sluice dbname=metrics");
+    }
+
+    #[test]
+    fn two_sinks_writing_the_same_tables_are_refused() {
+        let sinks = |a: &str, b: &str| {
+            Config::parse(&format!(
+                "[[sinks]]\ntype = \"postgres\"\nname = \"a\"\n{a}\n\
+                 [[sinks]]\ntype = \"postgres\"\nname = \"b\"\n{b}\n"
+            ))
+            .unwrap()
+            .validate()
+        };
+        let e = sinks("url = \"host=db user=u dbname=m\"", "url = \"postgres://u@db/m\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("sinks.b.table_prefix") && e.contains("one sink's tables per group"),
+            "{e}"
+        );
+        sinks(
+            "url = \"host=db dbname=m\"",
+            "url = \"host=db dbname=m\"\ntable_prefix = \"b_\"",
+        )
+        .unwrap();
+        sinks("url = \"host=db dbname=m\"", "url = \"host=db dbname=n\"").unwrap();
+        sinks(
+            "url = \"host=db dbname=m\"",
+            "url = \"host=db dbname=m\"\nschema = \"b\"",
+        )
+        .unwrap();
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub enum Failure {
 }
 
 impl Failure {
+    pub fn into_message(self) -> String {
+        match self {
+            Failure::Reject(m) | Failure::Retry(m) | Failure::Reconnect(m) | Failure::Reload(m) => m,
+        }
+    }
+
     pub fn from_postgres(e: &tokio_postgres::Error, doing: &str) -> Failure {
         let message = describe(e, doing);
         let Some(db) = e.as_db_error() else {

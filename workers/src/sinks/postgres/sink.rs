@@ -1,15 +1,19 @@
 //! The postgres sink: one session, one transaction per batch, one binary COPY per table.
 //!
 //! ```text
-//! deliver ─▶ connect if needed ─▶ BEGIN ─▶ per table, by name: ─▶ COMMIT ─▶ Ok
-//!                                           columns known? else read the catalog
-//!                                           new keys? lock, re-read, CREATE/ALTER
-//!                                           plan rows (refuse conflicts) ─▶ COPY … BINARY
+//! deliver_from ─▶ connect if needed ─▶ BEGIN ─▶ lock the batch's offsets rows, leave out
+//!                                               records already written (`offsets`)
+//!                                        ─▶ per table, by name:
+//!                                               columns known? else read the catalog
+//!                                               new keys? lock, re-read, CREATE/ALTER
+//!                                               plan rows (refuse conflicts) ─▶ COPY … BINARY
+//!                                        ─▶ next offsets ─▶ COMMIT ─▶ Ok
 //! ```
 //!
 //! Tables are visited in name order, so two workers take their locks in the same order. What
 //! the sink learns of tables is kept only once the transaction commits: a rolled-back batch
-//! also rolls back its `ALTER TABLE`s.
+//! also rolls back its `ALTER TABLE`s. `deliver`, without the records' offsets (benchmarks,
+//! tests), writes the rows alone.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -20,21 +24,24 @@ use tokio_postgres::{Client, NoTls, Transaction};
 
 use super::config::PostgresConfig;
 use super::error::{describe, Failure};
+use super::offsets::{self, Fence};
 use super::rows::{PlanError, Rows};
 use super::schema::{Role, Table};
 use super::sql;
-use crate::sinks::{Sink, SinkFuture};
+use crate::sinks::{Origin, Sink, SinkFuture};
 
 pub struct PostgresSink {
     config: PostgresConfig,
     session: Option<Session>,
     /// Columns of the tables written so far, by table name (prefix included).
     tables: HashMap<String, Table>,
+    /// The offsets table is known to exist.
+    offsets_table: bool,
 }
 
 /// A connected client and the task that drives its socket.
-struct Session {
-    client: Client,
+pub(super) struct Session {
+    pub client: Client,
     driver: JoinHandle<()>,
 }
 
@@ -52,16 +59,15 @@ impl PostgresSink {
             config: config.clone(),
             session: None,
             tables: HashMap::new(),
+            offsets_table: false,
         }
     }
 
-    async fn write(&mut self, batch: &[Metric]) -> Result<(), Failure> {
+    /// Writes `batch` in one transaction; with its `origin`, the offsets too, leaving out the
+    /// records that are already in the tables.
+    async fn write(&mut self, batch: &[Metric], origin: Option<Origin<'_>>) -> Result<(), Failure> {
         if batch.is_empty() {
             return Ok(());
-        }
-        let mut by_measurement: BTreeMap<&str, Vec<&Metric>> = BTreeMap::new();
-        for m in batch {
-            by_measurement.entry(m.name.as_str()).or_default().push(m);
         }
         if self.session.as_ref().is_some_and(|s| s.client.is_closed()) {
             self.session = None;
@@ -76,38 +82,80 @@ impl PostgresSink {
             .transaction()
             .await
             .map_err(|e| Failure::from_postgres(&e, "BEGIN"))?;
+        let fence = match origin {
+            Some(origin) => {
+                if !self.offsets_table {
+                    offsets::ensure_table(&tx, &self.config.schema).await?;
+                }
+                Some(Fence::lock(&tx, &self.config.schema, origin).await?)
+            }
+            None => None,
+        };
+        let mut by_measurement: BTreeMap<&str, Vec<&Metric>> = BTreeMap::new();
+        let mut written = 0;
+        for (i, m) in batch.iter().enumerate() {
+            if fence.as_ref().is_none_or(|f| f.is_new(i)) {
+                by_measurement.entry(m.name.as_str()).or_default().push(m);
+                written += 1;
+            }
+        }
+        if written < batch.len() {
+            tracing::info!(
+                sink = %self.config.name,
+                metrics = batch.len() - written,
+                "leaving out metrics whose records are already in PostgreSQL (the offsets table is past them)"
+            );
+        }
         let mut learned = Vec::new();
         for (measurement, metrics) in by_measurement {
             let name = format!("{}{measurement}", self.config.table_prefix);
+            if name == offsets::TABLE {
+                return Err(Failure::Reject(format!(
+                    "table {name:?} is where the sink keeps its offsets; give the sink a table_prefix"
+                )));
+            }
             let cached = self.tables.get(&name);
             if let Some(table) = write_table(&tx, &self.config, cached, &name, &metrics).await? {
                 learned.push((name, table));
             }
         }
+        if let Some(fence) = fence {
+            fence.advance(&tx).await?;
+        }
         tx.commit().await.map_err(|e| Failure::from_postgres(&e, "COMMIT"))?;
         self.tables.extend(learned);
+        self.offsets_table |= origin.is_some();
         Ok(())
+    }
+
+    async fn attempt(&mut self, batch: &[Metric], origin: Option<Origin<'_>>) -> Result<(), crate::sinks::SinkError> {
+        let failure = match self.write(batch, origin).await {
+            Ok(()) => return Ok(()),
+            Err(f) => f,
+        };
+        match &failure {
+            Failure::Reconnect(_) => self.session = None,
+            Failure::Reload(_) => {
+                self.tables.clear();
+                self.offsets_table = false;
+            }
+            Failure::Retry(_) | Failure::Reject(_) => {}
+        }
+        Err(failure.into())
     }
 }
 
 impl Sink for PostgresSink {
     fn deliver<'a>(&'a mut self, batch: &'a [Metric]) -> SinkFuture<'a> {
-        Box::pin(async move {
-            let failure = match self.write(batch).await {
-                Ok(()) => return Ok(()),
-                Err(f) => f,
-            };
-            match &failure {
-                Failure::Reconnect(_) => self.session = None,
-                Failure::Reload(_) => self.tables.clear(),
-                Failure::Retry(_) | Failure::Reject(_) => {}
-            }
-            Err(failure.into())
-        })
+        Box::pin(self.attempt(batch, None))
+    }
+
+    fn deliver_from<'a>(&'a mut self, batch: &'a [Metric], origin: Origin<'a>) -> SinkFuture<'a> {
+        Box::pin(self.attempt(batch, Some(origin)))
     }
 }
 
-async fn connect(config: &PostgresConfig) -> Result<Session, Failure> {
+pub(super) async fn connect(config: &PostgresConfig) -> Result<Session, Failure> {
     let mut pg: tokio_postgres::Config = config
         .url
         .parse()

@@ -28,14 +28,26 @@ try {
     () => [...document.querySelectorAll('figure.chart')].every((f) => Number(f.dataset.points) >= 3),
     null, { timeout: 60_000 });
 
-  // The DOM and the API must describe the same snapshot: retry until their times agree.
+  // The page refreshes itself: its snapshot time moves on without a reload.
+  const shown = () => Number(document.querySelector('.updated').dataset.value);
+  const first = await page.evaluate(shown);
+  await page.waitForFunction((t) => Number(document.querySelector('.updated').dataset.value) > t,
+    first, { timeout: 30_000 });
+
+  // The DOM and the API must describe the same snapshot. The page's own refresh and the
+  // server's sampling tick independently, so fetch the fragment the page fetches and the API
+  // back to back, put the fragment in place and read it in the same turn of the event loop;
+  // retry when a sampling tick fell between the two fetches.
   let seen;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const dom = await page.evaluate(() => {
+  for (let attempt = 0; attempt < 50 && !seen; attempt++) {
+    const both = await page.evaluate(async () => {
+      const fragment = await (await fetch('/fragment')).text();
+      const api = await (await fetch('/api/console')).json();
+      document.getElementById('console').innerHTML = fragment;
       const cells = (row) => Object.fromEntries([...row.querySelectorAll('[data-field]')].map(
         (c) => [c.dataset.field, c.dataset.value ?? c.textContent]));
       const rows = (selector) => [...document.querySelectorAll(selector)].map((r) => ({ ...r.dataset, ...cells(r) }));
-      return {
+      const dom = {
         generated_at_ms: Number(document.querySelector('.updated').dataset.value),
         hosts: rows('#hosts-table tbody tr'),
         topics: rows('#topics-table tbody tr'),
@@ -50,15 +62,11 @@ try {
           drawn: [...f.querySelectorAll('polyline')].map((p) => p.points.numberOfItems),
         })),
       };
+      return { dom, api };
     });
-    const api = await page.evaluate(async () => (await fetch('/api/console')).json());
-    if (api.generated_at_ms === dom.generated_at_ms) {
-      seen = { dom, api };
-      break;
-    }
-    await page.waitForTimeout(100);
+    if (both.api.generated_at_ms === both.dom.generated_at_ms) seen = both;
   }
-  if (!seen) throw new Error('the page and /api/console never showed the same snapshot');
+  if (!seen) throw new Error('the fragment and /api/console never showed the same snapshot');
   await page.screenshot({ path: screenshot, fullPage: true });
   process.stdout.write(JSON.stringify(seen));
 } finally {

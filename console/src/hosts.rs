@@ -42,6 +42,9 @@ pub struct Host {
     pub mem_used_percent: Option<f64>,
     pub mem_used_bytes: Option<f64>,
     pub mem_total_bytes: Option<f64>,
+    /// Whether the charts show this host (the busiest [`CHARTED`]); the series of the others
+    /// are left out of snapshots.
+    pub charted: bool,
     /// The last `window` of CPU usage (percent), oldest first.
     pub cpu_series: VecDeque<Point>,
     /// The last `window` of memory used (percent), oldest first.
@@ -101,9 +104,52 @@ impl Hosts {
         self.by_name.retain(|_, h| h.last_seen_ms >= since_ms);
     }
 
+    /// Every host with its latest figures; the [`CHARTED`] busiest by CPU (then by name) also
+    /// with their series, each thinned to at most [`CHART_POINTS`] points. A fleet of a
+    /// thousand hosts is a table, not a thousand lines on a chart, and a snapshot is copied at
+    /// every refresh.
     pub fn list(&self) -> Vec<Host> {
-        self.by_name.values().cloned().collect()
+        let mut busiest: Vec<&Host> = self.by_name.values().collect();
+        busiest.sort_by(|a, b| {
+            let cpu = |h: &Host| h.cpu_usage_percent.unwrap_or(-1.0);
+            cpu(b).total_cmp(&cpu(a)).then_with(|| a.host.cmp(&b.host))
+        });
+        busiest.truncate(CHARTED);
+        self.by_name
+            .values()
+            .map(|h| {
+                let charted = busiest.iter().any(|b| b.host == h.host);
+                Host {
+                    host: h.host.clone(),
+                    last_seen_ms: h.last_seen_ms,
+                    cpu_usage_percent: h.cpu_usage_percent,
+                    mem_used_percent: h.mem_used_percent,
+                    mem_used_bytes: h.mem_used_bytes,
+                    mem_total_bytes: h.mem_total_bytes,
+                    charted,
+                    cpu_series: if charted { thin(&h.cpu_series) } else { VecDeque::new() },
+                    mem_series: if charted { thin(&h.mem_series) } else { VecDeque::new() },
+                }
+            })
+            .collect()
     }
+}
+
+/// How many hosts the charts show: the busiest by CPU.
+pub const CHARTED: usize = 10;
+/// The most points a charted series carries: more than a 640-pixel chart can show apart.
+pub const CHART_POINTS: usize = 240;
+
+/// Every n-th point of `series`, so that at most [`CHART_POINTS`] are left, the newest kept.
+fn thin(series: &VecDeque<Point>) -> VecDeque<Point> {
+    let step = series.len().div_ceil(CHART_POINTS).max(1);
+    let last = series.len().saturating_sub(1);
+    series
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (last - i) % step == 0)
+        .map(|(_, p)| *p)
+        .collect()
 }
 
 /// Keeps `series` in time order with one point per timestamp: an agent's retry or a record read
@@ -206,6 +252,32 @@ mod tests {
             .tag("cpu", "cpu-total")
             .tag("host", host)
             .field("usage_idle", idle)
+    }
+
+    #[test]
+    fn only_the_busiest_hosts_carry_series_thinned_to_what_a_chart_shows() {
+        let mut hosts = Hosts::default();
+        for h in 0..(CHARTED + 5) {
+            for t in 0..(CHART_POINTS as i64 * 3 + 1) {
+                hosts.add(&cpu(&format!("h{h:02}"), 1_000 * t, 100.0 - h as f64));
+            }
+        }
+        let list = hosts.list();
+        assert_eq!(list.len(), CHARTED + 5);
+        let charted: Vec<&str> = list.iter().filter(|h| h.charted).map(|h| h.host.as_str()).collect();
+        assert_eq!(charted.len(), CHARTED);
+        assert!(
+            charted.iter().all(|h| h[1..].parse::<usize>().unwrap() >= 5),
+            "{charted:?}"
+        );
+        let busy = list.iter().find(|h| h.host == "h14").unwrap();
+        assert!(busy.cpu_series.len() <= CHART_POINTS && busy.cpu_series.len() > CHART_POINTS / 2);
+        assert_eq!(
+            busy.cpu_series.back().unwrap().0,
+            1_000 * CHART_POINTS as i64 * 3,
+            "the newest kept"
+        );
+        assert!(list.iter().find(|h| h.host == "h00").unwrap().cpu_series.is_empty());
     }
 
     #[test]

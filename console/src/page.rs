@@ -70,12 +70,22 @@ fn hosts(out: &mut String, s: &Snapshot) {
             total = number_cell("mem_total_bytes", h.mem_total_bytes, bytes),
         );
     }
-    out.push_str("</tbody></table><div class=\"charts\">");
+    out.push_str("</tbody></table>");
+    let charted = s.hosts.iter().filter(|h| h.charted).count();
+    if charted < s.hosts.len() {
+        let _ = write!(
+            out,
+            "<p class=\"empty\">The charts show the {charted} busiest of {} hosts by CPU.</p>",
+            s.hosts.len()
+        );
+    }
+    out.push_str("<div class=\"charts\">");
     let from_ms = s.generated_at_ms - s.window_seconds as i64 * 1000;
     for (title, series) in [("CPU usage", 0), ("Memory used", 1)] {
         let lines = s
             .hosts
             .iter()
+            .filter(|h| h.charted)
             .map(|h| {
                 let points = if series == 0 { &h.cpu_series } else { &h.mem_series };
                 (h.host.clone(), points.iter().copied().collect())

@@ -84,5 +84,16 @@ impl Soak {
             verdict(last.fds <= first.fds),
             verdict(last.threads <= first.threads)
         );
+        // What grows by design in the first hour (the console's hour of each host's series,
+        // the workers' per-series gauges) is done growing later: the second half alone shows a
+        // leak apart from it.
+        let middle = self.readings[self.readings.len() / 2];
+        println!(
+            "second half: RSS {:.1} → {:.1} MiB ({:+.1} %) from {:.0} s on",
+            middle.rss_mib,
+            last.rss_mib,
+            (last.rss_mib / middle.rss_mib - 1.0) * 100.0,
+            middle.at.as_secs_f64()
+        );
     }
 }

@@ -103,3 +103,19 @@ impl SinkConfig {
         })
     }
 }
+
+/// The example of a sink of `kind` that `config/workers.toml` holds commented out (it needs a
+/// server to run), uncommented: what a user gets by removing the `#`s.
+#[cfg(test)]
+pub(crate) fn commented_example(kind: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/workers.toml");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let Some(start) = text.find(&format!("# [[sinks]]\n# type = \"{kind}\"")) else {
+        panic!("config/workers.toml has no commented {kind} example");
+    };
+    text[start..]
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| format!("{}\n", l.trim_start_matches('#')))
+        .collect()
+}

@@ -85,7 +85,6 @@ pub enum TagsAs {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
     use crate::sinks::SinkConfig;
     use crate::Config;
@@ -94,16 +93,7 @@ mod tests {
     /// it must parse and show every key with its default.
     #[test]
     fn the_commented_example_parses_with_the_defaults() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/workers.toml");
-        let text = std::fs::read_to_string(path).unwrap();
-        let start = text
-            .find("# [[sinks]]\n# type = \"postgres\"")
-            .expect("the example is there");
-        let example: String = text[start..]
-            .lines()
-            .take_while(|l| l.starts_with('#'))
-            .map(|l| format!("{}\n", l.trim_start_matches('#')))
-            .collect();
+        let example = crate::sinks::config::commented_example("postgres");
         let config = Config::parse(&example).unwrap();
         let Some(SinkConfig::Postgres(c)) = config.sinks.first() else {
             panic!("{example}");

@@ -168,16 +168,7 @@ mod tests {
     /// it must parse, validate and show the defaults.
     #[test]
     fn the_commented_example_parses_with_the_defaults() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/workers.toml");
-        let text = std::fs::read_to_string(path).unwrap();
-        let start = text
-            .find("# [[sinks]]\n# type = \"remote_write\"")
-            .expect("the example is there");
-        let example: String = text[start..]
-            .lines()
-            .take_while(|l| l.starts_with('#'))
-            .map(|l| format!("{}\n", l.trim_start_matches('#')))
-            .collect();
+        let example = crate::sinks::config::commented_example("remote_write");
         let config = crate::Config::parse(&example).unwrap();
         config.validate().unwrap();
         let Some(SinkConfig::RemoteWrite(c)) = config.sinks.first() else {

@@ -142,6 +142,13 @@ impl RunningBroker {
         }
     }
 
+    /// For fuzzing only (`fuzz/`), not an API: serves `input` as the bytes a client sent on one
+    /// connection (a SASL listener's when `sasl`) and then closed, and returns the broker's answers.
+    #[doc(hidden)]
+    pub async fn serve_bytes(&self, input: &[u8], sasl: bool) -> Vec<u8> {
+        server::serve_bytes(self.broker.clone(), input, sasl).await
+    }
+
     /// Stops accepting, closes connections and fsyncs every partition.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);

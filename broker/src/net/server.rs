@@ -211,6 +211,21 @@ where
     }
 }
 
+/// For fuzzing only (`fuzz/fuzz_targets/broker_requests.rs`), not an API: serves one connection
+/// whose client sent `input` and then closed (on a SASL listener when `sasl`), through the same
+/// loop as a real one (frames, decoding, every handler), and returns what the broker wrote back.
+/// Reached through `RunningBroker::serve_bytes`.
+pub(crate) async fn serve_bytes(broker: Arc<Broker>, input: &[u8], sasl: bool) -> Vec<u8> {
+    let session = Session {
+        peer: SocketAddr::from(([127, 0, 0, 1], 0)),
+        sasl: SaslSession::new(sasl),
+        listener: 0,
+    };
+    let mut written = Vec::new();
+    connection(input, &mut written, session, broker).await;
+    written
+}
+
 /// The smallest and largest frame the connection takes next: before SASL authentication
 /// frames are capped at Kafka's `sasl.server.max.receive.size`, and a bare SASL token (after
 /// SaslHandshake v0) may be shorter than a request header.

@@ -53,6 +53,11 @@ pub(super) fn read_frame(r: &mut impl Read) -> io::Result<Option<(Record, u64)>>
         b
     };
     let seq = u64::from_le_bytes(u64_at(0));
+    // The agent numbers records from 0 and never reaches u64::MAX; a frame that says so is not
+    // ours, and the reader's `seq + 1` would wrap to 0 and read the segment forever.
+    if seq == u64::MAX {
+        return Ok(None);
+    }
     let timestamp = i64::from_le_bytes(u64_at(8));
     let key_len = u16::from_le_bytes([body[16], body[17]]) as usize;
     if FIXED + key_len > len {

@@ -79,6 +79,24 @@ fn a_torn_tail_is_truncated_on_reopen() {
 }
 
 #[test]
+fn a_frame_with_the_last_seq_ends_the_segment_instead_of_wrapping() {
+    // Found by fuzz/clients spool: a frame whose seq is u64::MAX made `take` loop forever.
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = Vec::new();
+    for seq in [0, u64::MAX] {
+        let r = Record {
+            seq,
+            ..record(1, "value")
+        };
+        frame::encode_frame(&r, &mut bytes);
+    }
+    fs::write(dir.path().join(format!("{:020}.spool", 0)), bytes).unwrap();
+    let mut s = open(dir.path(), 1 << 20);
+    assert_eq!(seqs(&s.take(10).unwrap()), [0]);
+    assert!(s.take(10).unwrap().is_empty());
+}
+
+#[test]
 fn a_corrupt_frame_ends_the_segment() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(dir.path(), 1 << 20);

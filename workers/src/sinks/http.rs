@@ -130,23 +130,31 @@ impl Sink for HttpSink {
                     "application/json"
                 }
             };
-            let response = client
+            let request = client
                 .request(self.method.clone(), &self.url)
                 .header(CONTENT_TYPE, content_type)
-                .body(self.body.clone())
-                .send()
-                .await
-                .map_err(|e| SinkError::Transient(describe(&e)))?;
-            let status = response.status();
-            if status.is_success() {
-                return Ok(());
-            }
-            // The server's explanation (InfluxDB names the bad line), kept short for logs and headers.
-            let text = response.text().await.unwrap_or_default();
-            let reason = format!("{} {status}: {}", self.url, text.chars().take(300).collect::<String>());
-            Err(classify(status, reason))
+                .body(self.body.clone());
+            send(request, &self.url, classify).await
         })
     }
+}
+
+/// Sends `request`: a 2xx acknowledges; a failure to send is transient; any other answer is
+/// what `classify` makes of its status and the server's explanation (InfluxDB names the bad
+/// line, Prometheus the refused sample), kept short for logs and dead-letter headers.
+pub(super) async fn send(
+    request: reqwest::RequestBuilder,
+    url: &str,
+    classify: fn(StatusCode, String) -> SinkError,
+) -> Result<(), SinkError> {
+    let response = request.send().await.map_err(|e| SinkError::Transient(describe(&e)))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let text = response.text().await.unwrap_or_default();
+    let reason = format!("{url} {status}: {}", text.trim().chars().take(300).collect::<String>());
+    Err(classify(status, reason))
 }
 
 /// 5xx, 408 and 429 may pass on their own; any other 4xx is the batch's fault.

@@ -7,7 +7,7 @@ use model::Metric;
 
 use super::request::write_request;
 use super::RemoteWriteConfig;
-use crate::sinks::http::describe;
+use crate::sinks::http::send;
 use crate::sinks::{Sink, SinkError, SinkFuture};
 
 /// The version header remote write 1.0 asks every request to carry.
@@ -61,24 +61,7 @@ impl Sink for RemoteWriteSink {
             let body = request
                 .to_body(&mut self.snappy)
                 .map_err(|e| SinkError::Rejected(e.to_string()))?;
-            let response = client
-                .post(&self.url)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| SinkError::Transient(describe(&e)))?;
-            let status = response.status();
-            if status.is_success() {
-                return Ok(());
-            }
-            // Prometheus says which sample it refused ("out of order sample", …).
-            let text = response.text().await.unwrap_or_default();
-            let reason = format!(
-                "{} {status}: {}",
-                self.url,
-                text.trim().chars().take(300).collect::<String>()
-            );
-            Err(classify(status, reason))
+            send(client.post(&self.url).body(body), &self.url, classify).await
         })
     }
 }
